@@ -1,0 +1,60 @@
+"""`scrapy stories`: a table of the stored stories."""
+
+from __future__ import annotations
+
+import argparse
+
+from scrapy.commands import ScrapyCommand
+
+from crawler.commands._database import open_database
+from storage.read import iter_stories
+
+COLUMNS = ("title", "language", "site", "original_url", "urls")
+
+
+def _cell(value: object, width: int) -> str:
+    """A value cut to a column's width."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_table(rows: list[tuple[object, ...]], widths: tuple[int, ...]) -> str:
+    """Rows as a fixed-width text table with a header line."""
+    lines = ["  ".join(name.ljust(w) for name, w in zip(COLUMNS, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append("  ".join(_cell(v, w).ljust(w) for v, w in zip(row, widths, strict=True)))
+    return "\n".join(lines)
+
+
+class StoriesCommand(ScrapyCommand):
+    """Print the stored stories as a table."""
+
+    requires_project = True
+    requires_crawler_process = False
+    default_settings = {"LOG_ENABLED": False}
+
+    def short_desc(self) -> str:
+        """One line of help."""
+        return "Print the stored stories: title, language, site, original URL, URLs seen"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        """The table's options."""
+        super().add_options(parser)
+        parser.add_argument("--language", metavar="CODE", help="only stories in this language")
+        parser.add_argument("--source", metavar="NAME", help="only stories from this source")
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        """Print the table and a count."""
+        assert self.settings is not None
+        engine, sessions = open_database(self.settings)
+        try:
+            with sessions() as session:
+                rows = [
+                    (s.title, s.language, s.site, s.original_url, len(s.seen_urls))
+                    for s in iter_stories(session, language=opts.language, source=opts.source)
+                ]
+        finally:
+            engine.dispose()
+        print(format_table(rows, (60, 8, 22, 48, 4)))
+        print(f"\n{len(rows)} stories")

@@ -1,0 +1,32 @@
+"""The item that flows spider -> pipelines -> storage."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from pipelines.extract import Article
+
+
+@dataclass
+class PageItem:
+    """A fetched page the spider takes for an article; each pipeline stage fills its part.
+
+    Spider: url .. credited_by. Extract: article. Language: language*.
+    Dedup: canonical_url, aliases, content_hash.
+    """
+
+    url: str
+    html: str
+    source: str
+    fetched_at: dt.datetime
+    request_url: str
+    credited_url: str | None = None
+    credited_by: str | None = None
+    article: Article | None = None
+    language: str | None = None
+    language_probability: float | None = None
+    language_method: str | None = None
+    canonical_url: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    content_hash: str | None = None

@@ -1,0 +1,64 @@
+"""Downloader middlewares: the guard against requests to private networks."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from functools import lru_cache
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+
+from crawler.urls import host_of
+
+logger = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=4096)
+def resolves_to_private(host: str) -> bool:
+    """True when a host is, or resolves to, a loopback, private, link-local or reserved address."""
+    try:
+        addresses = {ipaddress.ip_address(host.strip("[]"))}
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError):
+            return False
+        addresses = {ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos}
+    return any(
+        a.is_private or a.is_loopback or a.is_link_local or a.is_reserved
+        or a.is_multicast or a.is_unspecified
+        for a in addresses
+    )
+
+
+class PrivateNetworkGuardMiddleware:
+    """Refuse requests to unconfigured hosts that resolve to private networks (SSRF guard).
+
+    Hosts of the configured sources are trusted; everything found on pages is checked.
+    Off when ALLOW_PRIVATE_NETWORKS is True.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PrivateNetworkGuardMiddleware:
+        """Build the guard unless ALLOW_PRIVATE_NETWORKS turns it off."""
+        if crawler.settings.getbool("ALLOW_PRIVATE_NETWORKS"):
+            raise NotConfigured("ALLOW_PRIVATE_NETWORKS is True")
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        """Raise IgnoreRequest for a request to a private address of an unconfigured host."""
+        host = host_of(request.url)
+        trusted = getattr(self.crawler.spider, "configured_hosts", frozenset())
+        if host in trusted or not resolves_to_private(host):
+            return
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("news/guard/private_network_blocked")
+        logger.warning("Blocked %s: host %s resolves to a private network "
+                       "(set ALLOW_PRIVATE_NETWORKS=True to allow)", request.url, host)
+        raise IgnoreRequest(f"private network address for {host}")

@@ -1,0 +1,193 @@
+"""What a fetched HTML page is: an article or a listing, its feeds, its credited original."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import yaml
+from parsel import Selector
+
+from config import CONFIG_DIR
+from crawler.urls import host_of, is_fetchable_link
+
+ARTICLE_SCHEMA_TYPES = frozenset(
+    {
+        "article",
+        "newsarticle",
+        "reportagenewsarticle",
+        "analysisnewsarticle",
+        "opinionnewsarticle",
+        "backgroundnewsarticle",
+        "blogposting",
+        "liveblogposting",
+        "report",
+    }
+)
+NON_ARTICLE_PATH = re.compile(
+    r"/(tag|tags|topic|topics|category|categories|section|sections|author|authors|"
+    r"page|search|gallery|galleries|video|videos|archive|login|register|subscribe)(/|$)",
+    re.IGNORECASE,
+)
+NON_ARTICLE_QUERY = re.compile(r"(^|&)(page|p|q|query|s)=", re.IGNORECASE)
+ARTICLE_PATH_HINT = re.compile(
+    r"(/\d{4}/\d{1,2}/)|(\d{5,})|([\w]+-[\w]+-[\w]+-[\w]+)|(\.s?html?$)", re.IGNORECASE
+)
+BOILERPLATE_FILE = CONFIG_DIR / "boilerplate.yaml"
+MAX_CREDIT_LINE = 160
+SHARE_HOSTS = frozenset(
+    {
+        "facebook.com", "twitter.com", "x.com", "t.co", "linkedin.com", "pinterest.com",
+        "reddit.com", "instagram.com", "youtube.com", "youtu.be", "tiktok.com", "zalo.me",
+        "t.me", "telegram.me", "whatsapp.com", "wa.me", "news.google.com", "plus.google.com",
+    }
+)
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
+
+
+def _json_ld_types(selector: Selector) -> set[str]:
+    """Lower-cased @type values of the page's JSON-LD blocks, @graph included."""
+    types: set[str] = set()
+    for raw in selector.xpath('//script[@type="application/ld+json"]/text()').getall():
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            continue
+        stack = [data]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, dict):
+                value = node.get("@type")
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, str):
+                        types.add(item.lower())
+                if isinstance(node.get("@graph"), list):
+                    stack.extend(node["@graph"])
+    return types
+
+
+def url_looks_like_listing(url: str) -> bool:
+    """True for home, section, tag, author, pagination, search and gallery URLs."""
+    parts = urlsplit(url)
+    return parts.path in ("", "/") or bool(
+        NON_ARTICLE_PATH.search(parts.path) or NON_ARTICLE_QUERY.search(parts.query)
+    )
+
+
+def is_article_page(selector: Selector, url: str) -> bool:
+    """Tell an article page from the rest by its metadata, then by its URL."""
+    if url_looks_like_listing(url):
+        return False
+    og_type = (selector.xpath('//meta[@property="og:type"]/@content').get() or "").strip().lower()
+    if og_type == "article" or og_type.startswith("article."):
+        return True
+    if _json_ld_types(selector) & ARTICLE_SCHEMA_TYPES:
+        return True
+    if selector.xpath('//meta[@property="article:published_time"]'):
+        return True
+    if og_type in ("website", "profile", "video.other", "product"):
+        return False
+    return bool(ARTICLE_PATH_HINT.search(urlsplit(url).path))
+
+
+def feed_links(selector: Selector, base_url: str) -> list[str]:
+    """RSS and Atom feeds the page announces with <link rel="alternate">."""
+    found = []
+    for link in selector.xpath('//link[@rel="alternate"][@href]'):
+        if (link.attrib.get("type") or "").lower() in FEED_TYPES:
+            found.append(urljoin(base_url, link.attrib["href"].strip()))
+    return found
+
+
+def page_links(selector: Selector, base_url: str) -> list[str]:
+    """Absolute, fetchable <a href> links of a page, fragments dropped, in order, unique."""
+    seen: dict[str, None] = {}
+    for href in selector.xpath("//a/@href").getall():
+        href = href.strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+            continue
+        absolute = urljoin(base_url, href).split("#", 1)[0]
+        if is_fetchable_link(absolute):
+            seen.setdefault(absolute, None)
+    return list(seen)
+
+
+@dataclass(frozen=True)
+class CreditMarkers:
+    """How pages credit an original: whole link texts, and prefixes of a short credit line."""
+
+    link_texts: frozenset[str]
+    prefixes: tuple[str, ...]
+    not_prefixes: tuple[str, ...] = ()
+
+
+def load_credit_markers(path: Path = BOILERPLATE_FILE) -> CreditMarkers:
+    """Credit markers from the `credits` section of config/boilerplate.yaml."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    credits = data.get("credits") or {}
+    return CreditMarkers(
+        link_texts=frozenset(_fold(t) for t in credits.get("link_texts", [])),
+        prefixes=tuple(_fold(p) for p in credits.get("prefixes", [])),
+        not_prefixes=tuple(_fold(p) for p in credits.get("not_prefixes", [])),
+    )
+
+
+def _fold(text: str) -> str:
+    """Case- and space-folded text, trailing colon dropped, for marker comparison."""
+    return " ".join(text.split()).rstrip(":：").strip().casefold()
+
+
+def starts_with_marker(folded: str, markers: tuple[str, ...]) -> bool:
+    """True when folded text starts with a marker as a whole word ("theo" is not "theory")."""
+    for marker in markers:
+        if folded.startswith(marker):
+            rest = folded[len(marker):]
+            if not rest or not rest[0].isalnum() or not marker[-1].isalnum():
+                return True
+    return False
+
+
+def _credit_candidates(selector: Selector, url: str) -> list[tuple[str, str, str]]:
+    """(href, link text, text of the link's block) for links to other hosts."""
+    own_host = host_of(url)
+    found = []
+    for anchor in selector.xpath("//a[@href]"):
+        href = urljoin(url, anchor.attrib["href"].strip())
+        host = host_of(href)
+        if host in ("", own_host) or host in SHARE_HOSTS or not is_fetchable_link(href):
+            continue
+        if any(host.endswith("." + share) for share in SHARE_HOSTS):
+            continue
+        text = anchor.xpath("normalize-space(.)").get() or ""
+        block = anchor.xpath("normalize-space(parent::*)").get() or ""
+        found.append((href, text, block))
+    return found
+
+
+def credited_url(selector: Selector, url: str, markers: CreditMarkers) -> str | None:
+    """The original a page credits on another host: a credit link, else canonical / og:url."""
+    candidates = _credit_candidates(selector, url)
+    for href, text, _block in candidates:
+        if _fold(text) in markers.link_texts:
+            return href
+    for href, _text, block in candidates:
+        folded = _fold(block)
+        if (
+            len(folded) <= MAX_CREDIT_LINE
+            and starts_with_marker(folded, markers.prefixes)
+            and not starts_with_marker(folded, markers.not_prefixes)
+        ):
+            return href
+    own_host = host_of(url)
+    for xpath in ('//link[@rel="canonical"]/@href', '//meta[@property="og:url"]/@content'):
+        value = (selector.xpath(xpath).get() or "").strip()
+        if value:
+            absolute = urljoin(url, value)
+            if host_of(absolute) not in ("", own_host) and is_fetchable_link(absolute):
+                return absolute
+    return None

@@ -1,0 +1,163 @@
+"""News sources from config/sources.yaml: loading and validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from config import CONFIG_DIR
+from crawler.urls import host_of
+
+DEFAULT_SOURCES_FILE = CONFIG_DIR / "sources.yaml"
+
+SOURCE_KEYS = {"name", "start_urls", "feeds", "sitemaps", "allowed_hosts", "options"}
+OPTION_KEYS = {"depth_limit", "download_delay", "concurrency", "follow_credits"}
+
+
+class SourcesConfigError(ValueError):
+    """The sources file is malformed; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """Per-source crawl options; None means the crawl-wide setting applies."""
+
+    depth_limit: int | None = None
+    download_delay: float | None = None
+    concurrency: int | None = None
+    follow_credits: bool = True
+
+
+@dataclass(frozen=True)
+class Source:
+    """One configured news source."""
+
+    name: str
+    start_urls: tuple[str, ...]
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    allowed_hosts: frozenset[str] = field(default_factory=frozenset)
+    options: SourceOptions = field(default_factory=SourceOptions)
+
+
+def check_url(url: object) -> str:
+    """Return the URL if it is an absolute http(s) URL with a host, else raise ValueError."""
+    if not isinstance(url, str):
+        raise ValueError(f"not a URL: {url!r}")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"malformed URL {url!r} (want http(s)://host/...)")
+    return url.strip()
+
+
+def _url_list(entry: dict[str, Any], key: str) -> tuple[str, ...]:
+    """A list of URLs under a key (a single string is accepted)."""
+    value = entry.get(key) or []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise ValueError(f"{key!r} must be a list of URLs")
+    return tuple(check_url(url) for url in value)
+
+
+def _options(raw: object) -> SourceOptions:
+    """Validated per-source options."""
+    if raw is None:
+        return SourceOptions()
+    if not isinstance(raw, dict):
+        raise ValueError("'options' must be a mapping")
+    unknown = sorted(set(raw) - OPTION_KEYS)
+    if unknown:
+        raise ValueError(f"unknown option {unknown[0]!r} (known: {', '.join(sorted(OPTION_KEYS))})")
+    try:
+        return SourceOptions(
+            depth_limit=None if raw.get("depth_limit") is None else int(raw["depth_limit"]),
+            download_delay=(
+                None if raw.get("download_delay") is None else float(raw["download_delay"])
+            ),
+            concurrency=None if raw.get("concurrency") is None else int(raw["concurrency"]),
+            follow_credits=bool(raw.get("follow_credits", True)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"bad option value: {exc}") from None
+
+
+def parse_source(entry: object) -> Source:
+    """Validate one entry of the sources list."""
+    if not isinstance(entry, dict):
+        raise ValueError("each source must be a mapping")
+    unknown = sorted(set(entry) - SOURCE_KEYS)
+    if unknown:
+        raise ValueError(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(SOURCE_KEYS))})")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("missing 'name'")
+    start_urls = _url_list(entry, "start_urls")
+    feeds = _url_list(entry, "feeds")
+    sitemaps = _url_list(entry, "sitemaps")
+    if not (start_urls or feeds or sitemaps):
+        raise ValueError("needs at least one of 'start_urls', 'feeds', 'sitemaps'")
+    hosts = entry.get("allowed_hosts") or []
+    if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+        raise ValueError("'allowed_hosts' must be a list of host names")
+    allowed = {h.lower().strip() for h in hosts} or {
+        host_of(u) for u in (*start_urls, *feeds, *sitemaps)
+    }
+    return Source(
+        name=name.strip(),
+        start_urls=start_urls,
+        feeds=feeds,
+        sitemaps=sitemaps,
+        allowed_hosts=frozenset(allowed),
+        options=_options(entry.get("options")),
+    )
+
+
+def load_sources(path: Path = DEFAULT_SOURCES_FILE) -> list[Source]:
+    """Load and validate a sources file; SourcesConfigError names the file and entry."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SourcesConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise SourcesConfigError(f"{path}: malformed YAML: {exc}".replace("\n", " ")) from None
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
+        raise SourcesConfigError(f"{path}: expected a top-level 'sources:' list")
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(data["sources"], start=1):
+        label = entry.get("name") if isinstance(entry, dict) else None
+        where = f"{path}: source #{index}" + (f" ({label!r})" if label else "")
+        try:
+            source = parse_source(entry)
+        except ValueError as exc:
+            raise SourcesConfigError(f"{where}: {exc}") from None
+        if source.name in seen:
+            raise SourcesConfigError(f"{where}: duplicate name {source.name!r}")
+        seen.add(source.name)
+        sources.append(source)
+    return sources
+
+
+def source_from_urls(urls: list[str]) -> Source:
+    """An ad-hoc source for `-a start_urls=...`: its hosts are the URLs' hosts."""
+    checked = tuple(check_url(u) for u in urls)
+    return Source(
+        name="start_urls",
+        start_urls=checked,
+        allowed_hosts=frozenset(host_of(u) for u in checked),
+    )
+
+
+def source_download_slot(source: Source) -> dict[str, float | int]:
+    """Scrapy DOWNLOAD_SLOTS entry for a source's politeness overrides (empty if none)."""
+    slot: dict[str, float | int] = {}
+    if source.options.download_delay is not None:
+        slot["delay"] = source.options.download_delay
+    if source.options.concurrency is not None:
+        slot["concurrency"] = source.options.concurrency
+    return slot

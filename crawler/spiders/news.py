@@ -1,0 +1,243 @@
+"""The `news` spider: discovers and fetches article pages; pipelines do the rest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.http import HtmlResponse, Request, Response, TextResponse
+from scrapy.settings import BaseSettings
+from scrapy.utils.gz import gunzip, gzip_magic_number
+
+from crawler.feeds import parse_feed, parse_sitemap, robots_sitemaps
+from crawler.items import PageItem
+from crawler.pages import (
+    CreditMarkers,
+    credited_url,
+    feed_links,
+    is_article_page,
+    load_credit_markers,
+    page_links,
+)
+from crawler.sources import (
+    DEFAULT_SOURCES_FILE,
+    Source,
+    SourcesConfigError,
+    load_sources,
+    source_download_slot,
+    source_from_urls,
+)
+from crawler.urls import host_of, is_fetchable_link, robots_txt_url
+
+logger = logging.getLogger(__name__)
+
+MAX_SITEMAP_BYTES = 50 * 1024 * 1024
+
+
+class NewsSpider(scrapy.Spider):
+    """Crawl configured news sources: robots.txt sitemaps, feeds and in-site links."""
+
+    name = "news"
+
+    def __init__(
+        self,
+        source: str | None = None,
+        start_urls: str | None = None,
+        sources_file: Path = DEFAULT_SOURCES_FILE,
+        depth_limit: int = 3,
+        follow_credits: bool = True,
+        credit_markers: CreditMarkers | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if start_urls:
+            sources = [source_from_urls([u for u in start_urls.split(",") if u.strip()])]
+        else:
+            sources = load_sources(sources_file)
+            if source:
+                sources = [s for s in sources if s.name == source]
+                if not sources:
+                    raise ValueError(f"{sources_file}: no source named {source!r}")
+        self.sources: list[Source] = sources
+        self.default_depth_limit = depth_limit
+        self.follow_credits = follow_credits
+        self.credit_markers = credit_markers or load_credit_markers()
+        self.configured_hosts: frozenset[str] = frozenset(
+            host for s in sources for host in s.allowed_hosts
+        )
+        self._by_name = {s.name: s for s in sources}
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """Per-host download slots from the sources' politeness options."""
+        super().update_settings(settings)
+        try:
+            sources = load_sources(Path(settings.get("NEWS_SOURCES_FILE")))
+        except SourcesConfigError:
+            return
+        slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
+        for source in sources:
+            slot = source_download_slot(source)
+            for host in source.allowed_hosts if slot else ():
+                slots.setdefault(host, slot)
+        settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
+        """Build the spider with crawl-wide defaults from the settings."""
+        settings = crawler.settings
+        kwargs.setdefault("sources_file", Path(settings.get("NEWS_SOURCES_FILE")))
+        kwargs.setdefault("depth_limit", settings.getint("NEWS_DEPTH_LIMIT"))
+        kwargs.setdefault("follow_credits", settings.getbool("NEWS_FOLLOW_CREDITS"))
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        return spider
+
+    async def start(self) -> AsyncIterator[Request]:
+        """robots.txt, configured sitemaps and feeds, then the start pages, per source."""
+        for request in self._start_requests():
+            yield request
+
+    def _start_requests(self) -> Iterator[Request]:
+        """The first requests of every selected source."""
+        for source in self.sources:
+            meta = {"source": source.name, "news_depth": 0}
+            for url in sorted({robots_txt_url(u) for u in source.start_urls}):
+                yield Request(url, callback=self.parse_robots, meta=dict(meta),
+                              errback=self.on_error, priority=20)
+            for url in source.sitemaps:
+                yield Request(url, callback=self.parse_sitemap, meta=dict(meta),
+                              errback=self.on_error, priority=15)
+            for url in source.feeds:
+                yield Request(url, callback=self.parse_feed, meta=dict(meta),
+                              errback=self.on_error, priority=15)
+            for url in source.start_urls:
+                yield Request(url, callback=self.parse_page, meta=dict(meta),
+                              errback=self.on_error, priority=10)
+
+    def _source(self, response: Response) -> Source:
+        """The source a response was fetched for."""
+        return self._by_name[response.meta["source"]]
+
+    def _depth_limit(self, source: Source) -> int:
+        """The source's depth limit, else the crawl-wide one."""
+        if source.options.depth_limit is not None:
+            return source.options.depth_limit
+        return self.default_depth_limit
+
+    def _in_scope(self, url: str, source: Source) -> bool:
+        """True for fetchable links on the source's own hosts."""
+        return is_fetchable_link(url) and host_of(url) in source.allowed_hosts
+
+    def _count(self, key: str) -> None:
+        """Increment a namespaced stats counter."""
+        self.crawler.stats.inc_value(f"news/spider/{key}")
+
+    def parse_robots(self, response: Response) -> Iterator[Request]:
+        """Follow the sitemaps a robots.txt names."""
+        text = response.text if isinstance(response, TextResponse) else ""
+        for url in robots_sitemaps(text, response.url):
+            if self._in_scope(url, self._source(response)):
+                yield response.follow(url, callback=self.parse_sitemap, errback=self.on_error,
+                                      meta={**response.meta, "news_depth": 0}, priority=15)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        """Follow a sitemap index's sitemaps and a urlset's pages."""
+        body = response.body
+        if gzip_magic_number(response):
+            try:
+                body = gunzip(body, max_size=MAX_SITEMAP_BYTES)
+            except OSError as exc:
+                logger.warning("Unreadable gzip sitemap %s: %s", response.url, exc)
+                self._count("bad_sitemaps")
+                return
+        links = parse_sitemap(body, response.url)
+        if not links.sitemaps and not links.pages:
+            logger.warning("Sitemap %s lists nothing (malformed or empty)", response.url)
+            self._count("bad_sitemaps")
+        source = self._source(response)
+        for url in links.sitemaps:
+            if self._in_scope(url, source):
+                yield Request(url, callback=self.parse_sitemap, errback=self.on_error,
+                              meta=dict(response.meta), priority=15)
+        yield from self._page_requests(links.pages, response, depth=1)
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        """Follow the entries of an RSS or Atom feed."""
+        links = parse_feed(response.body, response.url)
+        if not links:
+            logger.warning("Feed %s lists no entries (malformed or empty)", response.url)
+            self._count("bad_feeds")
+        yield from self._page_requests(links, response, depth=1)
+
+    def _page_requests(self, urls: list[str], response: Response, depth: int) -> Iterator[Request]:
+        """Requests for in-scope pages at a depth within the source's limit."""
+        source = self._source(response)
+        if depth > self._depth_limit(source):
+            return
+        for url in urls:
+            if self._in_scope(url, source):
+                yield Request(url, callback=self.parse_page, errback=self.on_error,
+                              meta={"source": source.name, "news_depth": depth})
+
+    def parse_page(self, response: Response) -> Iterator[Request | PageItem]:
+        """Yield an article page as an item; follow feeds, links and a credited original."""
+        if not isinstance(response, HtmlResponse):
+            logger.info("Skipping non-HTML response %s (%s)", response.url,
+                        response.headers.get(b"Content-Type", b"").decode("latin-1"))
+            self._count("non_html")
+            return
+        credit_hop = bool(response.meta.get("credit_hop"))
+        if is_article_page(response.selector, response.url):
+            original = credited_url(response.selector, response.url, self.credit_markers)
+            yield self._item(response, original)
+            if original and self.follow_credits and not credit_hop:
+                yield from self._credit_request(response, original)
+        else:
+            self._count("listing_pages")
+        if credit_hop:
+            return
+        depth = response.meta.get("news_depth", 0) + 1
+        source = self._source(response)
+        for url in feed_links(response.selector, response.url):
+            if self._in_scope(url, source):
+                yield Request(url, callback=self.parse_feed, errback=self.on_error,
+                              meta={"source": source.name, "news_depth": depth - 1}, priority=15)
+        yield from self._page_requests(page_links(response.selector, response.url),
+                                       response, depth=depth)
+
+    def _item(self, response: HtmlResponse, original: str | None) -> PageItem:
+        """The item for an article page."""
+        self._count("article_pages")
+        redirects = response.meta.get("redirect_urls") or [response.request.url]
+        return PageItem(
+            url=response.url,
+            html=response.text,
+            source=response.meta["source"],
+            fetched_at=dt.datetime.now(dt.UTC),
+            request_url=redirects[0],
+            credited_url=original,
+            credited_by=response.meta.get("credited_by"),
+        )
+
+    def _credit_request(self, response: HtmlResponse, original: str) -> Iterator[Request]:
+        """Follow the page's credited original one hop, whatever its host."""
+        if host_of(original) in self._source(response).allowed_hosts:
+            return
+        self._count("credits_followed")
+        yield Request(original, callback=self.parse_page, errback=self.on_error,
+                      meta={"source": response.meta["source"], "credit_hop": True,
+                            "credited_by": response.url, "news_depth": 0},
+                      priority=5)
+
+    def on_error(self, failure: Any) -> None:
+        """Log a failed request once, with its kind, and count it."""
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        kind = failure.type.__name__ if failure.type else "Error"
+        self.crawler.stats.inc_value(f"news/errors/{kind}")
+        logger.warning("Failed %s: %s: %s", url, kind, failure.getErrorMessage())

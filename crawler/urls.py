@@ -1,0 +1,65 @@
+"""URL helpers shared by discovery and deduplication: hosts, fetchability, canonical form."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
+
+SKIPPED_EXTENSIONS = frozenset(
+    {
+        "pdf", "jpg", "jpeg", "png", "gif", "webp", "svg", "bmp", "ico", "tif", "tiff",
+        "mp3", "mp4", "m4a", "avi", "mov", "webm", "ogg", "wav", "flac",
+        "zip", "gz", "tgz", "rar", "7z", "exe", "dmg", "apk", "iso",
+        "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "css", "js", "json", "woff", "woff2",
+    }
+)
+TRACKING_PARAM = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|yclid|igshid|"
+    r"_ga|_gl|ref_src|cmpid|ocid)$",
+    re.IGNORECASE,
+)
+
+
+def host_of(url: str) -> str:
+    """The lower-cased host name of a URL, without port."""
+    return (urlsplit(url).hostname or "").lower()
+
+
+def is_fetchable_link(url: str) -> bool:
+    """True for http(s) links that are not media, documents or archives."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    last = parts.path.rsplit("/", 1)[-1]
+    ext = last.rsplit(".", 1)[-1].lower() if "." in last else ""
+    return ext not in SKIPPED_EXTENSIONS
+
+
+def strip_tracking(url: str) -> str:
+    """The URL without utm_*, fbclid, gclid and similar tracking parameters."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not TRACKING_PARAM.match(k)]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
+def canonical_url(url: str) -> str:
+    """One spelling per URL: host case, default port, sorted query, no tracking or fragment."""
+    canonical = canonicalize_url(strip_tracking(url.strip()), keep_fragments=False)
+    parts = urlsplit(canonical)
+    host = (parts.hostname or "").lower()
+    default_port = {"http": 80, "https": 443}.get(parts.scheme)
+    netloc = host if parts.port in (None, default_port) else f"{host}:{parts.port}"
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    return urlunsplit(parts._replace(netloc=netloc, path=parts.path or "/"))
+
+
+def robots_txt_url(url: str) -> str:
+    """The robots.txt URL of a URL's scheme, host and port."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", ""))
