@@ -1,0 +1,58 @@
+"""Shared pytest fixtures: the sample universe of news sites served in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.sites.server import SampleSites
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+STARTUP_TIMEOUT = 15.0
+
+
+def _read_first_line(proc: subprocess.Popen[str], timeout: float) -> str:
+    """Read the server's first stdout line, failing after ``timeout`` seconds."""
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stdout is not None
+    stdout = proc.stdout
+    threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
+    try:
+        return lines.get(timeout=timeout)
+    except queue.Empty:
+        return ""
+
+
+@pytest.fixture(scope="session")
+def sample_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleSites]:
+    """Start ``python -m tests.sites.server``; yield its site URLs and request log path."""
+    log_path = tmp_path_factory.mktemp("sample_sites") / "server.log"
+    with log_path.open("w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.sites.server"],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+    try:
+        line = _read_first_line(proc, STARTUP_TIMEOUT)
+        if not line:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"sample sites server did not start; see {log_path}")
+        yield SampleSites(urls=json.loads(line), log_path=log_path)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,1 @@
+"""Sample universe of fixture news sites and the stdlib server that serves them."""
