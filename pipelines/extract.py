@@ -1,0 +1,111 @@
+"""Article extraction: clean body text and metadata from one HTML page."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import trafilatura
+from lxml import etree
+from lxml.html import HtmlElement, HTMLParser, document_fromstring
+from w3lib.encoding import html_to_unicode
+
+from pipelines import metadata
+from pipelines.cleaning import clean_lines, clean_tree
+from pipelines.markers import Markers, load_markers
+
+logger = logging.getLogger(__name__)
+
+MAX_INPUT_CHARS = 1_500_000
+MIN_BODY_CHARS = 200
+HTML_PARSER = HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8")
+DROP_TAGS_XPATH = etree.XPath("//script[not(contains(@type, 'ld+json'))] | //style | //noscript")
+
+
+@dataclass(frozen=True)
+class Article:
+    """An extracted news article."""
+
+    title: str
+    text: str
+    authors: list[str]
+    published_at: datetime | None
+    publisher: str | None
+    language: str | None
+    canonical_url: str | None
+    description: str | None
+
+
+def decode_html(html: str | bytes) -> str:
+    """Decode page bytes by BOM, meta charset or sniffing, falling back to UTF-8."""
+    if isinstance(html, str):
+        return html
+    try:
+        return html_to_unicode(None, html)[1]
+    except (LookupError, ValueError, TypeError):
+        return html.decode("utf-8", errors="replace")
+
+
+def parse_html(text: str) -> HtmlElement | None:
+    """Parse TEXT (capped in size) into an lxml tree, or None if nothing parses."""
+    capped = text[:MAX_INPUT_CHARS].replace("\x00", "")
+    if not capped.strip():
+        return None
+    try:
+        tree = document_fromstring(capped.encode("utf-8", errors="replace"), parser=HTML_PARSER)
+    except (etree.ParserError, ValueError):
+        return None
+    for element in reversed(DROP_TAGS_XPATH(tree)):
+        element.drop_tree()
+    return tree
+
+
+def body_lines(tree: HtmlElement, url: str) -> list[str]:
+    """Return the body's lines as trafilatura extracts them (precision first)."""
+    for precision in (True, False):
+        text = trafilatura.extract(
+            tree, url=url, include_comments=False, favor_precision=precision,
+            favor_recall=not precision, include_tables=True, deduplicate=False,
+        )
+        if text and len(text) >= MIN_BODY_CHARS:
+            return text.splitlines()
+    return []
+
+
+def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | None:
+    """Extract an Article from a parsed page, or None if it holds no article."""
+    ld_objects = list(metadata.iter_json_ld(tree))
+    article_ld = metadata.find_article_ld(ld_objects)
+    if article_ld is None and metadata.is_listing_ld(ld_objects):
+        return None
+    title = metadata.page_title(tree, article_ld) or ""
+    lines = clean_lines(body_lines(clean_tree(tree, markers), url), title, markers)
+    lines, byline_authors, credited = metadata.split_byline(lines, markers)
+    text = "\n\n".join(lines)
+    if len(text) < MIN_BODY_CHARS:
+        return None
+    ld_authors = metadata.ld_name(article_ld.get("author")) if article_ld else []
+    raw_authors = ld_authors or metadata.markup_authors(tree) or byline_authors
+    return Article(
+        title=title,
+        text=text,
+        authors=metadata.normalize_authors(raw_authors, markers.byline_prefixes),
+        published_at=metadata.published_at(tree, article_ld, url),
+        publisher=credited or metadata.site_publisher(tree, article_ld),
+        language=metadata.declared_language(tree),
+        canonical_url=metadata.canonical_url(tree, url),
+        description=metadata.description(tree, article_ld),
+    )
+
+
+def extract_article(html: str | bytes, url: str) -> Article | None:
+    """Extract the article of one page; None for pages without one. Never raises."""
+    try:
+        tree = parse_html(decode_html(html))
+        if tree is None:
+            return None
+        return build_article(tree, url, load_markers())
+    except Exception:  # the contract: a bad page must never stop the pipeline
+        logger.exception("extraction failed for %s", url)
+        return None
