@@ -33,6 +33,8 @@ STOP_BLOCK_XPATH = etree.XPath(
     "self::h1 | self::main | .//h1 | .//main | .//*[@itemprop = 'articleBody']"
 )
 SHARE_BAR_MAX_CHARS = 200
+CHROME_MAX_CHARS = 300
+CHROME_LINK_DENSITY = 0.5
 MENU_ITEM_MAX_WORDS = 4
 BLOCK_STOP_CHARS = 1500
 MAX_LABEL_CHARS = 60
@@ -51,16 +53,33 @@ def text_of(element: HtmlElement) -> str:
     return " ".join("".join(element.itertext()).split())
 
 
+def link_density(element: HtmlElement) -> float:
+    """Share of ELEMENT's text that sits inside links."""
+    text = len(text_of(element))
+    links = sum(len(text_of(link)) for link in element.iter("a"))
+    return links / text if text else 1.0
+
+
+def is_chrome_block(element: HtmlElement) -> bool:
+    """Tell whether a nav/breadcrumb match is short or made of links, not content."""
+    if element.tag in ("html", "body", "main", "article") or STOP_BLOCK_XPATH(element):
+        return False
+    return len(text_of(element)) <= CHROME_MAX_CHARS or link_density(element) >= CHROME_LINK_DENSITY
+
+
 def remove_breadcrumbs(tree: HtmlElement) -> None:
     """Drop nav bars and breadcrumb trails."""
     for element in reversed(BREADCRUMB_XPATH(tree)):
-        drop_element(element)
+        if is_chrome_block(element):
+            drop_element(element)
 
 
 def remove_share_bars(tree: HtmlElement) -> None:
     """Drop short share/social widgets."""
     for element in reversed(SHARE_BAR_XPATH(tree)):
-        if element.tag not in ("html", "body") and len(text_of(element)) <= SHARE_BAR_MAX_CHARS:
+        if element.tag not in ("html", "body", "main", "article") and len(
+            text_of(element)
+        ) <= SHARE_BAR_MAX_CHARS:
             drop_element(element)
 
 

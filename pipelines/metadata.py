@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import warnings
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from urllib.parse import urljoin
@@ -38,7 +39,7 @@ ITEMPROP_AUTHOR_XPATH = etree.XPath("//*[@itemprop = 'author']")
 UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 LOWER = "abcdefghijklmnopqrstuvwxyz"
 ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|Report|LiveBlogPosting)$")
-LISTING_TYPES = frozenset({"CollectionPage", "ItemList", "WebSite", "SearchResultsPage"})
+LISTING_TYPES = frozenset({"CollectionPage", "ItemList", "SearchResultsPage"})
 AUTHOR_META_KEYS = ("author", "article:author", "dc.creator", "byl", "sailthru.author",
                     "parsely-author", "dcterms.creator")
 DATE_META_KEYS = ("article:published_time", "og:published_time", "datepublished",
@@ -191,7 +192,9 @@ def parse_datetime(value: str) -> datetime | None:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         try:
-            parsed = date_parser.parse(value, fuzzy=False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", date_parser.UnknownTimezoneWarning)
+                parsed = date_parser.parse(value, fuzzy=False)
         except (ValueError, OverflowError, TypeError):
             return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
