@@ -6,12 +6,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement, HTMLParser, document_fromstring
 from w3lib.encoding import html_to_unicode
 
 from pipelines import metadata
+from pipelines.candidates import merge_candidates, readability_text, trafilatura_text
 from pipelines.cleaning import clean_lines, clean_tree
 from pipelines.markers import Markers, load_markers
 
@@ -62,15 +62,11 @@ def parse_html(text: str) -> HtmlElement | None:
 
 
 def body_lines(tree: HtmlElement, url: str) -> list[str]:
-    """Return the body's lines as trafilatura extracts them (precision first)."""
-    for precision in (True, False):
-        text = trafilatura.extract(
-            tree, url=url, include_comments=False, favor_precision=precision,
-            favor_recall=not precision, include_tables=True, deduplicate=False,
-        )
-        if text and len(text) >= MIN_BODY_CHARS:
-            return text.splitlines()
-    return []
+    """Return the body's lines merged from trafilatura and readability candidates."""
+    precise = trafilatura_text(tree, url, precision=True)
+    recall = trafilatura_text(tree, url, precision=False)
+    readable = readability_text(tree)
+    return merge_candidates(precise, recall, readable).splitlines()
 
 
 def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | None:
