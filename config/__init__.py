@@ -1,4 +1,4 @@
-"""Configuration data: sources.yaml and boilerplate.yaml live beside this file."""
+"""Configuration data shipped with newsagg (YAML files next to this module)."""
 
 from __future__ import annotations
 

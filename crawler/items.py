@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pipelines.extract import Article
+if TYPE_CHECKING:
+    from pipelines.extract import Article
 
 
 @dataclass

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-import yaml
 from parsel import Selector
 
-from config import CONFIG_DIR
 from crawler.urls import host_of, is_fetchable_link
+from pipelines.markers import Markers
 
 ARTICLE_SCHEMA_TYPES = frozenset(
     {
@@ -36,7 +33,6 @@ NON_ARTICLE_QUERY = re.compile(r"(^|&)(page|p|q|query|s)=", re.IGNORECASE)
 ARTICLE_PATH_HINT = re.compile(
     r"(/\d{4}/\d{1,2}/)|(\d{5,})|([\w]+-[\w]+-[\w]+-[\w]+)|(\.s?html?$)", re.IGNORECASE
 )
-BOILERPLATE_FILE = CONFIG_DIR / "boilerplate.yaml"
 MAX_CREDIT_LINE = 160
 SHARE_HOSTS = frozenset(
     {
@@ -117,29 +113,9 @@ def page_links(selector: Selector, base_url: str) -> list[str]:
     return list(seen)
 
 
-@dataclass(frozen=True)
-class CreditMarkers:
-    """How pages credit an original: whole link texts, and prefixes of a short credit line."""
-
-    link_texts: frozenset[str]
-    prefixes: tuple[str, ...]
-    not_prefixes: tuple[str, ...] = ()
-
-
-def load_credit_markers(path: Path = BOILERPLATE_FILE) -> CreditMarkers:
-    """Credit markers from the `credits` section of config/boilerplate.yaml."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    credits = data.get("credits") or {}
-    return CreditMarkers(
-        link_texts=frozenset(_fold(t) for t in credits.get("link_texts", [])),
-        prefixes=tuple(_fold(p) for p in credits.get("prefixes", [])),
-        not_prefixes=tuple(_fold(p) for p in credits.get("not_prefixes", [])),
-    )
-
-
 def _fold(text: str) -> str:
-    """Case- and space-folded text, trailing colon dropped, for marker comparison."""
-    return " ".join(text.split()).rstrip(":：").strip().casefold()
+    """Lower-cased text with collapsed spaces and no trailing colon, for marker comparison."""
+    return " ".join(text.split()).rstrip(":：").strip().lower()
 
 
 def starts_with_marker(folded: str, markers: tuple[str, ...]) -> bool:
@@ -169,18 +145,18 @@ def _credit_candidates(selector: Selector, url: str) -> list[tuple[str, str, str
     return found
 
 
-def credited_url(selector: Selector, url: str, markers: CreditMarkers) -> str | None:
+def credited_url(selector: Selector, url: str, markers: Markers) -> str | None:
     """The original a page credits on another host: a credit link, else canonical / og:url."""
     candidates = _credit_candidates(selector, url)
     for href, text, _block in candidates:
-        if _fold(text) in markers.link_texts:
+        if _fold(text) in markers.credit_prefixes:
             return href
     for href, _text, block in candidates:
         folded = _fold(block)
         if (
             len(folded) <= MAX_CREDIT_LINE
-            and starts_with_marker(folded, markers.prefixes)
-            and not starts_with_marker(folded, markers.not_prefixes)
+            and starts_with_marker(folded, markers.credit_prefixes)
+            and not starts_with_marker(folded, markers.credit_exclusions)
         ):
             return href
     own_host = host_of(url)

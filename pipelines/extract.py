@@ -1,53 +1,133 @@
-"""Extraction stage (temporary minimal version; replaced by the extraction branch)."""
+"""Article extraction: clean body text and metadata from one HTML page."""
 
 from __future__ import annotations
 
-import datetime as dt
+import logging
 from dataclasses import dataclass
+from datetime import datetime
 
-import trafilatura
+from lxml import etree
+from lxml.html import HtmlElement, HTMLParser, document_fromstring
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from w3lib.encoding import html_to_unicode
+
+from crawler.items import PageItem
+from pipelines import metadata
+from pipelines.candidates import merge_candidates, readability_text, trafilatura_text
+from pipelines.cleaning import clean_lines, clean_tree
+from pipelines.markers import Markers, load_markers
+
+logger = logging.getLogger(__name__)
+
+MAX_INPUT_CHARS = 1_500_000
+MIN_BODY_CHARS = 200
+HTML_PARSER = HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8")
+DROP_TAGS_XPATH = etree.XPath("//script[not(contains(@type, 'ld+json'))] | //style | //noscript")
 
 
 @dataclass(frozen=True)
 class Article:
-    """A clean article."""
+    """An extracted news article."""
 
     title: str
     text: str
     authors: list[str]
-    published_at: dt.datetime | None
-    publisher: str | None = None
-    language: str | None = None
-    canonical_url: str | None = None
-    description: str | None = None
+    published_at: datetime | None
+    publisher: str | None
+    language: str | None
+    canonical_url: str | None
+    description: str | None
+
+
+def decode_html(html: str | bytes) -> str:
+    """Decode page bytes by BOM, meta charset or sniffing, falling back to UTF-8."""
+    if isinstance(html, str):
+        return html
+    try:
+        return html_to_unicode(None, html)[1]
+    except (LookupError, ValueError, TypeError):
+        return html.decode("utf-8", errors="replace")
+
+
+def parse_html(text: str) -> HtmlElement | None:
+    """Parse TEXT (capped in size) into an lxml tree, or None if nothing parses."""
+    capped = text[:MAX_INPUT_CHARS].replace("\x00", "")
+    if not capped.strip():
+        return None
+    try:
+        tree = document_fromstring(capped.encode("utf-8", errors="replace"), parser=HTML_PARSER)
+    except (etree.ParserError, ValueError):
+        return None
+    for element in reversed(DROP_TAGS_XPATH(tree)):
+        element.drop_tree()
+    return tree
+
+
+def body_lines(tree: HtmlElement, url: str) -> list[str]:
+    """Return the body's lines merged from trafilatura and readability candidates."""
+    precise = trafilatura_text(tree, url, precision=True)
+    recall = trafilatura_text(tree, url, precision=False)
+    readable = readability_text(tree)
+    return merge_candidates(precise, recall, readable).splitlines()
+
+
+def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | None:
+    """Extract an Article from a parsed page, or None if it holds no article."""
+    ld_objects = list(metadata.iter_json_ld(tree))
+    article_ld = metadata.find_article_ld(ld_objects)
+    if article_ld is None and metadata.is_listing_ld(ld_objects):
+        return None
+    title = metadata.page_title(tree, article_ld) or ""
+    lines = clean_lines(body_lines(clean_tree(tree, markers), url), title, markers)
+    lines, byline_authors, credited = metadata.split_byline(lines, markers)
+    text = "\n\n".join(lines)
+    if len(text) < MIN_BODY_CHARS:
+        return None
+    ld_authors = metadata.ld_name(article_ld.get("author")) if article_ld else []
+    raw_authors = ld_authors or metadata.markup_authors(tree) or byline_authors
+    return Article(
+        title=title,
+        text=text,
+        authors=metadata.normalize_authors(raw_authors, markers.byline_prefixes),
+        published_at=metadata.published_at(tree, article_ld, url),
+        publisher=credited or metadata.site_publisher(tree, article_ld),
+        language=metadata.declared_language(tree),
+        canonical_url=metadata.canonical_url(tree, url),
+        description=metadata.description(tree, article_ld),
+    )
 
 
 def extract_article(html: str | bytes, url: str) -> Article | None:
-    """Extract."""
-    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True)
-    if not doc or not doc.text:
+    """Extract the article of one page; None for pages without one. Never raises."""
+    try:
+        tree = parse_html(decode_html(html))
+        if tree is None:
+            return None
+        return build_article(tree, url, load_markers())
+    except Exception:  # the contract: a bad page must never stop the pipeline
+        logger.exception("extraction failed for %s", url)
         return None
-    return Article(title=doc.title or "", text=doc.text, authors=[], published_at=None,
-                   language=None, canonical_url=None)
 
 
 class ExtractPipeline:
-    """Extract stage."""
+    """Turn a fetched page into an Article; drop pages that hold none."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        """Build."""
+        """Build the stage."""
         return cls(crawler)
 
-    def process_item(self, item):  # noqa: ANN001, ANN201
-        """Extract."""
+    def process_item(self, item: PageItem) -> PageItem:
+        """Extract the article and release the page's HTML."""
         article = extract_article(item.html, item.url)
+        item.html = ""
         if article is None:
-            raise DropItem("not an article")
+            self.crawler.stats.inc_value("news/extract/not_article")
+            raise DropItem(f"no article at {item.url}")
+        self.crawler.stats.inc_value("news/extract/articles")
         item.article = article
         return item

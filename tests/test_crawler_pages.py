@@ -9,13 +9,13 @@ from crawler.pages import (
     credited_url,
     feed_links,
     is_article_page,
-    load_credit_markers,
     page_links,
     url_looks_like_listing,
 )
+from pipelines.markers import load_markers
 
 URL = "https://agg.example/lao-cai-cong-doan-post1045123.html"
-MARKERS = load_credit_markers()
+MARKERS = load_markers()
 
 
 def page(body: str, head: str = "") -> Selector:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import StatementError
 
 from storage.migrate import current_revision, head_revision, upgrade_database
 from storage.models import Story, UrlRelation
@@ -129,16 +129,19 @@ def test_read_filters_and_timezones(sessions) -> None:
 
 def test_naive_datetimes_are_refused(sessions) -> None:
     naive = record("https://a.example/n", fetched_at=dt.datetime(2024, 1, 1))  # noqa: DTZ001
-    with pytest.raises(Exception, match="naive datetime"), sessions.begin() as session:
-        save_article(session, naive)
-        session.flush()
+    with pytest.raises(StatementError, match="naive datetime"):
+        save(sessions, naive)
 
 
 def test_failed_transaction_leaves_nothing(sessions) -> None:
-    with pytest.raises(RuntimeError), sessions.begin() as session:
-        save_article(session, record("https://a.example/half"))
-        raise RuntimeError("killed half-way")
-    with Session(bind=sessions.kw["bind"]) as session:
+    def killed_half_way() -> None:
+        with sessions.begin() as session:
+            save_article(session, record("https://a.example/half"))
+            raise RuntimeError("killed half-way")
+
+    with pytest.raises(RuntimeError):
+        killed_half_way()
+    with sessions() as session:
         assert count_stories(session) == 0
 
 

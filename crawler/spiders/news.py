@@ -16,14 +16,7 @@ from scrapy.utils.gz import gunzip, gzip_magic_number
 
 from crawler.feeds import parse_feed, parse_sitemap, robots_sitemaps
 from crawler.items import PageItem
-from crawler.pages import (
-    CreditMarkers,
-    credited_url,
-    feed_links,
-    is_article_page,
-    load_credit_markers,
-    page_links,
-)
+from crawler.pages import credited_url, feed_links, is_article_page, page_links
 from crawler.sources import (
     DEFAULT_SOURCES_FILE,
     Source,
@@ -33,6 +26,7 @@ from crawler.sources import (
     source_from_urls,
 )
 from crawler.urls import host_of, is_fetchable_link, robots_txt_url
+from pipelines.markers import Markers, load_markers
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +45,7 @@ class NewsSpider(scrapy.Spider):
         sources_file: Path = DEFAULT_SOURCES_FILE,
         depth_limit: int = 3,
         follow_credits: bool = True,
-        credit_markers: CreditMarkers | None = None,
+        markers: Markers | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -66,7 +60,7 @@ class NewsSpider(scrapy.Spider):
         self.sources: list[Source] = sources
         self.default_depth_limit = depth_limit
         self.follow_credits = follow_credits
-        self.credit_markers = credit_markers or load_credit_markers()
+        self.markers = markers or load_markers()
         self.configured_hosts: frozenset[str] = frozenset(
             host for s in sources for host in s.allowed_hosts
         )
@@ -193,7 +187,7 @@ class NewsSpider(scrapy.Spider):
             return
         credit_hop = bool(response.meta.get("credit_hop"))
         if is_article_page(response.selector, response.url):
-            original = credited_url(response.selector, response.url, self.credit_markers)
+            original = credited_url(response.selector, response.url, self.markers)
             yield self._item(response, original)
             if original and self.follow_credits and not credit_hop:
                 yield from self._credit_request(response, original)

@@ -1,0 +1,211 @@
+"""Removal of page chrome from lxml trees and from extracted text lines."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from pipelines.markers import Markers, normalize_label
+
+logger = logging.getLogger(__name__)
+
+BREADCRUMB_XPATH = etree.XPath(
+    "//nav"
+    " | //*[contains(translate(@class, 'BREADCRUMB', 'breadcrumb'), 'breadcrumb')]"
+    " | //*[contains(translate(@id, 'BREADCRUMB', 'breadcrumb'), 'breadcrumb')]"
+    " | //*[translate(@aria-label, 'BREADCRUMB', 'breadcrumb') = 'breadcrumb']"
+)
+SHARE_BAR_XPATH = etree.XPath(
+    "//*[contains(translate(@class, 'SHARE', 'share'), 'share')"
+    " or contains(translate(@id, 'SHARE', 'share'), 'share')"
+    " or contains(translate(@class, 'SOCIAL', 'social'), 'social')]"
+)
+LINK_LIST_XPATH = etree.XPath("//ul[li] | //ol[li]")
+HEADING_CANDIDATE_XPATH = etree.XPath(
+    "//h1 | //h2 | //h3 | //h4 | //h5 | //h6 | //header | //strong | //b | //span | //p"
+    " | //div[contains(translate(@class, 'TITLEHEADING', 'titleheading'), 'title')"
+    " or contains(translate(@class, 'TITLEHEADING', 'titleheading'), 'heading')]"
+)
+STOP_BLOCK_XPATH = etree.XPath(
+    "self::h1 | self::main | .//h1 | .//main | .//*[@itemprop = 'articleBody']"
+)
+SHARE_BAR_MAX_CHARS = 200
+CHROME_MAX_CHARS = 300
+CHROME_LINK_DENSITY = 0.5
+MENU_ITEM_MAX_WORDS = 4
+BLOCK_STOP_CHARS = 1500
+MAX_LABEL_CHARS = 60
+WORD = re.compile(r"\w+")
+TRAILING_SHORT_WORDS = 8
+
+
+def drop_element(element: HtmlElement) -> None:
+    """Remove ELEMENT from its tree, keeping its tail text."""
+    if element.getparent() is not None:
+        element.drop_tree()
+
+
+def text_of(element: HtmlElement) -> str:
+    """Return the whitespace-normalised text content of ELEMENT."""
+    return " ".join("".join(element.itertext()).split())
+
+
+def link_density(element: HtmlElement) -> float:
+    """Share of ELEMENT's text that sits inside links."""
+    text = len(text_of(element))
+    links = sum(len(text_of(link)) for link in element.iter("a"))
+    return links / text if text else 1.0
+
+
+def is_chrome_block(element: HtmlElement) -> bool:
+    """Tell whether a nav/breadcrumb match is short or made of links, not content."""
+    if element.tag in ("html", "body", "main", "article") or STOP_BLOCK_XPATH(element):
+        return False
+    return len(text_of(element)) <= CHROME_MAX_CHARS or link_density(element) >= CHROME_LINK_DENSITY
+
+
+def remove_breadcrumbs(tree: HtmlElement) -> None:
+    """Drop nav bars and breadcrumb trails."""
+    for element in reversed(BREADCRUMB_XPATH(tree)):
+        if is_chrome_block(element):
+            drop_element(element)
+
+
+def remove_share_bars(tree: HtmlElement) -> None:
+    """Drop short share/social widgets."""
+    for element in reversed(SHARE_BAR_XPATH(tree)):
+        if element.tag not in ("html", "body", "main", "article") and len(
+            text_of(element)
+        ) <= SHARE_BAR_MAX_CHARS:
+            drop_element(element)
+
+
+def is_link_menu(element: HtmlElement) -> bool:
+    """Tell whether a list holds only short links (a menu or a breadcrumb)."""
+    items = [child for child in element if child.tag == "li"]
+    if len(items) < 2:
+        return False
+    for item in items:
+        text = text_of(item)
+        links = " ".join(text_of(link) for link in item.iter("a"))
+        if not text or text != links or len(text.split()) > MENU_ITEM_MAX_WORDS:
+            return False
+    return True
+
+
+def remove_link_menus(tree: HtmlElement) -> None:
+    """Drop lists made only of short links."""
+    for element in reversed(LINK_LIST_XPATH(tree)):
+        if is_link_menu(element):
+            drop_element(element)
+
+
+def is_marker_heading(element: HtmlElement, headings: frozenset[str]) -> bool:
+    """Tell whether ELEMENT is a short heading whose text is a block marker."""
+    text = text_of(element)
+    return 0 < len(text) <= MAX_LABEL_CHARS and normalize_label(text) in headings
+
+
+def heading_wrapper(element: HtmlElement) -> HtmlElement:
+    """Climb from a heading to the outermost wrapper that holds only that heading."""
+    while True:
+        parent = element.getparent()
+        if parent is None or parent.tag in ("body", "html") or len(parent) != 1:
+            return element
+        if (parent.text or "").strip() or (element.tail or "").strip():
+            return element
+        element = parent
+
+
+def ends_block(element: HtmlElement, headings: frozenset[str]) -> bool:
+    """Tell whether a sibling after a marker heading starts other content."""
+    if not isinstance(element.tag, str):
+        return False
+    if element.tag in ("h1", "h2", "h3", "h4", "h5", "h6") and not is_marker_heading(
+        element, headings
+    ):
+        return True
+    return bool(STOP_BLOCK_XPATH(element)) or len(text_of(element)) > BLOCK_STOP_CHARS
+
+
+def remove_marker_blocks(tree: HtmlElement, headings: frozenset[str]) -> int:
+    """Drop each block opened by a marker heading; return how many were dropped."""
+    found = [el for el in HEADING_CANDIDATE_XPATH(tree) if is_marker_heading(el, headings)]
+    removed = 0
+    for heading in found:
+        if heading.getroottree().getroot() is not tree:
+            continue
+        start = heading_wrapper(heading)
+        doomed = [start]
+        for sibling in start.itersiblings():
+            if ends_block(sibling, headings):
+                break
+            doomed.append(sibling)
+        for element in doomed:
+            drop_element(element)
+        removed += 1
+    return removed
+
+
+def clean_tree(tree: HtmlElement, markers: Markers) -> HtmlElement:
+    """Remove breadcrumbs, menus, share bars and marker-headed blocks, in place."""
+    remove_breadcrumbs(tree)
+    remove_link_menus(tree)
+    remove_share_bars(tree)
+    count = remove_marker_blocks(tree, markers.block_headings)
+    logger.debug("removed %d marker-headed blocks", count)
+    return tree
+
+
+def is_image_label(line: str, title: str, image_words: tuple[str, ...]) -> bool:
+    """Tell whether LINE is an image label: mostly the title plus "photo N"."""
+    match = re.search(r"\s(\w+)\s*\d+\s*$", line)
+    if not match or match.group(1).lower() not in image_words:
+        return False
+    label = set(WORD.findall(line[: match.start()].lower()))
+    title_words = set(WORD.findall(title.lower()))
+    return bool(label) and len(label & title_words) >= 0.6 * len(label)
+
+
+def is_stray_token(line: str, stray_tokens: frozenset[str]) -> bool:
+    """Tell whether LINE is a template leftover such as "null"."""
+    return line.strip().lower() in stray_tokens
+
+
+def cut_at_marker_heading(lines: list[str], headings: frozenset[str]) -> list[str]:
+    """Cut the lines at the first line (not the first one) that is a block marker."""
+    for index, line in enumerate(lines[1:], start=1):
+        if len(line) <= MAX_LABEL_CHARS and normalize_label(line) in headings:
+            return lines[:index]
+    return lines
+
+
+def credit_rest(line: str, prefixes: tuple[str, ...]) -> str | None:
+    """Return what follows a credit prefix on a short LINE, or None if not a credit line."""
+    words = line.split()
+    if not words or len(words) > TRAILING_SHORT_WORDS:
+        return None
+    lowered = line.lower().strip()
+    for prefix in prefixes:
+        if lowered == prefix:
+            return ""
+        if lowered.startswith(prefix) and not lowered[len(prefix)].isalnum():
+            return line.strip()[len(prefix) :].lstrip(" :-–—").strip()
+    return None
+
+
+def clean_lines(lines: list[str], title: str, markers: Markers) -> list[str]:
+    """Drop stray tokens, image labels, a repeated title and trailing marker blocks."""
+    kept = []
+    for line in (line.strip() for line in lines):
+        if not line or is_stray_token(line, markers.stray_tokens):
+            continue
+        if is_image_label(line, title, markers.image_words):
+            continue
+        kept.append(line)
+    if kept and title and normalize_label(kept[0]) == normalize_label(title):
+        kept = kept[1:]
+    return cut_at_marker_heading(kept, markers.block_headings)

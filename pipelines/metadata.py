@@ -1,0 +1,275 @@
+"""Article metadata from JSON-LD, meta tags and the page's own markup."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import warnings
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from urllib.parse import urljoin
+
+from dateutil import parser as date_parser
+from htmldate import find_date
+from lxml import etree
+from lxml.html import HtmlElement
+
+from pipelines.cleaning import credit_rest
+from pipelines.markers import Markers
+
+logger = logging.getLogger(__name__)
+
+JSON_LD_XPATH = etree.XPath(
+    "//script[contains(translate(@type, 'JSONLD', 'jsonld'), 'ld+json')]/text()"
+)
+META_XPATH = etree.XPath(
+    "//meta[translate(@property, $upper, $lower) = $key or translate(@name, $upper, $lower) = $key"
+    " or translate(@itemprop, $upper, $lower) = $key or translate(@http-equiv, $upper, $lower)"
+    " = $key]/@content"
+)
+CANONICAL_XPATH = etree.XPath(
+    "//link[translate(@rel, 'CANONICAL', 'canonical') = 'canonical']/@href"
+)
+H1_XPATH = etree.XPath("//h1")
+TITLE_XPATH = etree.XPath("//title/text()")
+TIME_XPATH = etree.XPath("//time[@datetime]/@datetime")
+REL_AUTHOR_XPATH = etree.XPath("//a[contains(concat(' ', normalize-space(@rel), ' '), ' author ')]")
+ITEMPROP_AUTHOR_XPATH = etree.XPath("//*[@itemprop = 'author']")
+UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+LOWER = "abcdefghijklmnopqrstuvwxyz"
+ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|Report|LiveBlogPosting)$")
+LISTING_TYPES = frozenset({"CollectionPage", "ItemList", "SearchResultsPage"})
+AUTHOR_META_KEYS = ("author", "article:author", "dc.creator", "byl", "sailthru.author",
+                    "parsely-author", "dcterms.creator")
+DATE_META_KEYS = ("article:published_time", "og:published_time", "datepublished",
+                  "published_time", "pubdate", "publishdate", "date", "dc.date.issued",
+                  "dcterms.created", "dc.date", "sailthru.date", "parsely-pub-date")
+AUTHOR_SPLIT = re.compile(r"\s+(?:and|&|và|und|et|y)\s+|\s*[,;/|]\s*", re.IGNORECASE)
+URL_OR_EMAIL = re.compile(r"(?:https?://|www\.|@|\.\w{2,4}/)", re.IGNORECASE)
+LANGUAGE_CODE = re.compile(r"^([a-zA-Z]{2})(?:[-_][a-zA-Z0-9]+)*$")
+NAME_WORD = re.compile(r"^[^\W\d_][\w'’.-]*$")
+TITLE_SEPARATORS = re.compile(r"\s+[|–—-]\s+|\s+[:»|]\s+")
+MAX_AUTHOR_WORDS = 6
+
+
+def meta_content(tree: HtmlElement, *keys: str) -> str | None:
+    """Return the first non-empty content of a meta tag named by one of KEYS."""
+    for key in keys:
+        for value in META_XPATH(tree, key=key, upper=UPPER, lower=LOWER):
+            if value and value.strip():
+                return " ".join(value.split())
+    return None
+
+
+def iter_json_ld(tree: HtmlElement) -> Iterator[dict]:
+    """Yield every JSON-LD object of the page, flattening lists and @graph."""
+    for raw in JSON_LD_XPATH(tree):
+        try:
+            data = json.loads(raw, strict=False)
+        except ValueError:
+            logger.debug("unparsable JSON-LD block skipped")
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop(0)
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                graph = item.get("@graph")
+                if isinstance(graph, list):
+                    stack.extend(graph)
+                yield item
+
+
+def ld_types(item: dict) -> list[str]:
+    """Return the @type values of a JSON-LD object as strings."""
+    value = item.get("@type", [])
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def find_article_ld(objects: Iterable[dict]) -> dict | None:
+    """Return the first JSON-LD object typed as an article."""
+    for item in objects:
+        if any(ARTICLE_TYPE.search(kind) for kind in ld_types(item)):
+            return item
+    return None
+
+
+def is_listing_ld(objects: Iterable[dict]) -> bool:
+    """Tell whether the JSON-LD declares a listing page and no article."""
+    kinds = {kind for item in objects for kind in ld_types(item)}
+    return bool(kinds & LISTING_TYPES) and not any(ARTICLE_TYPE.search(k) for k in kinds)
+
+
+def ld_name(value: object) -> list[str]:
+    """Return the names held by a JSON-LD person/organisation value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        name = value.get("name")
+        return [name] if isinstance(name, str) else []
+    if isinstance(value, list):
+        return [name for item in value for name in ld_name(item)]
+    return []
+
+
+def strip_prefix(name: str, prefixes: tuple[str, ...]) -> str:
+    """Remove a byline prefix such as "By" from NAME."""
+    lowered = name.lower()
+    for prefix in prefixes:
+        if lowered.startswith(prefix + " ") or lowered.startswith(prefix + ":"):
+            return name[len(prefix) :].lstrip(" :").strip()
+    return name
+
+
+def normalize_authors(raw: Iterable[str], prefixes: tuple[str, ...]) -> list[str]:
+    """Split, clean and dedupe author names, keeping their order."""
+    authors: list[str] = []
+    for value in raw:
+        if URL_OR_EMAIL.match(value.strip()) or "@" in value or "://" in value:
+            continue
+        for part in AUTHOR_SPLIT.split(strip_prefix(" ".join(value.split()), prefixes)):
+            name = strip_prefix(part.strip(" .:-–—"), prefixes)
+            if not name or URL_OR_EMAIL.search(name) or len(name.split()) > MAX_AUTHOR_WORDS:
+                continue
+            if name.casefold() not in {a.casefold() for a in authors}:
+                authors.append(name)
+    return authors
+
+
+def markup_authors(tree: HtmlElement) -> list[str]:
+    """Return author names given by meta tags, rel=author links or itemprop=author."""
+    meta = meta_content(tree, *AUTHOR_META_KEYS)
+    if meta and not URL_OR_EMAIL.search(meta):
+        return [meta]
+    for xpath in (REL_AUTHOR_XPATH, ITEMPROP_AUTHOR_XPATH):
+        names = [" ".join("".join(el.itertext()).split()) for el in xpath(tree)]
+        names = [name for name in names if name]
+        if names:
+            return names
+    return []
+
+
+def looks_like_name(line: str, prefixes: tuple[str, ...]) -> bool:
+    """Tell whether LINE reads like a person's name ("Tuệ Phương", "By Jane Doe")."""
+    words = strip_prefix(line, prefixes).split()
+    return 1 < len(words) <= 4 and all(NAME_WORD.match(w) and w[0].isupper() for w in words)
+
+
+def publisher_line(line: str, prefixes: tuple[str, ...]) -> bool:
+    """Tell whether LINE is a publisher's name such as "Báo Đại đoàn kết"."""
+    lowered = line.lower()
+    short = len(line.split()) <= MAX_AUTHOR_WORDS and not line.endswith((".", "!", "?"))
+    return short and any(lowered == p or lowered.startswith(p + " ") for p in prefixes)
+
+
+def split_byline(lines: list[str], markers: Markers) -> tuple[list[str], list[str], str | None]:
+    """Split trailing byline and credit lines off LINES: (body, authors, publisher)."""
+    body = list(lines)
+    authors: list[str] = []
+    publisher: str | None = None
+    for _ in range(4):
+        if len(body) < 2:
+            break
+        last = body[-1]
+        rest = credit_rest(last, markers.credit_prefixes)
+        if rest is not None:
+            publisher = publisher or rest or None
+        elif publisher_line(last, markers.publisher_prefixes) and publisher is None:
+            publisher = last
+        elif looks_like_name(last, markers.byline_prefixes) and not authors:
+            authors = [last]
+        else:
+            break
+        body.pop()
+    return body, authors, publisher
+
+
+def parse_datetime(value: str) -> datetime | None:
+    """Parse a date string; naive values are taken as UTC."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", date_parser.UnknownTimezoneWarning)
+                parsed = date_parser.parse(value, fuzzy=False)
+        except (ValueError, OverflowError, TypeError):
+            return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def published_at(tree: HtmlElement, article_ld: dict | None, url: str) -> datetime | None:
+    """Return the publication time: JSON-LD, meta tags, <time>, then htmldate."""
+    candidates: list[str] = []
+    if article_ld:
+        candidates += [v for v in (article_ld.get("datePublished"),) if isinstance(v, str)]
+    meta = meta_content(tree, *DATE_META_KEYS)
+    candidates += [meta] if meta else []
+    candidates += [str(v) for v in TIME_XPATH(tree)[:1]]
+    for candidate in candidates:
+        parsed = parse_datetime(candidate)
+        if parsed:
+            return parsed
+    try:
+        found = find_date(tree, url=url, original_date=True, extensive_search=False)
+    except Exception:  # htmldate may fail on odd trees; a date is optional
+        logger.debug("htmldate failed for %s", url)
+        return None
+    return parse_datetime(found) if found else None
+
+
+def declared_language(tree: HtmlElement) -> str | None:
+    """Return the page's declared ISO 639-1 language code, lower-case."""
+    root_lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
+    declared = (root_lang, meta_content(tree, "content-language"), meta_content(tree, "og:locale"))
+    for value in declared:
+        match = LANGUAGE_CODE.match((value or "").strip().split(",")[0].strip())
+        if match:
+            return match.group(1).lower()
+    return None
+
+
+def canonical_url(tree: HtmlElement, url: str) -> str | None:
+    """Return the absolute rel=canonical URL, else og:url."""
+    for value in [*CANONICAL_XPATH(tree), meta_content(tree, "og:url")]:
+        if value and value.strip():
+            absolute = urljoin(url, value.strip())
+            if absolute.startswith(("http://", "https://")):
+                return absolute
+    return None
+
+
+def page_title(tree: HtmlElement, article_ld: dict | None) -> str | None:
+    """Return the headline: JSON-LD, the single h1, og:title, then <title>."""
+    headline = article_ld.get("headline") if article_ld else None
+    if isinstance(headline, str) and headline.strip():
+        return " ".join(headline.split())
+    h1s = [" ".join("".join(h.itertext()).split()) for h in H1_XPATH(tree)]
+    h1s = [h for h in h1s if len(h.split()) > 1]
+    if len(h1s) == 1:
+        return h1s[0]
+    og_title = meta_content(tree, "og:title", "twitter:title")
+    if og_title:
+        return og_title
+    titles = [" ".join(t.split()) for t in TITLE_XPATH(tree) if t.strip()]
+    return TITLE_SEPARATORS.split(titles[0])[0] if titles else None
+
+
+def site_publisher(tree: HtmlElement, article_ld: dict | None) -> str | None:
+    """Return og:site_name, else the JSON-LD publisher's name."""
+    site_name = meta_content(tree, "og:site_name")
+    if site_name:
+        return site_name
+    names = ld_name(article_ld.get("publisher")) if article_ld else []
+    return names[0].strip() if names and names[0].strip() else None
+
+
+def description(tree: HtmlElement, article_ld: dict | None) -> str | None:
+    """Return the meta description, og:description, else the JSON-LD description."""
+    value = meta_content(tree, "description", "og:description", "twitter:description")
+    if value:
+        return value
+    ld_value = article_ld.get("description") if article_ld else None
+    return " ".join(ld_value.split()) if isinstance(ld_value, str) and ld_value.strip() else None

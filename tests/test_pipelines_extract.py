@@ -1,0 +1,185 @@
+"""Golden-page and unit tests for pipelines.extract and its helper modules."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pipelines.cleaning import clean_lines
+from pipelines.extract import Article, decode_html, extract_article, parse_html
+from pipelines.markers import load_markers
+from pipelines.metadata import declared_language, normalize_authors, split_byline
+
+PAGES_DIR = Path(__file__).parent / "fixtures" / "pages"
+GOLDEN_PAGES = sorted(PAGES_DIR.glob("*/*.html"))
+BODY = (
+    "<p>The regional water board confirmed on Friday that the reservoir had reached its lowest"
+    " level in two decades, and announced restrictions on garden watering from next week.</p>"
+    "<p>Officials said the measures would stay in place until autumn rains refill the basin,"
+    " and asked households to report leaks in the public network as soon as they see them.</p>"
+    "<p>Farmers will receive separate quotas, negotiated with their unions, the board added in"
+    " a statement published on its website after a meeting that lasted most of the day.</p>"
+)
+TEASERS = (
+    "<div class='item'><a href='/a'>Goldfish festival draws crowds despite heavy rain</a>"
+    "<p>Visitors queued for hours to see the parade of lanterns along the canal.</p></div>"
+    "<div class='item'><a href='/b'>Zeppelin museum extends opening hours for summer</a>"
+    "<p>The museum will stay open until ten in the evening on weekends.</p></div>"
+)
+
+
+def page_with_block(heading: str, tag: str = "h3") -> str:
+    """Return an article page followed by a teaser block opened by HEADING."""
+    return (
+        "<html><head><title>Reservoir at lowest level</title></head><body>"
+        f"<div class='main'><h1>Reservoir at lowest level in twenty years</h1>{BODY}</div>"
+        f"<div class='block'><{tag}>{heading}</{tag}>{TEASERS}</div>"
+        "<footer>Contact us</footer></body></html>"
+    )
+
+
+@pytest.mark.parametrize("page", GOLDEN_PAGES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_golden_page(page: Path) -> None:
+    """Each golden page yields the fields recorded beside it."""
+    expected = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
+    article = extract_article(page.read_bytes(), expected["url"])
+    if expected.get("article") is False:
+        assert article is None
+        return
+    assert isinstance(article, Article)
+    assert article.title == expected["title"]
+    assert article.authors == expected["authors"]
+    assert article.language == expected["language"]
+    assert article.publisher == expected["publisher"]
+    if "published_at" in expected:
+        assert article.published_at == datetime.fromisoformat(expected["published_at"])
+    if "canonical_url" in expected:
+        assert article.canonical_url == expected["canonical_url"]
+    assert article.text.startswith(expected["text_startswith"])
+    assert article.text.endswith(expected["text_endswith"])
+    for snippet in expected["must_contain"]:
+        assert snippet in article.text
+    for snippet in expected["must_not_contain"]:
+        assert snippet not in article.text, snippet
+
+
+def test_seed_page_drops_the_image_label_and_caption() -> None:
+    """The seed's "… ảnh 1" alt line never shows; its caption is dropped as well.
+
+    Captions are not article prose and the benchmark's ground truth leaves them out,
+    so the extractor drops them; this test records that decision.
+    """
+    page = PAGES_DIR / "aggregator" / "lao-cai-cong-doan.html"
+    article = extract_article(page.read_bytes(), "https://www.vietnam.vn/lao-cai")
+    assert article is not None
+    assert "ảnh 1" not in article.text
+    assert "Thường trực Tỉnh ủy làm việc" not in article.text
+    assert "null" not in article.text.splitlines()
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "Related",
+        "Most read",
+        "Das könnte Sie auch interessieren",
+        "Meistgelesen",
+        "Noticias relacionadas",
+        "Lo más leído",
+        "Articles liés",
+        "Les plus lus",
+        "Tin liên quan",
+    ],
+)
+@pytest.mark.parametrize("tag", ["h3", "div"])
+def test_marker_headed_teaser_block_is_dropped(heading: str, tag: str) -> None:
+    """A teaser block under a marker heading never reaches the text, in any language."""
+    article = extract_article(page_with_block(heading, tag), "https://example.org/reservoir")
+    assert article is not None
+    assert "lowest level in two decades" in article.text
+    assert "Goldfish" not in article.text
+    assert "Zeppelin" not in article.text
+    assert heading not in article.text
+
+
+def test_empty_and_tiny_pages_hold_no_article() -> None:
+    """Pages without a substantial body give None."""
+    assert extract_article("", "https://example.org/") is None
+    assert extract_article(b"", "https://example.org/") is None
+    assert extract_article("<html><body><p>Hello</p></body></html>", "https://e.org/") is None
+
+
+def test_bytes_are_decoded_by_their_meta_charset() -> None:
+    """A windows-1252 page with a meta charset decodes to the right characters."""
+    html = "<html><head><meta charset='windows-1252'></head><body><p>café crème</p></body></html>"
+    assert "café crème" in decode_html(html.encode("cp1252"))
+
+
+def test_invalid_utf8_bytes_are_replaced() -> None:
+    """Undecodable bytes never raise."""
+    assert isinstance(decode_html(b"<p>\xff\xfe\xfa broken</p>"), str)
+
+
+def test_normalize_authors_splits_strips_and_dedupes() -> None:
+    """Bylines become clean, unique names in order."""
+    prefixes = load_markers().byline_prefixes
+    raw = ["By Jane Doe and Omar Haddad", "jane doe", "Bởi Tuệ Phương, Lê Văn An & Trần B",
+           "https://example.org/authors/x", "desk@example.org"]
+    assert normalize_authors(raw, prefixes) == [
+        "Jane Doe", "Omar Haddad", "Tuệ Phương", "Lê Văn An", "Trần B",
+    ]
+
+
+def test_split_byline_takes_author_and_publisher_lines() -> None:
+    """A trailing name and publisher line leave the body as authors and publisher."""
+    lines = ["First paragraph of the story.", "Second paragraph.", "Tuệ Phương", "Báo Đại đoàn kết"]
+    body, authors, publisher = split_byline(lines, load_markers())
+    assert body == lines[:2]
+    assert authors == ["Tuệ Phương"]
+    assert publisher == "Báo Đại đoàn kết"
+
+
+def test_split_byline_reads_a_credit_line() -> None:
+    """A short "Theo …" credit line at the end gives the publisher."""
+    lines = ["Theo báo cáo, sản lượng tăng mạnh trong quý ba.", "Theo Thông tấn xã Việt Nam"]
+    body, authors, publisher = split_byline(lines, load_markers())
+    assert body == lines[:1]
+    assert authors == []
+    assert publisher == "Thông tấn xã Việt Nam"
+
+
+def test_clean_lines_drops_stray_tokens_and_image_labels() -> None:
+    """Template leftovers and "title + photo N" labels are removed, prose is kept."""
+    title = "Storm hits the coast"
+    lines = ["Storm hits the coast photo 2", "null", "undefined", "The storm hit at dawn.",
+             "Related", "Other story"]
+    assert clean_lines(lines, title, load_markers()) == ["The storm hit at dawn."]
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("<html lang='vi-VN'><body></body></html>", "vi"),
+        ("<html><head><meta http-equiv='Content-Language' content='de-AT'></head></html>", "de"),
+        ("<html><head><meta property='og:locale' content='pt_BR'></head></html>", "pt"),
+        ("<html><body><p>no declaration</p></body></html>", None),
+    ],
+)
+def test_declared_language(html: str, expected: str | None) -> None:
+    """The declared language is read from lang, content-language, then og:locale."""
+    tree = parse_html(html)
+    assert tree is not None
+    assert declared_language(tree) == expected
+
+
+def test_naive_dates_are_utc() -> None:
+    """A page date without an offset is read as UTC."""
+    html = page_with_block("Related").replace(
+        "<head>", "<head><meta property='article:published_time' content='2024-01-02T03:04:05'>"
+    )
+    article = extract_article(html, "https://example.org/reservoir")
+    assert article is not None
+    assert article.published_at == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
