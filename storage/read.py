@@ -49,22 +49,22 @@ def iter_stories(
     language: str | None = None,
     source: str | None = None,
 ) -> Iterator[StoryView]:
-    """Stories in id order, optionally updated since a time, in a language, from a source."""
-    query = select(Story).options(selectinload(Story.urls)).order_by(Story.id)
+    """Stories in URL order (stable across crawls), by update time, language and source."""
+    query = select(Story).options(selectinload(Story.urls)).order_by(Story.url)
     if since is not None:
         query = query.where(Story.updated_at >= since)
     if language is not None:
         query = query.where(Story.language == language)
     if source is not None:
         query = query.where(Story.source == source)
-    last_id = 0
+    last_url = ""
     while True:
-        batch = session.scalars(query.where(Story.id > last_id).limit(BATCH_SIZE)).all()
+        batch = session.scalars(query.where(Story.url > last_url).limit(BATCH_SIZE)).all()
         if not batch:
             return
         for story in batch:
             yield _view(story)
-        last_id = batch[-1].id
+        last_url = batch[-1].url
 
 
 def count_stories(session: Session) -> int:
