@@ -83,13 +83,12 @@ class NewsSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
-        """Build the spider with crawl-wide defaults from the settings."""
+        """Build the spider; its crawl-wide options come from settings, not -a arguments."""
         settings = crawler.settings
-        kwargs.setdefault("sources_file", Path(settings.get("NEWS_SOURCES_FILE")))
-        kwargs.setdefault("depth_limit", settings.getint("NEWS_DEPTH_LIMIT"))
-        kwargs.setdefault("follow_credits", settings.getbool("NEWS_FOLLOW_CREDITS"))
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        return spider
+        kwargs["sources_file"] = Path(settings.get("NEWS_SOURCES_FILE"))
+        kwargs["depth_limit"] = settings.getint("NEWS_DEPTH_LIMIT")
+        kwargs["follow_credits"] = settings.getbool("NEWS_FOLLOW_CREDITS")
+        return super().from_crawler(crawler, *args, **kwargs)
 
     async def start(self) -> AsyncIterator[Request]:
         """robots.txt, configured sitemaps and feeds, then the start pages, per source."""
