@@ -26,7 +26,7 @@ def resolves_to_private(host: str) -> bool:
             infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
         except (OSError, UnicodeError):
             return False
-        addresses = {ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos}
+        addresses = {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos}
     return any(
         a.is_private or a.is_loopback or a.is_link_local or a.is_reserved
         or a.is_multicast or a.is_unspecified
@@ -54,7 +54,7 @@ class PrivateNetworkGuardMiddleware:
     def process_request(self, request: Request) -> None:
         """Raise IgnoreRequest for a request to a private address of an unconfigured host."""
         host = host_of(request.url)
-        trusted = getattr(self.crawler.spider, "configured_hosts", frozenset())
+        trusted: frozenset[str] = getattr(self.crawler.spider, "configured_hosts", frozenset())
         if host in trusted or not resolves_to_private(host):
             return
         assert self.crawler.stats is not None

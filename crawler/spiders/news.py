@@ -181,7 +181,7 @@ class NewsSpider(scrapy.Spider):
         """Yield an article page as an item; follow feeds, links and a credited original."""
         if not isinstance(response, HtmlResponse):
             logger.info("Skipping non-HTML response %s (%s)", response.url,
-                        response.headers.get(b"Content-Type", b"").decode("latin-1"))
+                        (response.headers.get(b"Content-Type") or b"").decode("latin-1"))
             self._count("non_html")
             return
         credit_hop = bool(response.meta.get("credit_hop"))
@@ -206,7 +206,7 @@ class NewsSpider(scrapy.Spider):
     def _item(self, response: HtmlResponse, original: str | None) -> PageItem:
         """The item for an article page."""
         self._count("article_pages")
-        redirects = response.meta.get("redirect_urls") or [response.request.url]
+        redirects = response.meta.get("redirect_urls") or [response.url]
         return PageItem(
             url=response.url,
             html=response.text,
