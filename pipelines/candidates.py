@@ -59,7 +59,7 @@ def trafilatura_text(tree: HtmlElement, url: str, *, precision: bool) -> str:
     text = trafilatura.extract(
         tree, url=url, include_comments=False, favor_precision=precision,
         favor_recall=not precision, include_tables=True, deduplicate=False,
-        no_fallback=not precision,
+        fast=True,
     )
     return text or ""
 
@@ -89,12 +89,13 @@ def merge_candidates(precise: str, recall: str, readable: str) -> str:
         return readable
     in_precise, in_recall = token_string(precise), token_string(recall)
     precise_set = set(precise_tokens)
-    kept = []
+    kept: list[str] = []
+    seen: set[str] = set()
     for line in split_lines(readable):
         line_tokens = tokens(line)
-        if not line_tokens:
-            continue
         joined = token_string(line)
+        if not line_tokens or joined in seen:
+            continue
         if joined in in_precise or (
             joined in in_recall and len(line_tokens) >= RECALL_LINE_MIN_TOKENS
         ):
@@ -103,6 +104,10 @@ def merge_candidates(precise: str, recall: str, readable: str) -> str:
             sum(token in precise_set for token in line_tokens) >= CONTAINED_SHARE * len(line_tokens)
         ):
             kept.append(line)
-    merged = token_string("\n".join(kept))
-    missing = [line for line in split_lines(precise) if token_string(line) not in merged]
+        seen.add(joined)
+    merged_tokens = tokens("\n".join(kept))
+    missing = [
+        line for line in split_lines(precise)
+        if coverage(tokens(line), merged_tokens) < CONTAINED_SHARE
+    ]
     return "\n".join(kept + missing)

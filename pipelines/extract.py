@@ -18,6 +18,7 @@ from pipelines.markers import Markers, load_markers
 logger = logging.getLogger(__name__)
 
 MAX_INPUT_CHARS = 1_500_000
+MAX_ELEMENTS = 20_000
 MIN_BODY_CHARS = 200
 HTML_PARSER = HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8")
 DROP_TAGS_XPATH = etree.XPath("//script[not(contains(@type, 'ld+json'))] | //style | //noscript")
@@ -58,7 +59,23 @@ def parse_html(text: str) -> HtmlElement | None:
         return None
     for element in reversed(DROP_TAGS_XPATH(tree)):
         element.drop_tree()
+    truncate_tree(tree, MAX_ELEMENTS)
     return tree
+
+
+def truncate_tree(tree: HtmlElement, max_elements: int) -> None:
+    """Cut the document after its first MAX_ELEMENTS elements, in document order."""
+    for count, element in enumerate(tree.iter()):
+        if count < max_elements:
+            continue
+        logger.debug("page truncated at %d elements", max_elements)
+        cut = element
+        while cut is not None and cut is not tree:
+            for sibling in list(cut.itersiblings()):
+                cut.getparent().remove(sibling)
+            cut = cut.getparent()
+        element.getparent().remove(element)
+        return
 
 
 def body_lines(tree: HtmlElement, url: str) -> list[str]:
