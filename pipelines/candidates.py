@@ -10,6 +10,7 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 from readability import Document
+from readability.readability import Unparseable
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,11 @@ def trafilatura_text(tree: HtmlElement, url: str, *, precision: bool) -> str:
 
 def readability_text(tree: HtmlElement) -> str:
     """Readability's main-content block as plain text, one block per line."""
-    summary = Document(copy.deepcopy(tree)).summary(html_partial=True)
+    try:
+        summary = Document(copy.deepcopy(tree)).summary(html_partial=True)
+    except Unparseable:
+        logger.debug("readability found nothing to parse")
+        return ""
     root = etree.fromstring(summary, etree.HTMLParser()) if summary.strip() else None
     if root is None:
         return ""

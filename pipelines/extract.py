@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 MAX_INPUT_CHARS = 1_500_000
 MAX_ELEMENTS = 20_000
+XML_INCOMPATIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 MIN_BODY_CHARS = 200
 HTML_PARSER = HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8")
 DROP_TAGS_XPATH = etree.XPath("//script[not(contains(@type, 'ld+json'))] | //style | //noscript")
@@ -50,7 +52,7 @@ def decode_html(html: str | bytes) -> str:
 
 def parse_html(text: str) -> HtmlElement | None:
     """Parse TEXT (capped in size) into an lxml tree, or None if nothing parses."""
-    capped = text[:MAX_INPUT_CHARS].replace("\x00", "")
+    capped = XML_INCOMPATIBLE.sub("", text[:MAX_INPUT_CHARS])
     if not capped.strip():
         return None
     try:
