@@ -23,6 +23,7 @@ SHORTFALL_RATIO = 0.5
 CONTAINED_SHARE = 0.9
 RECALL_LINE_MIN_TOKENS = 25
 COVERED_LINE_MIN_TOKENS = 15
+APPEND_MIN_SHARE = 0.5
 
 
 def tokens(text: str) -> list[str]:
@@ -82,7 +83,7 @@ def readability_text(tree: HtmlElement) -> str:
 
 
 def merge_candidates(precise: str, recall: str, readable: str) -> str:
-    """Merge three candidate texts, keeping the lines that agree; precise wins ties."""
+    """Merge three candidate texts, keeping the lines that agree and large precise-only parts."""
     precise_tokens, readable_tokens = tokens(precise), tokens(readable)
     if not precise_tokens or not readable_tokens:
         return precise or readable
@@ -115,4 +116,6 @@ def merge_candidates(precise: str, recall: str, readable: str) -> str:
         line for line in split_lines(precise)
         if coverage(tokens(line), merged_tokens) < CONTAINED_SHARE
     ]
+    if len(tokens("\n".join(missing))) < APPEND_MIN_SHARE * len(merged_tokens):
+        return "\n".join(kept)
     return "\n".join(kept + missing)
