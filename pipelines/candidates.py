@@ -20,6 +20,7 @@ READABILITY_BLOCKS_XPATH = etree.XPath(
     " | //tr | //br | //section | //article | //table | //ul | //ol | //figure"
 )
 SHORTFALL_RATIO = 0.5
+DEGENERATE_SHARE = 0.2
 CONTAINED_SHARE = 0.9
 RECALL_LINE_MIN_TOKENS = 25
 COVERED_LINE_MIN_TOKENS = 15
@@ -87,6 +88,12 @@ def merge_candidates(precise: str, recall: str, readable: str) -> str:
     precise_tokens, readable_tokens = tokens(precise), tokens(readable)
     if not precise_tokens or not readable_tokens:
         return precise or readable
+    if (
+        len(precise_tokens) < DEGENERATE_SHARE * len(readable_tokens)
+        and coverage(readable_tokens, tokens(recall)) >= CONTAINED_SHARE
+    ):
+        logger.debug("precise candidate is degenerate; readability and recall agree")
+        return readable
     if (
         len(precise_tokens) < SHORTFALL_RATIO * len(readable_tokens)
         and coverage(precise_tokens, readable_tokens) >= CONTAINED_SHARE
