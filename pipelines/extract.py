@@ -12,7 +12,7 @@ from lxml.html import HtmlElement, HTMLParser, document_fromstring
 from w3lib.encoding import html_to_unicode
 
 from pipelines import metadata
-from pipelines.candidates import merge_candidates, readability_text, trafilatura_text
+from pipelines.candidates import body_text
 from pipelines.cleaning import clean_lines, clean_tree
 from pipelines.markers import Markers, load_markers
 
@@ -82,10 +82,7 @@ def truncate_tree(tree: HtmlElement, max_elements: int) -> None:
 
 def body_lines(tree: HtmlElement, url: str) -> list[str]:
     """Return the body's lines merged from trafilatura and readability candidates."""
-    precise = trafilatura_text(tree, url, precision=True)
-    recall = trafilatura_text(tree, url, precision=False)
-    readable = readability_text(tree)
-    return merge_candidates(precise, recall, readable).splitlines()
+    return body_text(tree, url).splitlines()
 
 
 def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | None:
