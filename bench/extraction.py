@@ -133,8 +133,8 @@ def metadata_report(pages: dict[str, str], urls: dict[str, str]) -> list[str]:
             if declared.get(key):
                 tally[1] += 1
                 if key == "authors":
-                    wanted = {a.casefold() for a in declared[key]}
-                    tally[2] += bool(ours) and bool(wanted & {a.casefold() for a in ours})
+                    wanted = " | ".join(declared[key]).casefold()
+                    tally[2] += bool(ours) and all(a.casefold() in wanted for a in ours)
                 elif key == "title":
                     tally[2] += bool(ours) and " ".join(str(declared[key]).split()).startswith(
                         ours[:40])

@@ -99,12 +99,14 @@ def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | No
         return None
     ld_authors = metadata.ld_name(article_ld.get("author")) if article_ld else []
     raw_authors = ld_authors or metadata.markup_authors(tree) or byline_authors
+    site = metadata.site_publisher(tree, article_ld)
+    not_authors = frozenset(name.casefold() for name in (credited, site) if name)
     return Article(
         title=title,
         text=text,
-        authors=metadata.normalize_authors(raw_authors, markers.byline_prefixes),
+        authors=metadata.normalize_authors(raw_authors, markers.byline_prefixes, not_authors),
         published_at=metadata.published_at(tree, article_ld, url),
-        publisher=credited or metadata.site_publisher(tree, article_ld),
+        publisher=credited or site,
         language=metadata.declared_language(tree),
         canonical_url=metadata.canonical_url(tree, url),
         description=metadata.description(tree, article_ld),
