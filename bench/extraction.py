@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import lxml.html
 import trafilatura
@@ -107,7 +108,7 @@ def run_extractors(extractors: dict[str, Extractor], pages: dict[str, str],
     return {name: (predictions[name], len(pages) / seconds[name]) for name in extractors}
 
 
-def page_metadata_truth(html: str) -> dict[str, object]:
+def page_metadata_truth(html: str) -> dict[str, Any]:
     """What the page's own JSON-LD or meta tags say about title, authors and date."""
     tree = parse_html(html)
     if tree is None:
@@ -121,6 +122,18 @@ def page_metadata_truth(html: str) -> dict[str, object]:
     return {"title": title, "authors": authors, "published_at": parsed}
 
 
+def agrees(key: str, ours: Any, declared: Any) -> bool:
+    """Tell whether our value for KEY agrees with the page's declared value."""
+    if not ours:
+        return False
+    if key == "authors":
+        wanted = " | ".join(declared).casefold()
+        return all(name.casefold() in wanted for name in ours)
+    if key == "title":
+        return " ".join(str(declared).split()).startswith(ours[:40])
+    return bool(ours == declared)
+
+
 def metadata_report(pages: dict[str, str], urls: dict[str, str]) -> list[str]:
     """Fill rates of our fields and agreement with the page's declared values."""
     counts = {key: [0, 0, 0] for key in ("title", "authors", "published_at")}
@@ -132,14 +145,7 @@ def metadata_report(pages: dict[str, str], urls: dict[str, str]) -> list[str]:
             tally[0] += bool(ours)
             if declared.get(key):
                 tally[1] += 1
-                if key == "authors":
-                    wanted = " | ".join(declared[key]).casefold()
-                    tally[2] += bool(ours) and all(a.casefold() in wanted for a in ours)
-                elif key == "title":
-                    tally[2] += bool(ours) and " ".join(str(declared[key]).split()).startswith(
-                        ours[:40])
-                else:
-                    tally[2] += ours == declared[key]
+                tally[2] += agrees(key, ours, declared[key])
     total = len(pages)
     lines = ["| field | filled | declared by page | agrees with declared |", "|---|---|---|---|"]
     for key, (filled, declared_n, agree) in counts.items():

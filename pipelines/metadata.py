@@ -263,10 +263,10 @@ def canonical_url(tree: HtmlElement, url: str) -> str | None:
 
 def shares_words(text: str, other: str | None) -> bool:
     """Tell whether at least half of TEXT's words occur in OTHER."""
+    if not other:
+        return False
     words = set(WORDS.findall(text.lower()))
-    return bool(other and words) and len(words & set(WORDS.findall(other.lower()))) >= len(
-        words
-    ) / 2
+    return bool(words) and len(words & set(WORDS.findall(other.lower()))) >= len(words) / 2
 
 
 def page_title(tree: HtmlElement, article_ld: dict | None) -> str | None:
