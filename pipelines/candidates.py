@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from collections import Counter
 
 import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 from readability import Document
+from readability.readability import Unparseable
 
 logger = logging.getLogger(__name__)
 
@@ -19,9 +21,10 @@ READABILITY_BLOCKS_XPATH = etree.XPath(
     " | //tr | //br | //section | //article | //table | //ul | //ol | //figure"
 )
 SHORTFALL_RATIO = 0.5
+DEGENERATE_SHARE = 0.2
 CONTAINED_SHARE = 0.9
-RECALL_LINE_MIN_TOKENS = 25
 COVERED_LINE_MIN_TOKENS = 15
+APPEND_MIN_SHARE = 0.5
 
 
 def tokens(text: str) -> list[str]:
@@ -34,19 +37,11 @@ def token_string(text: str) -> str:
     return " " + " ".join(tokens(text)) + " "
 
 
-def coverage(part: list[str], whole: list[str]) -> float:
-    """Share of PART's tokens (as a multiset) that WHOLE also holds."""
+def coverage(part: list[str], whole: Counter[str]) -> float:
+    """Share of PART's tokens (as a multiset) that the WHOLE token counts also hold."""
     if not part:
         return 0.0
-    available: dict[str, int] = {}
-    for token in whole:
-        available[token] = available.get(token, 0) + 1
-    found = 0
-    for token in part:
-        if available.get(token, 0) > 0:
-            available[token] -= 1
-            found += 1
-    return found / len(part)
+    return sum(min(count, whole[token]) for token, count in Counter(part).items()) / len(part)
 
 
 def split_lines(text: str) -> list[str]:
@@ -59,14 +54,18 @@ def trafilatura_text(tree: HtmlElement, url: str, *, precision: bool) -> str:
     text = trafilatura.extract(
         tree, url=url, include_comments=False, favor_precision=precision,
         favor_recall=not precision, include_tables=True, deduplicate=False,
-        no_fallback=not precision,
+        fast=True,
     )
     return text or ""
 
 
 def readability_text(tree: HtmlElement) -> str:
     """Readability's main-content block as plain text, one block per line."""
-    summary = Document(copy.deepcopy(tree)).summary(html_partial=True)
+    try:
+        summary = Document(copy.deepcopy(tree)).summary(html_partial=True)
+    except Unparseable:
+        logger.debug("readability found nothing to parse")
+        return ""
     root = etree.fromstring(summary, etree.HTMLParser()) if summary.strip() else None
     if root is None:
         return ""
@@ -76,33 +75,57 @@ def readability_text(tree: HtmlElement) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def merge_candidates(precise: str, recall: str, readable: str) -> str:
-    """Merge three candidate texts, keeping the lines that agree; precise wins ties."""
+def is_degenerate(precise_tokens: list[str], readable_tokens: list[str]) -> bool:
+    """Tell whether the precise candidate holds under a fifth of readability's tokens."""
+    return len(precise_tokens) < DEGENERATE_SHARE * len(readable_tokens)
+
+
+def merge_candidates(precise: str, readable: str) -> str:
+    """Merge two candidate texts, keeping the lines that agree and large precise-only parts."""
     precise_tokens, readable_tokens = tokens(precise), tokens(readable)
     if not precise_tokens or not readable_tokens:
         return precise or readable
     if (
         len(precise_tokens) < SHORTFALL_RATIO * len(readable_tokens)
-        and coverage(precise_tokens, readable_tokens) >= CONTAINED_SHARE
+        and coverage(precise_tokens, Counter(readable_tokens)) >= CONTAINED_SHARE
     ):
         logger.debug("precise candidate is a small part of readability's: taking the larger")
         return readable
-    in_precise, in_recall = token_string(precise), token_string(recall)
+    in_precise = token_string(precise)
     precise_set = set(precise_tokens)
-    kept = []
+    kept: list[str] = []
+    seen: set[str] = set()
     for line in split_lines(readable):
         line_tokens = tokens(line)
-        if not line_tokens:
-            continue
         joined = token_string(line)
+        if not line_tokens or joined in seen:
+            continue
+        seen.add(joined)
         if joined in in_precise or (
-            joined in in_recall and len(line_tokens) >= RECALL_LINE_MIN_TOKENS
+            len(line_tokens) >= COVERED_LINE_MIN_TOKENS
+            and sum(token in precise_set for token in line_tokens)
+            >= CONTAINED_SHARE * len(line_tokens)
         ):
             kept.append(line)
-        elif len(line_tokens) >= COVERED_LINE_MIN_TOKENS and (
-            sum(token in precise_set for token in line_tokens) >= CONTAINED_SHARE * len(line_tokens)
-        ):
-            kept.append(line)
-    merged = token_string("\n".join(kept))
-    missing = [line for line in split_lines(precise) if token_string(line) not in merged]
+    merged_tokens = tokens("\n".join(kept))
+    merged_counts = Counter(merged_tokens)
+    missing = [
+        line for line in split_lines(precise)
+        if coverage(tokens(line), merged_counts) < CONTAINED_SHARE
+    ]
+    if len(tokens("\n".join(missing))) < APPEND_MIN_SHARE * len(merged_tokens):
+        return "\n".join(kept)
     return "\n".join(kept + missing)
+
+
+def body_text(tree: HtmlElement, url: str) -> str:
+    """The body text of a cleaned tree, from trafilatura and readability candidates."""
+    precise = trafilatura_text(tree, url, precision=True)
+    readable = readability_text(tree)
+    readable_tokens = tokens(readable)
+    if readable_tokens and is_degenerate(tokens(precise), readable_tokens):
+        recall = trafilatura_text(tree, url, precision=False)
+        if coverage(readable_tokens, Counter(tokens(recall))) >= CONTAINED_SHARE:
+            logger.debug("precise candidate is degenerate; readability and recall agree")
+            return readable
+    return merge_candidates(precise, readable)

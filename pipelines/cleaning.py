@@ -25,9 +25,10 @@ SHARE_BAR_XPATH = etree.XPath(
 )
 LINK_LIST_XPATH = etree.XPath("//ul[li] | //ol[li]")
 HEADING_CANDIDATE_XPATH = etree.XPath(
-    "//h1 | //h2 | //h3 | //h4 | //h5 | //h6 | //header | //strong | //b | //span | //p"
+    "(//h1 | //h2 | //h3 | //h4 | //h5 | //h6 | //header | //strong | //b | //span | //p"
     " | //div[contains(translate(@class, 'TITLEHEADING', 'titleheading'), 'title')"
-    " or contains(translate(@class, 'TITLEHEADING', 'titleheading'), 'heading')]"
+    " or contains(translate(@class, 'TITLEHEADING', 'titleheading'), 'heading')])"
+    "[string-length(normalize-space()) <= 60]"
 )
 STOP_BLOCK_XPATH = etree.XPath(
     "self::h1 | self::main | .//h1 | .//main | .//*[@itemprop = 'articleBody']"

@@ -11,7 +11,7 @@ import pytest
 from pipelines.cleaning import clean_lines
 from pipelines.extract import Article, decode_html, extract_article, parse_html
 from pipelines.markers import load_markers
-from pipelines.metadata import declared_language, normalize_authors, split_byline
+from pipelines.metadata import declared_language, normalize_authors, page_title, split_byline
 
 PAGES_DIR = Path(__file__).parent / "fixtures" / "pages"
 GOLDEN_PAGES = sorted(PAGES_DIR.glob("*/*.html"))
@@ -131,6 +131,34 @@ def test_normalize_authors_splits_strips_and_dedupes() -> None:
     assert normalize_authors(raw, prefixes) == [
         "Jane Doe", "Omar Haddad", "Tuệ Phương", "Lê Văn An", "Trần B",
     ]
+
+
+def test_normalize_authors_drops_sites_credentials_and_dates() -> None:
+    """Outlets, domains, credentials and dates in bylines are not authors."""
+    prefixes = load_markers().byline_prefixes
+    raw = ["Analysis by Kim Lee, Metro Daily", "Ann Roe | NJ Advance Media for NJ.com",
+           "Dr Ada Park, MS, RDN", "STAFF NOVEMBER 20, 2019 10:43"]
+    assert normalize_authors(raw, prefixes, frozenset({"metro daily"})) == [
+        "Kim Lee", "Ann Roe", "Dr Ada Park",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        ("<title>Storm closes the coast road - Metro Daily</title>", "Storm closes the coast road"),
+        ("<meta property='og:title' content='Storm closes the coast road'>",
+         "Storm closes the coast road"),
+        ("<title>Metro Daily</title>", "Metro Daily"),
+    ],
+)
+def test_page_title_prefers_the_confirmed_h1(head: str, expected: str) -> None:
+    """An h1 only wins when <title> or og:title confirm it; a site-name h1 loses."""
+    html = (f"<html><head>{head}</head><body><h1>Metro Daily</h1>"
+            "<h1>Storm closes the coast road</h1></body></html>")
+    tree = parse_html(html)
+    assert tree is not None
+    assert page_title(tree, None) == expected
 
 
 def test_split_byline_takes_author_and_publisher_lines() -> None:
