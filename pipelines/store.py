@@ -50,6 +50,11 @@ def article_record(item: PageItem) -> ArticleRecord:
         original_url=original,
         publisher=article.publisher,
         aliases=tuple(item.aliases),
+        alias_kinds=tuple(sorted(item.alias_kinds.items())),
+        minhash=item.minhash,
+        near_duplicate_of=item.near_duplicate_of,
+        http_etag=item.http_etag,
+        http_last_modified=item.http_last_modified,
     )
 
 
@@ -99,6 +104,8 @@ class StorePipeline:
                             type(exc.orig).__name__)
                 time.sleep(0.05 * attempt)
                 attempt += 1
+        item.story_id = story_id
+        item.outcome = outcome.value
         self.crawler.stats.inc_value(f"news/store/{outcome}")
         logger.debug("%s story %d from %s", outcome, story_id, record.url)
         return item
