@@ -105,7 +105,7 @@ class NearDuplicateIndex:
         self.signatures[story_id] = to_bytes(sig)
 
     def best_match(self, sig: np.ndarray) -> tuple[int, float] | None:
-        """The indexed story most similar to a signature, at or above the threshold; lowest id on ties."""
+        """The most similar indexed story at or above the threshold (lowest id on ties)."""
         best: tuple[int, float] | None = None
         for story_id in sorted(self.lsh.query(self._minhash(sig))):
             score = similarity(sig, from_bytes(self.signatures[story_id]))
