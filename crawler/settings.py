@@ -74,7 +74,7 @@ NEWS_DEDUP_THRESHOLD = 0.5
 # Words per shingle.
 NEWS_DEDUP_SHINGLE_SIZE = 3
 # MinHash permutations (signature length: 4 bytes each in stories.minhash).
-NEWS_DEDUP_NUM_PERM = 128
+NEWS_DEDUP_NUM_PERM = 64
 
 # --- Incremental crawls --------------------------------------------------------------------
 # Skip article pages already stored (feeds, sitemaps, start and listing pages are always fetched).

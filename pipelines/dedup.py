@@ -113,10 +113,14 @@ class DedupPipeline:
         self.engine = make_engine(self.database_url)
         upgrade_database(self.engine)
         with make_sessionmaker(self.engine)() as session:
-            loaded = self.index.load(iter_signatures(session))
+            loaded, skipped = self.index.load(iter_signatures(session))
         self.engine.dispose()
         logger.info("Near-duplicate index: %d stored stories in %.2f s",
                     loaded, time.perf_counter() - started)
+        if skipped:
+            logger.warning("Near-duplicate index: %d stored signatures skipped (not %d "
+                           "permutations: NEWS_DEDUP_NUM_PERM changed since they were stored)",
+                           skipped, self.index.num_perm)
 
     def process_item(self, item: PageItem) -> PageItem:
         """Set canonical_url, aliases and their kinds, content_hash, minhash, near_duplicate_of."""

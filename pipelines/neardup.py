@@ -84,18 +84,20 @@ class NearDuplicateIndex:
         """The datasketch view of a signature."""
         return LeanMinHash(seed=SEED, hashvalues=sig.astype(np.uint64), scheme="affine32")
 
-    def load(self, rows: Iterable[tuple[int, bytes]]) -> int:
-        """Add stored (story id, signature) rows in bulk; returns how many were added."""
-        added = 0
+    def load(self, rows: Iterable[tuple[int, bytes]]) -> tuple[int, int]:
+        """Add stored (story id, signature) rows in bulk; returns (added, skipped: wrong size)."""
+        added = skipped = 0
+        size = self.num_perm * SIGNATURE_DTYPE.itemsize
         with self.lsh.insertion_session() as session:
             for story_id, data in rows:
-                sig = from_bytes(data)
-                if len(sig) != self.num_perm or story_id in self.signatures:
+                if len(data) != size or story_id in self.signatures:
+                    skipped += 1
                     continue
-                session.insert(story_id, self._minhash(sig), check_duplication=False)
+                session.insert(story_id, self._minhash(from_bytes(data)),
+                               check_duplication=False)
                 self.signatures[story_id] = data
                 added += 1
-        return added
+        return added, skipped
 
     def put(self, story_id: int, sig: np.ndarray) -> None:
         """Index a story's signature, replacing the one it had."""
