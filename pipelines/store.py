@@ -55,6 +55,8 @@ def article_record(item: PageItem) -> ArticleRecord:
         near_duplicate_of=item.near_duplicate_of,
         http_etag=item.http_etag,
         http_last_modified=item.http_last_modified,
+        fetched_url=item.url,
+        variant=canonical_url(item.url) != item.canonical_url,
     )
 
 

@@ -33,6 +33,8 @@ class ArticleRecord:
     near_duplicate_of: int | None = None
     http_etag: str | None = None
     http_last_modified: str | None = None
+    fetched_url: str | None = None  # where the page was fetched (validators belong to it)
+    variant: bool = False  # fetched at an AMP, print or other alias of url, not at url itself
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ def _remember_url(session: Session, story: Story, url: str, relation: UrlRelatio
                   kind: str | None, record: ArticleRecord) -> bool:
     """Record that the story was seen at a URL; True when the URL is new to the story."""
     known = session.scalars(select(StoryUrl).where(StoryUrl.url == url)).first()
-    fetched = url == record.url
+    fetched = url == (record.fetched_url or record.url)
     if known is not None:
         known.last_seen = max(known.last_seen, record.fetched_at)
         if relation is UrlRelation.ORIGINAL and known.relation is not UrlRelation.ORIGINAL:
@@ -135,7 +135,7 @@ def _merge(session: Session, story: Story, record: ArticleRecord) -> SaveOutcome
         if not _holds_own_text(story):
             _apply_content(story, record)
             return SaveOutcome.UPDATED
-        if record.content_hash != story.content_hash:
+        if not record.variant and record.content_hash != story.content_hash:
             number = _add_revision(session, story, record.fetched_at)
             logger.info("Story %d changed at %s: kept revision %d", story.id, story.url, number)
             _apply_content(story, record)
@@ -186,7 +186,10 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
     if story.minhash is None:
         story.minhash = record.minhash
     kinds = dict(record.alias_kinds)
-    new_url = _remember_url(session, story, record.url, _relation(story, record), None, record)
+    new_url = False
+    if not record.variant:
+        new_url = _remember_url(session, story, record.url, _relation(story, record), None,
+                                record)
     for alias in record.aliases:
         if alias != record.url:
             new_url |= _remember_url(session, story, alias, UrlRelation.ALIAS,

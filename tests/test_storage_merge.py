@@ -80,3 +80,21 @@ def test_unknown_near_duplicate_id_makes_a_new_story(sessions) -> None:  # noqa:
     assert (outcome, story_id) == (SaveOutcome.NEW, 1)
     with sessions() as session:
         assert [u.relation for u in session.get(Story, 1).urls] == [UrlRelation.ORIGINAL]
+
+
+def test_amp_variant_never_revises_nor_stands_for_the_main_page(sessions) -> None:  # noqa: F811
+    amp = "https://a.example/amp/story.html"
+    variant = record(A, "AMP text.", aliases=(amp,), alias_kinds=((amp, "amp"),),
+                     fetched_url=amp, variant=True, http_etag='"amp"')
+    assert save(sessions, variant) is SaveOutcome.NEW
+    main = record(A, "Main text.", fetched_at=T0 + dt.timedelta(minutes=1), http_etag='"m"')
+    assert save(sessions, main) is SaveOutcome.UPDATED
+    later = record(A, "AMP text, later.", aliases=(amp,), fetched_url=amp, variant=True,
+                   fetched_at=T0 + dt.timedelta(minutes=2))
+    assert save(sessions, later) is SaveOutcome.DUPLICATE
+    with sessions() as session:
+        (story,) = list(iter_stories(session))
+        assert story_revisions(session, story.id) == []
+        etags = {url: etag for url, _seen, etag, _lm in iter_known_urls(session)}
+    assert story.text == "Main text."
+    assert etags == {amp: None, A: '"m"'}
