@@ -37,5 +37,7 @@ class PageItem:
     content_hash: str | None = None
     minhash: bytes | None = None
     near_duplicate_of: int | None = None
+    near_duplicate_url: str | None = None
+    pending_key: int | None = None
     story_id: int | None = None
     outcome: str | None = None

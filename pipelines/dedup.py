@@ -79,7 +79,9 @@ class DedupPipeline:
     """Give each item the keys the store stage merges stories by, near-duplicates included.
 
     The MinHash LSH index holds every stored story's signature: loaded from the database
-    when the spider opens, updated after each stored item (signal item_scraped).
+    when the spider opens, updated after each stored item (signal item_scraped). Items still
+    on their way to the store are indexed under a negative pending key, so a copy that
+    follows them closely is sent to their URL.
     """
 
     def __init__(self, crawler: Crawler, database_url: str | None, threshold: float,
@@ -89,6 +91,7 @@ class DedupPipeline:
         self.shingle_size = shingle_size
         self.coefficients = permutations(num_perm)
         self.index = NearDuplicateIndex(threshold, num_perm)
+        self.pending: dict[int, str] = {}
         self.engine: Engine | None = None
 
     @classmethod
@@ -136,16 +139,26 @@ class DedupPipeline:
             return item
         item.minhash = to_bytes(sig)
         match = self.index.best_match(sig)
-        if match is not None:
+        if match is None:
+            pending = -1 - len(self.pending)
+            self.pending[pending] = item.canonical_url
+            self.index.put(pending, sig)
+            item.pending_key = pending
+            return item
+        self.crawler.stats.inc_value("news/dedup/near_duplicate_candidates")
+        if match[0] < 0:
+            item.near_duplicate_url = self.pending[match[0]]
+        else:
             item.near_duplicate_of = match[0]
-            self.crawler.stats.inc_value("news/dedup/near_duplicate_candidates")
-            logger.debug("%s is a near-duplicate of story %d (similarity %.2f)",
-                         item.canonical_url, *match)
+        logger.debug("%s is a near-duplicate of %s (similarity %.2f)", item.canonical_url,
+                     item.near_duplicate_url or f"story {match[0]}", match[1])
         return item
 
     def item_scraped(self, item: object) -> None:
-        """Index a stored story's new main version."""
+        """Index a stored story's new main version (in place of the item's pending entry)."""
         if not isinstance(item, PageItem) or item.story_id is None or item.minhash is None:
             return
+        if item.pending_key is not None and item.pending_key in self.index.signatures:
+            self.index.remove(item.pending_key)
         if item.outcome in REINDEXED_OUTCOMES or item.story_id not in self.index.signatures:
             self.index.put(item.story_id, from_bytes(item.minhash))

@@ -106,6 +106,11 @@ class NearDuplicateIndex:
         self.lsh.insert(story_id, self._minhash(sig), check_duplication=False)
         self.signatures[story_id] = to_bytes(sig)
 
+    def remove(self, key: int) -> None:
+        """Forget an indexed signature."""
+        self.lsh.remove(key)
+        del self.signatures[key]
+
     def best_match(self, sig: np.ndarray) -> tuple[int, float] | None:
         """The most similar indexed story at or above the threshold (lowest id on ties)."""
         best: tuple[int, float] | None = None

@@ -53,6 +53,7 @@ def article_record(item: PageItem) -> ArticleRecord:
         alias_kinds=tuple(sorted(item.alias_kinds.items())),
         minhash=item.minhash,
         near_duplicate_of=item.near_duplicate_of,
+        near_duplicate_url=item.near_duplicate_url,
         http_etag=item.http_etag,
         http_last_modified=item.http_last_modified,
         fetched_url=item.url,

@@ -31,6 +31,7 @@ class ArticleRecord:
     alias_kinds: tuple[tuple[str, str], ...] = ()
     minhash: bytes | None = None
     near_duplicate_of: int | None = None
+    near_duplicate_url: str | None = None
     http_etag: str | None = None
     http_last_modified: str | None = None
     fetched_url: str | None = None  # where the page was fetched (validators belong to it)

@@ -45,6 +45,11 @@ def find_story(session: Session, record: ArticleRecord) -> Story | None:
         ).first()
     if story is None and record.near_duplicate_of is not None:
         story = session.get(Story, record.near_duplicate_of)
+    if story is None and record.near_duplicate_url is not None:
+        story = session.scalars(
+            select(Story).join(StoryUrl).where(StoryUrl.url == record.near_duplicate_url)
+            .order_by(Story.id).limit(1)
+        ).first()
     return story
 
 
