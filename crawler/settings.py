@@ -49,6 +49,7 @@ TELNETCONSOLE_ENABLED = False
 
 # --- Components ----------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.incremental.IncrementalCrawlMiddleware": 540,
     "crawler.middlewares.PrivateNetworkGuardMiddleware": 560,
 }
 ITEM_PIPELINES = {
@@ -65,6 +66,22 @@ NEWS_LANGUAGE_MIN_CHARS = 200
 NEWS_LANGUAGE_SAMPLE_CHARS = 3000
 # The seed of langdetect's random sampling: the same text always gives the same language.
 NEWS_LANGUAGE_SEED = 0
+
+# --- Dedup (see docs/dedup.md for how the defaults were measured) ------------------------
+# A stored story whose estimated Jaccard similarity (MinHash over word shingles of the
+# normalized body) is at least this is the same story.
+NEWS_DEDUP_THRESHOLD = 0.5
+# Words per shingle.
+NEWS_DEDUP_SHINGLE_SIZE = 3
+# MinHash permutations (signature length: 4 bytes each in stories.minhash).
+NEWS_DEDUP_NUM_PERM = 64
+
+# --- Incremental crawls --------------------------------------------------------------------
+# Skip article pages already stored (feeds, sitemaps, start and listing pages are always fetched).
+NEWS_INCREMENTAL = True
+# Known article URLs are not fetched again; after this many seconds since a URL was last
+# seen it is revisited with a conditional GET (ETag / Last-Modified). 0: never revisit.
+NEWS_RECRAWL_INTERVAL = 0
 
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import Story, StoryUrl
-from storage.records import StoryView
+from storage.models import Story, StoryRevision, StoryUrl
+from storage.records import SeenUrl, StoryView
 
 BATCH_SIZE = 500
 
@@ -39,6 +39,8 @@ def _view(story: Story) -> StoryView:
         publisher=story.publisher,
         seen_urls=[u.url for u in seen],
         updated_at=story.updated_at,
+        urls=[SeenUrl(url=u.url, relation=u.relation.value, kind=u.kind,
+                      first_seen=u.first_seen, last_seen=u.last_seen) for u in seen],
     )
 
 
@@ -78,3 +80,26 @@ def story_for_url(session: Session, url: str) -> StoryView | None:
         select(Story).join(StoryUrl).where(StoryUrl.url == url).options(selectinload(Story.urls))
     ).first()
     return _view(story) if story else None
+
+
+def iter_signatures(session: Session) -> Iterator[tuple[int, bytes]]:
+    """(story id, MinHash signature) of every story that has one, in id order."""
+    query = (select(Story.id, Story.minhash).where(Story.minhash.is_not(None))
+             .order_by(Story.id).execution_options(yield_per=10_000))
+    yield from ((row.id, row.minhash) for row in session.execute(query))
+
+
+def iter_known_urls(session: Session) -> Iterator[tuple[str, dt.datetime, str | None, str | None]]:
+    """(url, last_seen, ETag, Last-Modified) of every URL a story was seen at."""
+    query = select(StoryUrl.url, StoryUrl.last_seen, StoryUrl.http_etag,
+                   StoryUrl.http_last_modified).execution_options(yield_per=10_000)
+    yield from ((row.url, row.last_seen, row.http_etag, row.http_last_modified)
+                for row in session.execute(query))
+
+
+def story_revisions(session: Session, story_id: int) -> list[StoryRevision]:
+    """A story's previous versions, oldest first."""
+    return list(session.scalars(
+        select(StoryRevision).where(StoryRevision.story_id == story_id)
+        .order_by(StoryRevision.revision)
+    ))

@@ -10,13 +10,21 @@ from typing import Any
 
 import scrapy
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.settings import BaseSettings
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
 from crawler.feeds import parse_feed, parse_sitemap, robots_sitemaps
+from crawler.incremental import ARTICLE_CANDIDATE
 from crawler.items import PageItem
-from crawler.pages import credited_url, feed_links, is_article_page, page_links
+from crawler.pages import (
+    credited_url,
+    feed_links,
+    is_article_page,
+    page_links,
+    url_looks_like_listing,
+)
 from crawler.sources import (
     DEFAULT_SOURCES_FILE,
     Source,
@@ -31,6 +39,12 @@ from pipelines.markers import Markers, load_markers
 logger = logging.getLogger(__name__)
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    """A response header as text, None when absent."""
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
 
 
 class NewsSpider(scrapy.Spider):
@@ -175,7 +189,8 @@ class NewsSpider(scrapy.Spider):
         for url in urls:
             if self._in_scope(url, source):
                 yield Request(url, callback=self.parse_page, errback=self.on_error,
-                              meta={"source": source.name, "news_depth": depth})
+                              meta={"source": source.name, "news_depth": depth,
+                                    ARTICLE_CANDIDATE: not url_looks_like_listing(url)})
 
     def parse_page(self, response: Response) -> Iterator[Request | PageItem]:
         """Yield an article page as an item; follow feeds, links and a credited original."""
@@ -215,6 +230,8 @@ class NewsSpider(scrapy.Spider):
             request_url=redirects[0],
             credited_url=original,
             credited_by=response.meta.get("credited_by"),
+            http_etag=_header(response, b"ETag"),
+            http_last_modified=_header(response, b"Last-Modified"),
         )
 
     def _credit_request(self, response: HtmlResponse, original: str) -> Iterator[Request]:
@@ -224,11 +241,14 @@ class NewsSpider(scrapy.Spider):
         self._count("credits_followed")
         yield Request(original, callback=self.parse_page, errback=self.on_error,
                       meta={"source": response.meta["source"], "credit_hop": True,
-                            "credited_by": response.url, "news_depth": 0},
+                            "credited_by": response.url, "news_depth": 0,
+                            ARTICLE_CANDIDATE: True},
                       priority=5)
 
     def on_error(self, failure: Any) -> None:
-        """Log a failed request once, with its kind, and count it."""
+        """Log a failed request once, with its kind, and count it (ignored ones are not errors)."""
+        if failure.check(IgnoreRequest):
+            return
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
         kind = failure.type.__name__ if failure.type else "Error"
