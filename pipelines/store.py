@@ -100,5 +100,6 @@ class StorePipeline:
                 time.sleep(0.05 * attempt)
                 attempt += 1
         self.crawler.stats.inc_value(f"news/store/{outcome}")
+        self.crawler.stats.inc_value(f"news/store/{outcome}/{record.source}")
         logger.debug("%s story %d from %s", outcome, story_id, record.url)
         return item
