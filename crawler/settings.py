@@ -70,6 +70,9 @@ NEWS_REDIS_FRONTIER = ""
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PrivateNetworkGuardMiddleware": 560,
 }
+# Scrapy's dupefilter plus a journal of stored articles, so `-s JOBDIR=DIR` resumes even
+# after a SIGKILL (crawler/jobdir.py). Replaced by scrapy-redis's with REDIS_URL.
+DUPEFILTER_CLASS = "crawler.jobdir.ResumableDupeFilter"
 EXTENSIONS = {
     "crawler.extensions.SourceLockExtension": 100,
     "crawler.extensions.RunRecordExtension": 900,

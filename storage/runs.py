@@ -36,7 +36,7 @@ def health_problems(run: CrawlRun, previous: Sequence[CrawlRun], drop_ratio: flo
     problems = []
     baseline = statistics.median(stories_seen(r) for r in previous)
     if baseline > 0 and stories_seen(run) < baseline * drop_ratio:
-        problems.append(f"{stories_seen(run)} stories against a median of {baseline:g}")
+        problems.append(f"{stories_seen(run)} articles stored against a median of {baseline:g}")
     if stories_seen(run) == 0:
         return problems
     for name in FILL_FIELDS:

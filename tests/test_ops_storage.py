@@ -109,7 +109,7 @@ def test_health_compares_with_the_median_of_previous_runs() -> None:
     history = [run("s", d, n) for d, n in enumerate((20, 22, 200))]
     assert health_problems(run("s", 9, 19), history, 0.5, 3) == []
     assert health_problems(run("s", 9, 5), history, 0.5, 3) == [
-        "5 stories against a median of 22"]
+        "5 articles stored against a median of 22"]
     broken = run("s", 9, 21, {**FULL, "authors": 0.1, "published_at": 0.0})
     assert health_problems(broken, history, 0.5, 3) == [
         "authors filled in 10% against a median of 80%",
@@ -129,7 +129,7 @@ def test_run_records_and_degraded_runs(database_url: str) -> None:
     with sessions.begin() as session:
         bad = record_run(session, run("gazette", 5, 3), **policy)
     assert bad.degraded
-    assert bad.health_note == "3 stories against a median of 30"
+    assert bad.health_note == "3 articles stored against a median of 30"
     with sessions.begin() as session:
         still_bad = record_run(session, run("gazette", 6, 4), **policy)
     assert still_bad.degraded, "a degraded run must not become the new baseline"
