@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -11,9 +10,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
+from storage.resources import package_dir
+
 logger = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The migrations folder; copied to disk first when storage runs from a zipped egg (scrapyd).
+MIGRATIONS_DIR = package_dir("storage", "migrations")
 # Any fixed number: the PostgreSQL advisory lock that serializes schema upgrades.
 UPGRADE_LOCK_ID = 0x6E657773
 
