@@ -116,7 +116,7 @@ def new_postgres_database(server_url: str) -> str:
     name = f"newsagg_{os.getpid()}_{next(_database_numbers)}"
     conninfo = server_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
     return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
