@@ -110,5 +110,6 @@ class StorePipeline:
         item.story_id = story_id
         item.outcome = outcome.value
         self.crawler.stats.inc_value(f"news/store/{outcome}")
+        self.crawler.stats.inc_value(f"news/store/{outcome}/{record.source}")
         logger.debug("%s story %d from %s", outcome, story_id, record.url)
         return item

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Enum,
     Float,
@@ -175,3 +176,26 @@ class StoryRevision(Base):
     story: Mapped[Story] = relationship(back_populates="revisions")
 
     __table_args__ = (UniqueConstraint("story_id", "revision"),)
+
+class CrawlRun(Base):
+    """One crawl run of one source: what it fetched and stored, and whether it looked healthy."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))
+    hostname: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[UTCTimestamp]
+    finished_at: Mapped[UTCTimestamp]
+    finish_reason: Mapped[str] = mapped_column(String(64))
+    pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
+    stories_new: Mapped[int] = mapped_column(Integer, default=0)
+    stories_updated: Mapped[int] = mapped_column(Integer, default=0)
+    stories_duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    not_articles: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    fill_rates: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    degraded: Mapped[bool] = mapped_column(Boolean, default=False)
+    health_note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_crawl_runs_source_started_at", "source", "started_at"),)

@@ -6,13 +6,16 @@ import datetime as dt
 import enum
 import logging
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from storage.models import Story, StoryRevision, StoryUrl, UrlRelation
 from storage.records import ArticleRecord
 
 logger = logging.getLogger(__name__)
+
+# Namespace of the PostgreSQL advisory locks taken per content hash (see lock_story_keys).
+CONTENT_LOCK_NAMESPACE = 0x6E657773
 
 
 class SaveOutcome(enum.StrEnum):
@@ -22,6 +25,23 @@ class SaveOutcome(enum.StrEnum):
     UPDATED = "updated"
     REVISED = "revised"
     DUPLICATE = "duplicate"
+
+
+def lock_story_keys(session: Session, record: ArticleRecord) -> None:
+    """Serialize concurrent writers of the same story until the transaction ends.
+
+    URLs are unique columns, so a racing insert fails and is retried; a body hash is not, so
+    on PostgreSQL writers of one content hash take an advisory lock, and on SQLite the
+    transaction takes the database's write lock up front (BEGIN IMMEDIATE).
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"),
+                     {"ns": CONTENT_LOCK_NAMESPACE, "key": record.content_hash})
+    elif conn.dialect.name == "sqlite" and not getattr(
+        conn.connection.dbapi_connection, "in_transaction", True
+    ):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def find_story(session: Session, record: ArticleRecord) -> Story | None:
@@ -166,6 +186,7 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
 
     The caller owns the transaction: commit after this returns, roll back on error.
     """
+    lock_story_keys(session, record)
     story = find_story(session, record)
     if story is None:
         story = Story(

@@ -56,3 +56,4 @@ def sample_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleSit
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+from tests.servers import database_url, postgres_url, redis_url, scrapyd_url  # noqa: E402, F401

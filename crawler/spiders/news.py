@@ -15,6 +15,7 @@ from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.settings import BaseSettings
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
+from crawler.distributed import use_redis_frontier
 from crawler.feeds import parse_feed, parse_sitemap, robots_sitemaps
 from crawler.incremental import ARTICLE_CANDIDATE
 from crawler.items import PageItem
@@ -82,8 +83,9 @@ class NewsSpider(scrapy.Spider):
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
-        """Per-host download slots from the sources' politeness options."""
+        """Per-host download slots from the sources' politeness options; the Redis frontier."""
         super().update_settings(settings)
+        use_redis_frontier(settings, cls.name)
         try:
             sources = load_sources(Path(settings.get("NEWS_SOURCES_FILE")))
         except SourcesConfigError:
@@ -207,6 +209,7 @@ class NewsSpider(scrapy.Spider):
                 yield from self._credit_request(response, original)
         else:
             self._count("listing_pages")
+            self._count(f"listing_pages/{response.meta['source']}")
         if credit_hop:
             return
         depth = response.meta.get("news_depth", 0) + 1
@@ -253,4 +256,6 @@ class NewsSpider(scrapy.Spider):
         url = request.url if request is not None else "?"
         kind = failure.type.__name__ if failure.type else "Error"
         self.crawler.stats.inc_value(f"news/errors/{kind}")
+        if request is not None and request.meta.get("source"):
+            self.crawler.stats.inc_value(f"news/errors/{kind}/{request.meta['source']}")
         logger.warning("Failed %s: %s: %s", url, kind, failure.getErrorMessage())
