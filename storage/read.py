@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from storage.models import Story, StoryRevision, StoryUrl
 from storage.records import SeenUrl, StoryView
@@ -90,9 +90,22 @@ def iter_signatures(session: Session) -> Iterator[tuple[int, bytes]]:
 
 
 def iter_known_urls(session: Session) -> Iterator[tuple[str, dt.datetime, str | None, str | None]]:
-    """(url, last_seen, ETag, Last-Modified) of every URL a story was seen at."""
-    query = select(StoryUrl.url, StoryUrl.last_seen, StoryUrl.http_etag,
-                   StoryUrl.http_last_modified).execution_options(yield_per=10_000)
+    """(url, last_seen, ETag, Last-Modified) of the URLs of stories that need no refetch.
+
+    A story whose credited original was never fetched is left out: its aggregator copy is
+    fetched again so that the crawl can follow the credit.
+    """
+    original = aliased(StoryUrl)
+    awaiting_original = (
+        select(Story.id)
+        .where(Story.original_url.is_not(None))
+        .where(~exists().where(original.url == Story.original_url))
+    )
+    query = (
+        select(StoryUrl.url, StoryUrl.last_seen, StoryUrl.http_etag, StoryUrl.http_last_modified)
+        .where(StoryUrl.story_id.not_in(awaiting_original))
+        .execution_options(yield_per=10_000)
+    )
     yield from ((row.url, row.last_seen, row.http_etag, row.http_last_modified)
                 for row in session.execute(query))
 

@@ -188,8 +188,9 @@ def test_run_record_counts(sample_sites: SampleSites, tmp_path: Path) -> None:
     assert run.pages_fetched > ARTICLE_PAGES + run.not_articles - 1
     assert run.not_articles > 0
     assert run.errors.get("HttpError", 0) > 0
-    assert run.fill_rates == {"title": 1.0, "body": 1.0, "authors": 1.0, "published_at": 1.0,
-                              "language": 1.0}
+    # One of the 13 article pages names only its outlet as author, which is not a person.
+    assert run.fill_rates == {"title": 1.0, "body": 1.0, "authors": round(12 / 13, 3),
+                              "published_at": 1.0, "language": 1.0}
     assert run.started_at <= run.finished_at
     for key in ("news/store/new/start_urls", "news/fetch/pages/start_urls",
                 "news/spider/listing_pages/start_urls", "news/errors/HttpError/start_urls"):

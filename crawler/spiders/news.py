@@ -249,8 +249,12 @@ class NewsSpider(scrapy.Spider):
                       priority=5)
 
     def on_error(self, failure: Any) -> None:
-        """Log a failed request once, with its kind, and count it (ignored ones are not errors)."""
-        if failure.check(IgnoreRequest):
+        """Log a failed request once, with its kind, and count it.
+
+        A request a middleware chose to drop (known article, private network) is no error;
+        HttpError subclasses IgnoreRequest but is one (4xx/5xx).
+        """
+        if failure.type is IgnoreRequest:
             return
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
