@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.candidates import merge_candidates, token_string
 from pipelines.cleaning import clean_lines
 from pipelines.extract import Article, decode_html, extract_article, parse_html
 from pipelines.markers import load_markers
@@ -211,3 +212,36 @@ def test_naive_dates_are_utc() -> None:
     article = extract_article(html, "https://example.org/reservoir")
     assert article is not None
     assert article.published_at == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def test_embedded_post_in_a_social_wrapper_is_kept_with_its_signature() -> None:
+    """A quoted post between paragraphs stays, signature line included."""
+    first, rest = BODY.split("</p>", 1)
+    html = (
+        "<html><head><title>Reservoir at lowest level</title></head><body>"
+        f"<article><h1>Reservoir at lowest level in twenty years</h1>{first}</p>"
+        "<div class='social-media-embed'><blockquote class='twitter-tweet'>"
+        "<p>Our garden is already brown and the new restrictions start next week.</p>"
+        "— Jane Gardener (@janegardens) <a href='https://x.example/1'>May 2, 2024</a>"
+        f"</blockquote></div>{rest}</article></body></html>"
+    )
+    article = extract_article(html, "https://example.org/reservoir")
+    assert article is not None
+    assert "Our garden is already brown" in article.text
+    assert "Jane Gardener (@janegardens)" in article.text
+    assert article.text.index("lowest level in two decades") < article.text.index("Our garden")
+    assert article.text.index("Our garden") < article.text.index("autumn rains")
+
+
+def test_merge_keeps_lines_enclosed_by_agreed_lines() -> None:
+    """A line one candidate lacks is kept when agreed lines surround it; a caption is not."""
+    precise = "Alpha line one of the story.\nGamma line three.\nZeta line from precise only."
+    readable = (
+        "Alpha line one of the story.\nBeta subheading\nPhoto: Agency\nGamma line three."
+        "\nTrailing promo line"
+    )
+    merged = merge_candidates(precise, readable, token_string("Photo: Agency"))
+    assert merged.splitlines() == ["Alpha line one of the story.", "Beta subheading",
+                                   "Gamma line three."]
+    inserted = merge_candidates(precise + "\nEta closing line.", readable + "\nEta closing line.")
+    assert "Zeta line from precise only." in inserted.splitlines()
