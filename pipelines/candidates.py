@@ -98,14 +98,24 @@ def is_degenerate(precise_tokens: list[str], readable_tokens: list[str]) -> bool
     return len(precise_tokens) < DEGENERATE_SHARE * len(readable_tokens)
 
 
-def keep_agreed_span(lines: list[str], agreed: list[bool], aside: str) -> list[str]:
-    """Keep the agreed lines and the non-aside lines enclosed between agreed ones."""
+def link_texts(tree: HtmlElement) -> frozenset[str]:
+    """Token strings of the page's link texts, to tell teaser lines from body lines."""
+    return frozenset(token_string("".join(link.itertext())) for link in tree.iter("a"))
+
+
+def keep_agreed_span(
+    lines: list[str], agreed: list[bool], aside: str, links: frozenset[str]
+) -> list[str]:
+    """Keep the agreed lines and the non-aside, non-link lines enclosed between agreed ones."""
     if True not in agreed:
         return []
     first, last = agreed.index(True), len(agreed) - 1 - agreed[::-1].index(True)
     return [
         line for index, line in enumerate(lines)
-        if agreed[index] or (first < index < last and token_string(line) not in aside)
+        if agreed[index] or (
+            first < index < last and token_string(line) not in aside
+            and token_string(line) not in links
+        )
     ]
 
 
@@ -119,7 +129,9 @@ def anchor_index(kept: list[str], anchor: str) -> int | None:
     return None
 
 
-def insert_enclosed(kept: list[str], precise_lines: list[str]) -> list[str]:
+def insert_enclosed(
+    kept: list[str], precise_lines: list[str], links: frozenset[str]
+) -> list[str]:
     """Insert each run of precise-only lines enclosed by kept lines after its predecessor."""
     counts = Counter(tokens("\n".join(kept)))
     covered = [coverage(tokens(line), counts) >= CONTAINED_SHARE for line in precise_lines]
@@ -132,7 +144,9 @@ def insert_enclosed(kept: list[str], precise_lines: list[str]) -> list[str]:
         if start is not None and start > 0:
             anchor = anchor_index(kept, precise_lines[start - 1])
             if anchor is not None:
-                inserts.setdefault(anchor, []).extend(precise_lines[start:index])
+                inserts.setdefault(anchor, []).extend(
+                    line for line in precise_lines[start:index] if token_string(line) not in links
+                )
         start = None
     merged: list[str] = []
     for index, line in enumerate(kept):
@@ -141,7 +155,9 @@ def insert_enclosed(kept: list[str], precise_lines: list[str]) -> list[str]:
     return merged
 
 
-def merge_candidates(precise: str, readable: str, aside: str = " ") -> str:
+def merge_candidates(
+    precise: str, readable: str, aside: str = " ", links: frozenset[str] = frozenset()
+) -> str:
     """Merge two candidate texts, keeping the lines that agree and large precise-only parts."""
     precise_tokens, readable_tokens = tokens(precise), tokens(readable)
     if not precise_tokens or not readable_tokens:
@@ -169,7 +185,9 @@ def merge_candidates(precise: str, readable: str, aside: str = " ") -> str:
             and sum(token in precise_set for token in line_tokens)
             >= CONTAINED_SHARE * len(line_tokens)
         ))
-    kept = insert_enclosed(keep_agreed_span(lines, agreed, aside), split_lines(precise))
+    kept = insert_enclosed(
+        keep_agreed_span(lines, agreed, aside, links), split_lines(precise), links
+    )
     merged_tokens = tokens("\n".join(kept))
     merged_counts = Counter(merged_tokens)
     missing = [
@@ -193,4 +211,4 @@ def body_text(tree: HtmlElement, url: str) -> str:
         if coverage(readable_tokens, Counter(tokens(recall))) >= CONTAINED_SHARE:
             logger.debug("precise candidate is degenerate; readability and recall agree")
             return readable
-    return merge_candidates(precise, readable, aside)
+    return merge_candidates(precise, readable, aside, link_texts(tree))

@@ -245,3 +245,22 @@ def test_merge_keeps_lines_enclosed_by_agreed_lines() -> None:
                                    "Gamma line three."]
     inserted = merge_candidates(precise + "\nEta closing line.", readable + "\nEta closing line.")
     assert "Zeta line from precise only." in inserted.splitlines()
+
+
+def test_merge_skips_enclosed_link_teasers() -> None:
+    """An enclosed line that is a whole link text (a teaser) is not kept."""
+    precise = "Alpha line one of the story.\nGamma line three."
+    readable = "Alpha line one of the story.\nRead our other story\nGamma line three."
+    links = frozenset({token_string("Read our other story")})
+    assert "Read our other story" not in merge_candidates(precise, readable, " ", links)
+    assert "Read our other story" in merge_candidates(precise, readable, " ", frozenset())
+
+
+def test_unparsable_canonical_url_is_skipped() -> None:
+    """A broken rel=canonical (bad IPv6 host) leaves the URL unset, the article intact."""
+    html = page_with_block("Related").replace(
+        "<head>", "<head><link rel='canonical' href='http://[::1'>"
+    )
+    article = extract_article(html, "https://example.org/reservoir")
+    assert article is not None
+    assert article.canonical_url is None
