@@ -93,6 +93,8 @@ def test_seed_page_drops_the_image_label_and_caption() -> None:
         "Articles liés",
         "Les plus lus",
         "Tin liên quan",
+        "Tags",
+        "Kommentare",
     ],
 )
 @pytest.mark.parametrize("tag", ["h3", "div"])
