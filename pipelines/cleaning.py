@@ -43,6 +43,8 @@ BLOCK_STOP_CHARS = 1500
 MAX_LABEL_CHARS = 60
 WORD = re.compile(r"\w+")
 TRAILING_SHORT_WORDS = 8
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.\w[\w.]*")
+TRAILER_MAX_WORDS = 60
 
 
 def drop_element(element: HtmlElement) -> None:
@@ -213,6 +215,14 @@ def cut_at_marker_heading(lines: list[str], headings: frozenset[str]) -> list[st
     return lines
 
 
+def is_trailer(line: str, phrases: tuple[str, ...]) -> bool:
+    """Tell whether LINE is a contact or sign-up trailer (an e-mail address, "follow us")."""
+    if len(line.split()) > TRAILER_MAX_WORDS:
+        return False
+    lowered = " ".join(line.lower().split())
+    return bool(EMAIL.search(lowered)) or any(phrase in lowered for phrase in phrases)
+
+
 def credit_rest(line: str, prefixes: tuple[str, ...]) -> str | None:
     """Return what follows a credit prefix on a short LINE, or None if not a credit line."""
     words = line.split()
@@ -228,7 +238,7 @@ def credit_rest(line: str, prefixes: tuple[str, ...]) -> str | None:
 
 
 def clean_lines(lines: list[str], title: str, markers: Markers) -> list[str]:
-    """Drop stray tokens, image labels, a repeated title and trailing marker blocks."""
+    """Drop stray tokens, image labels, a repeated title, trailing marker blocks and trailers."""
     kept = []
     for line in (line.strip() for line in lines):
         if not line or is_stray_token(line, markers.stray_tokens):
@@ -238,4 +248,7 @@ def clean_lines(lines: list[str], title: str, markers: Markers) -> list[str]:
         kept.append(line)
     if kept and title and normalize_label(kept[0]) == normalize_label(title):
         kept = kept[1:]
-    return cut_at_marker_heading(kept, markers.block_headings)
+    kept = cut_at_marker_heading(kept, markers.block_headings)
+    while len(kept) > 1 and is_trailer(kept[-1], markers.trailer_phrases):
+        kept.pop()
+    return kept

@@ -266,3 +266,10 @@ def test_unparsable_canonical_url_is_skipped() -> None:
     article = extract_article(html, "https://example.org/reservoir")
     assert article is not None
     assert article.canonical_url is None
+
+
+def test_clean_lines_drops_contact_and_sign_up_trailers() -> None:
+    """Trailing e-mail/follow/sign-up lines go; the same words inside the story stay."""
+    lines = ["Readers can follow us on the map below, the mayor said.", "The storm hit at dawn.",
+             "Write to Ann Lee at ann.lee@example.org", "Follow us on Twitter and Facebook."]
+    assert clean_lines(lines, "Storm", load_markers()) == lines[:2]
