@@ -27,6 +27,7 @@ ASIDE_XPATH = etree.XPath(
                      "attribution", "off-screen", "sr-only", "hidden")
     ) + ")]"
 )
+ASIDE_MAX_CHARS = 1000
 SHORTFALL_RATIO = 0.5
 DEGENERATE_SHARE = 0.2
 CONTAINED_SHARE = 0.9
@@ -87,10 +88,11 @@ def readability_text(root: HtmlElement | None) -> str:
 
 
 def aside_tokens(root: HtmlElement | None) -> str:
-    """Token string of the captions, credits and datelines inside readability's block."""
+    """Token string of the short captions, credits and datelines in readability's block."""
     if root is None:
         return " "
-    return " ".join(token_string("".join(element.itertext())) for element in ASIDE_XPATH(root))
+    texts = ("".join(element.itertext()) for element in ASIDE_XPATH(root))
+    return " ".join(token_string(text) for text in texts if len(text.strip()) <= ASIDE_MAX_CHARS)
 
 
 def is_degenerate(precise_tokens: list[str], readable_tokens: list[str]) -> bool:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from lxml.html import document_fromstring
 
-from pipelines.candidates import merge_candidates, token_string
+from pipelines.candidates import aside_tokens, merge_candidates, token_string
 from pipelines.cleaning import clean_lines
 from pipelines.extract import Article, decode_html, extract_article, parse_html
 from pipelines.markers import load_markers
@@ -273,3 +274,13 @@ def test_clean_lines_drops_contact_and_sign_up_trailers() -> None:
     lines = ["Readers can follow us on the map below, the mayor said.", "The storm hit at dawn.",
              "Write to Ann Lee at ann.lee@example.org", "Follow us on Twitter and Facebook."]
     assert clean_lines(lines, "Storm", load_markers()) == lines[:2]
+
+
+def test_aside_tokens_skip_long_wrappers() -> None:
+    """A caption counts as aside; a long body wrapper whose class says "hidden" does not."""
+    root = document_fromstring(
+        f"<div class='field-label-hidden'>{BODY * 2}<figcaption>Photo: Agency</figcaption></div>"
+    )
+    aside = aside_tokens(root)
+    assert token_string("Photo: Agency") in aside
+    assert "reservoir" not in aside
