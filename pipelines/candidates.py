@@ -174,13 +174,13 @@ def merge_candidates(
     precise_set = set(precise_tokens)
     lines: list[str] = []
     agreed: list[bool] = []
-    seen: set[str] = set()
+    seen: Counter[str] = Counter()
     for line in split_lines(readable):
         line_tokens = tokens(line)
         joined = token_string(line)
-        if not line_tokens or joined in seen:
+        if not line_tokens or seen[joined] >= max(1, in_precise.count(joined)):
             continue
-        seen.add(joined)
+        seen[joined] += 1
         lines.append(line)
         agreed.append(joined in in_precise or (
             len(line_tokens) >= COVERED_LINE_MIN_TOKENS

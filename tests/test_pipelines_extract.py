@@ -284,3 +284,11 @@ def test_aside_tokens_skip_long_wrappers() -> None:
     aside = aside_tokens(root)
     assert token_string("Photo: Agency") in aside
     assert "reservoir" not in aside
+
+
+def test_merge_keeps_a_repeat_only_as_often_as_the_precise_text() -> None:
+    """A line repeated by both candidates stays repeated; a readability-only repeat does not."""
+    precise = "Alpha line one of the story.\nAd disclosure here\nGamma line.\nAd disclosure here"
+    readable = precise + "\nAd disclosure here"
+    merged = merge_candidates(precise, readable).splitlines()
+    assert merged.count("Ad disclosure here") == 2
