@@ -254,10 +254,15 @@ def declared_language(tree: HtmlElement) -> str | None:
 def canonical_url(tree: HtmlElement, url: str) -> str | None:
     """Return the absolute rel=canonical URL, else og:url."""
     for value in [*CANONICAL_XPATH(tree), meta_content(tree, "og:url")]:
-        if value and value.strip():
+        if not value or not value.strip():
+            continue
+        try:
             absolute = urljoin(url, value.strip())
-            if absolute.startswith(("http://", "https://")):
-                return absolute
+        except ValueError:
+            logger.debug("unparsable canonical URL %r on %s", value, url)
+            continue
+        if absolute.startswith(("http://", "https://")):
+            return absolute
     return None
 
 
