@@ -14,6 +14,7 @@ from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.settings import BaseSettings
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
+from crawler.encoding import looks_binary, page_text
 from crawler.feeds import parse_feed, parse_sitemap, robots_sitemaps
 from crawler.items import PageItem
 from crawler.pages import credited_url, feed_links, is_article_page, page_links
@@ -185,6 +186,11 @@ class NewsSpider(scrapy.Spider):
                         response.headers.get(b"Content-Type", b"").decode("latin-1"))
             self._count("non_html")
             return
+        if looks_binary(response.body):
+            logger.info("Skipping binary content served as HTML %s", response.url)
+            self._count("binary_pages")
+            return
+        response = self._as_text(response)
         credit_hop = bool(response.meta.get("credit_hop"))
         if is_article_page(response.selector, response.url):
             original = credited_url(response.selector, response.url, self.markers)
@@ -203,6 +209,15 @@ class NewsSpider(scrapy.Spider):
                               meta={"source": source.name, "news_depth": depth - 1}, priority=15)
         yield from self._page_requests(page_links(response.selector, response.url),
                                        response, depth=depth)
+
+    def _as_text(self, response: HtmlResponse) -> HtmlResponse:
+        """The response decoded right (see crawler.encoding.page_text), as NFC text."""
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        text = page_text(response.body, content_type, response.text)
+        if text == response.text:
+            return response
+        self._count("recoded_pages")
+        return response.replace(body=text.encode("utf-8"), encoding="utf-8")
 
     def _item(self, response: HtmlResponse, original: str | None) -> PageItem:
         """The item for an article page."""
