@@ -48,6 +48,8 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
 # --- Components ----------------------------------------------------------------------------
+# Scrapy's downloader, with CONCURRENT_REQUESTS_PER_DOMAIN kept when DOWNLOAD_DELAY is 0.
+DOWNLOADER = "crawler.downloader.SlotLimitDownloader"
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PrivateNetworkGuardMiddleware": 560,
 }

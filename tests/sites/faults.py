@@ -35,8 +35,8 @@ TRICKLE_SECONDS = 0.5
 TRICKLE_CHUNKS = 12
 BOMB_BYTES = 24 * 1024 * 1024
 HUGE_BYTES = 20 * 1024 * 1024
-PACE_STORIES = 24
-PACE_DELAY = 0.15
+PACE_STORIES = 20
+PACE_DELAY = 0.1
 SOUP_PATH = "/news/markup-soup-story-with-scripts-and-entities.html"
 SOUP_PARAGRAPHS = [
     "Caf&eacute; owners on Rue Haute said the &quot;quiet hours&quot; rule &amp; the new "

@@ -1,0 +1,38 @@
+"""Politeness and safety limits seen from the server: per-host concurrency."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.crawling import crawl, export
+from tests.sites.faults import PACE_STORIES, FaultSite
+
+
+def most_in_flight(site: FaultSite, token: str) -> int:
+    """The most requests the slow site served at once for a token."""
+    with urllib.request.urlopen(f"{site.url}/pace/{token}/stats", timeout=10) as response:
+        return int(json.load(response)["max_in_flight"])
+
+
+@pytest.mark.parametrize(
+    ("token", "per_domain", "source_concurrency"),
+    [("one-per-domain", 1, None), ("source-option", 4, 1)],
+)
+def test_per_host_concurrency_is_honoured(
+    fault_site: FaultSite, tmp_path: Path, token: str, per_domain: int,
+    source_concurrency: int | None,
+) -> None:
+    start = f"{fault_site.url}/pace/{token}/"
+    options = f"    options: {{concurrency: {source_concurrency}}}\n" if source_concurrency else ""
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(f"sources:\n  - name: paced\n    start_urls: ['{start}']\n{options}",
+                       encoding="utf-8")
+    db_url = f"sqlite:///{tmp_path / 'paced.db'}"
+    crawl(db_url, "-s", f"NEWS_SOURCES_FILE={sources}",
+          "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={per_domain}")
+    assert len(export(db_url)) == PACE_STORIES
+    assert most_in_flight(fault_site, token) == 1
