@@ -76,6 +76,7 @@ ARTICLES = [
     "/images/front-page-photo.jpg",
     *(page.path for page in CHARSET_PAGES),
 ]
+BROKEN_LINKS = ("http://[::1", "http://x:999999/")
 Handler = Callable[["FaultHandler"], None]
 
 
@@ -206,6 +207,7 @@ class FaultHandler(BaseHTTPRequestHandler):
 
 def index(h: FaultHandler) -> None:
     links = "".join(f'<li><a href="{path}">{slug(path)}</a></li>' for path in ARTICLES)
+    links += f'<li><a href="{BROKEN_LINKS[0]}">IPv6</a><a href="{BROKEN_LINKS[1]}">port</a></li>'
     h.send(200, f"<!DOCTYPE html><html><head><title>Faults</title></head><body><ul>{links}"
                 "</ul></body></html>")
 
