@@ -1,4 +1,4 @@
-"""Politeness and safety limits seen from the server: per-host concurrency."""
+"""Politeness and safety limits: per-host concurrency seen by the server, private addresses."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from crawler.middlewares import resolves_to_private
+from crawler.urls import host_of
 from tests.crawling import crawl, export
 from tests.sites.faults import PACE_STORIES, FaultSite
 
@@ -36,3 +38,21 @@ def test_per_host_concurrency_is_honoured(
           "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={per_domain}")
     assert len(export(db_url)) == PACE_STORIES
     assert most_in_flight(fault_site, token) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "private"),
+    [
+        ("http://127.0.0.1/", True), ("http://2130706433/", True), ("http://0x7f.1/", True),
+        ("http://127.1/", True), ("http://0/", True), ("http://[::1]/", True),
+        ("http://[::ffff:127.0.0.1]/", True), ("http://localhost./", True),
+        ("http://news.localhost/", True), ("http://10.20.30.40/", True),
+        ("http://192.168.1.1/", True), ("http://169.254.169.254/", True),
+        ("http://[fe80::1]/", True), ("http://100.100.100.200/", True),
+        ("http://224.0.0.1/", True),
+        ("http://8.8.8.8/", False), ("http://93.184.216.34/", False),
+        ("http://[2606:4700::1111]/", False),
+    ],
+)
+def test_private_address_spellings(url: str, private: bool) -> None:
+    assert resolves_to_private(host_of(url)) is private
