@@ -95,8 +95,8 @@ def feed_links(selector: Selector, base_url: str) -> list[str]:
     """RSS and Atom feeds the page announces with <link rel="alternate">."""
     found = []
     for link in selector.xpath('//link[@rel="alternate"][@href]'):
-        absolute = join_url(base_url, link.attrib["href"].strip())
-        if absolute and (link.attrib.get("type") or "").lower() in FEED_TYPES:
+        absolute = join_url(base_url, (link.root.get("href") or "").strip())
+        if absolute and (link.root.get("type") or "").lower() in FEED_TYPES:
             found.append(absolute)
     return found
 
@@ -134,7 +134,7 @@ def _credit_candidates(selector: Selector, url: str) -> list[tuple[str, str, str
     own_host = host_of(url)
     found = []
     for anchor in selector.xpath("//a[@href]"):
-        href = join_url(url, anchor.attrib["href"].strip()) or ""
+        href = join_url(url, (anchor.root.get("href") or "").strip()) or ""
         host = host_of(href)
         if host in ("", own_host) or host in SHARE_HOSTS or not is_fetchable_link(href):
             continue

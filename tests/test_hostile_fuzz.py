@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from parsel import Selector
 
@@ -121,6 +121,7 @@ def test_robots_sitemaps_never_raise(lines: list[str]) -> None:
 
 @FUZZ
 @given(html_soup(), st.sampled_from([BASE, "http://news.example/", "https://[::1]:8080/a-b-c-d"]))
+@example('<a href=""\x08"></a><link rel="alternate" \x01=1 href="/f">', BASE)
 def test_page_classification_never_raises(html: str, url: str) -> None:
     selector = Selector(text=html or "<html></html>")
     assert is_article_page(selector, url) in (True, False)
