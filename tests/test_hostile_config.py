@@ -78,3 +78,16 @@ def test_database_url_errors_never_show_the_password(
 ) -> None:
     result = scrapy(*command, "-s", f"DATABASE_URL={url}")
     assert_one_clear_error(result.stderr, result.returncode, shown)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("DOWNLOAD_TIMEOUT=soon", "setting DOWNLOAD_TIMEOUT='soon': could not convert"),
+        ("NEWS_DEPTH_LIMIT=deep", "setting NEWS_DEPTH_LIMIT='deep': invalid literal"),
+        ("ALLOW_PRIVATE_NETWORKS=maybe", "setting ALLOW_PRIVATE_NETWORKS='maybe': Supported"),
+    ],
+)
+def test_settings_of_the_wrong_type(setting: str, message: str) -> None:
+    result = scrapy("crawl", "news", "-s", setting)
+    assert_one_clear_error(result.stderr, result.returncode, message)
