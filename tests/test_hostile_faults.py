@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.crawling import crawl, export
-from tests.sites.faults import ARTICLES, CREDITS, SOUP_PATH, FaultSite
+from tests.sites.faults import ARTICLES, CREDITS, SITEMAPS, SOUP_PATH, FaultSite
 from tests.sites.faults_pages import CHARSET_PAGES, CharsetPage, story_title
 
 FAULT_SETTINGS = ("-s", "DOWNLOAD_TIMEOUT=2", "-s", "RETRY_TIMES=1")
@@ -120,6 +120,15 @@ def test_empty_and_binary_bodies_store_nothing(faults: FaultCrawl) -> None:
     assert f"Skipping binary content served as HTML {faults.site.url}{BINARY}" in faults.log
     assert faults.story_at(EMPTY) is None
     assert faults.story_at(BINARY) is None
+
+
+def test_gzip_bomb_and_junk_sitemaps_are_logged_and_skipped(faults: FaultCrawl) -> None:
+    for path in SITEMAPS:
+        assert faults.fetched(path) == ["200"]
+    assert faults.stat("news/spider/bad_sitemaps") == 3
+    assert f"Unreadable gzip sitemap {faults.site.url}{SITEMAPS[0]}" in faults.log
+    assert f"Unreadable gzip sitemap {faults.site.url}{SITEMAPS[2]}" in faults.log
+    assert f"Sitemap {faults.site.url}{SITEMAPS[1]} lists nothing" in faults.log
 
 
 def test_pdf_and_image_links_are_not_downloaded(faults: FaultCrawl) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,10 @@ class NewsSpider(scrapy.Spider):
         """True for fetchable links on the source's own hosts."""
         return is_fetchable_link(url) and host_of(url) in source.allowed_hosts
 
+    def _sitemap_in_scope(self, url: str, source: Source) -> bool:
+        """True for sitemaps on the source's hosts, gzipped ones (.xml.gz) included."""
+        return url.startswith(("http://", "https://")) and host_of(url) in source.allowed_hosts
+
     def _count(self, key: str) -> None:
         """Increment a namespaced stats counter."""
         self.crawler.stats.inc_value(f"news/spider/{key}")
@@ -136,7 +141,7 @@ class NewsSpider(scrapy.Spider):
         """Follow the sitemaps a robots.txt names."""
         text = response.text if isinstance(response, TextResponse) else ""
         for url in robots_sitemaps(text, response.url):
-            if self._in_scope(url, self._source(response)):
+            if self._sitemap_in_scope(url, self._source(response)):
                 yield response.follow(url, callback=self.parse_sitemap, errback=self.on_error,
                                       meta={**response.meta, "news_depth": 0}, priority=15)
 
@@ -146,8 +151,9 @@ class NewsSpider(scrapy.Spider):
         if gzip_magic_number(response):
             try:
                 body = gunzip(body, max_size=MAX_SITEMAP_BYTES)
-            except OSError as exc:
-                logger.warning("Unreadable gzip sitemap %s: %s", response.url, exc)
+            except (OSError, ValueError, zlib.error) as exc:
+                logger.warning("Unreadable gzip sitemap %s (corrupt, or over %d bytes "
+                               "unpacked): %s", response.url, MAX_SITEMAP_BYTES, exc)
                 self._count("bad_sitemaps")
                 return
         links = parse_sitemap(body, response.url)
@@ -156,7 +162,7 @@ class NewsSpider(scrapy.Spider):
             self._count("bad_sitemaps")
         source = self._source(response)
         for url in links.sitemaps:
-            if self._in_scope(url, source):
+            if self._sitemap_in_scope(url, source):
                 yield Request(url, callback=self.parse_sitemap, errback=self.on_error,
                               meta=dict(response.meta), priority=15)
         yield from self._page_requests(links.pages, response, depth=1)

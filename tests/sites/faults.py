@@ -35,6 +35,7 @@ TRICKLE_SECONDS = 0.5
 TRICKLE_CHUNKS = 12
 BOMB_BYTES = 24 * 1024 * 1024
 HUGE_BYTES = 20 * 1024 * 1024
+SITEMAP_BOMB_BYTES = 64 * 1024 * 1024
 PACE_STORIES = 20
 PACE_DELAY = 0.1
 SOUP_PATH = "/news/markup-soup-story-with-scripts-and-entities.html"
@@ -76,6 +77,7 @@ ARTICLES = [
     "/images/front-page-photo.jpg",
     *(page.path for page in CHARSET_PAGES),
 ]
+SITEMAPS = ("/sitemap-bomb.xml.gz", "/sitemap-junk.xml", "/sitemap-corrupt.xml.gz")
 BROKEN_LINKS = ("http://[::1", "http://x:999999/")
 Handler = Callable[["FaultHandler"], None]
 
@@ -213,7 +215,8 @@ def index(h: FaultHandler) -> None:
 
 
 def robots(h: FaultHandler) -> None:
-    h.send(200, "User-agent: *\nDisallow: /private/\n", "text/plain")
+    sitemaps = "".join(f"Sitemap: {path}\n" for path in SITEMAPS)
+    h.send(200, f"User-agent: *\nDisallow: /private/\n{sitemaps}", "text/plain")
 
 
 def flaky(h: FaultHandler) -> None:
@@ -275,6 +278,9 @@ def truncated(h: FaultHandler) -> None:
 BOMB = gzip.compress(b"<html><body><p>" + b" " * BOMB_BYTES + b"</p></body></html>", 9)
 
 
+SITEMAP_BOMB = gzip.compress(b"<urlset><url><loc>/x.html</loc></url>" + b" " * SITEMAP_BOMB_BYTES)
+
+
 def bomb(h: FaultHandler) -> None:
     h.send(200, BOMB, headers={"Content-Encoding": "gzip"})
 
@@ -326,6 +332,10 @@ ROUTES: dict[str, Handler] = {
     ARTICLES[11]: empty,
     ARTICLES[12]: binary,
     SOUP_PATH: soup,
+    SITEMAPS[0]: lambda h: h.send(200, SITEMAP_BOMB, "application/x-gzip"),
+    SITEMAPS[1]: lambda h: h.send(200, bytes(range(256)) * 16, "application/xml"),
+    SITEMAPS[2]: lambda h: h.send(200, b"\x1f\x8b\x08\x00" + b"junk" * 64,
+                                  "application/x-gzip"),
     "/files/annual-report-2024.pdf": any_file,
     "/images/front-page-photo.jpg": any_file,
 }
