@@ -34,7 +34,7 @@ def resolves_to_private(host: str) -> bool:
             infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
         except (OSError, UnicodeError):
             return False
-        addresses = {ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos}
+        addresses = {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos}
     return any(not a.is_global or a.is_multicast for a in addresses)
 
 

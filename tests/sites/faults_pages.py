@@ -67,10 +67,10 @@ def article_html(title: str, paragraphs: list[str], *, lang: str = "en", meta: s
     )
 
 
-def generated_article(slug: str, **kwargs: str) -> str:
+def generated_article(slug: str, credit: str | None = None) -> str:
     """The page of a generated English story."""
     return article_html(story_title(slug), story_paragraphs(slug),
-                        meta='<meta charset="utf-8">\n', **kwargs)
+                        meta='<meta charset="utf-8">\n', credit=credit)
 
 
 def _cp1258_cluster(base: str, marks: list[str]) -> bytes:
@@ -97,8 +97,8 @@ def encode_cp1258(text: str) -> bytes:
             continue
         except UnicodeEncodeError:
             pass
-        base, *marks = unicodedata.normalize("NFD", char)
-        out += _cp1258_cluster(base, marks)
+        decomposed = unicodedata.normalize("NFD", char)
+        out += _cp1258_cluster(decomposed[0], list(decomposed[1:]))
     return bytes(out)
 
 
