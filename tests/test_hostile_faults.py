@@ -14,7 +14,7 @@ from tests.sites.faults_pages import CHARSET_PAGES, CharsetPage, story_title
 
 FAULT_SETTINGS = ("-s", "DOWNLOAD_TIMEOUT=2", "-s", "RETRY_TIMES=1")
 FLAKY, ALWAYS_500, MISSING, SLOW, TRICKLE, LOOP, AWAY, RESET, TRUNCATED, BOMB, HUGE, EMPTY, \
-    BINARY = ARTICLES[:13]
+    BINARY, TO_FILE = ARTICLES[:14]
 
 
 class FaultCrawl:
@@ -71,7 +71,7 @@ def test_a_500_then_200_is_retried_and_stored(faults: FaultCrawl) -> None:
 def test_permanent_errors_are_logged_counted_and_not_stored(faults: FaultCrawl) -> None:
     assert faults.fetched(ALWAYS_500) == ["500", "500"]
     assert faults.fetched(MISSING) == ["404"]
-    assert faults.stat("news/errors/HttpError") == 2
+    assert faults.stat("news/errors/HttpError") == 3  # with the redirect to file://
     for path in (ALWAYS_500, MISSING):
         assert f"Failed {faults.site.url}{path}: HttpError" in faults.log
         assert faults.story_at(path) is None
@@ -94,6 +94,13 @@ def test_redirect_to_an_unconfigured_private_host_is_blocked(faults: FaultCrawl)
     assert faults.fetched(AWAY) == ["302"]
     assert f"Blocked {faults.site.urls['elsewhere']}/news/moved-story" in faults.log
     assert not [r for r in faults.requests if r.startswith("REQ elsewhere ")]
+
+
+def test_a_redirect_to_a_local_file_is_not_followed(faults: FaultCrawl) -> None:
+    assert faults.fetched(TO_FILE) == ["302"]
+    assert f"Failed {faults.site.url}{TO_FILE}: HttpError" in faults.log
+    assert faults.story_at(TO_FILE) is None
+    assert not [s for s in faults.stories if "root:" in s["text"]]
 
 
 def test_connection_resets_and_truncated_bodies_store_nothing(faults: FaultCrawl) -> None:
