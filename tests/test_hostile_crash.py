@@ -11,8 +11,9 @@ from collections import Counter
 from pathlib import Path
 
 from tests.crawling import FAST, REPO_ROOT, crawl, export
-from tests.sites.faults import PACE_STORIES, FaultSite
+from tests.sites.faults import FaultSite
 from tests.sites.faults_pages import story_title
+from tests.sites.faults_routes import PACE_STORIES
 
 KILL_AFTER_STORIES = 3
 WAIT_SECONDS = 60.0

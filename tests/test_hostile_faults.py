@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.crawling import crawl, export
-from tests.sites.faults import ARTICLES, CREDITS, SITEMAPS, SOUP_PATH, FaultSite
+from tests.sites.faults import FaultSite
 from tests.sites.faults_pages import CHARSET_PAGES, CharsetPage, story_title
+from tests.sites.faults_routes import ARTICLES, CREDITS, SITEMAPS, SOUP_PATH
 
 FAULT_SETTINGS = ("-s", "DOWNLOAD_TIMEOUT=2", "-s", "RETRY_TIMES=1")
 FLAKY, ALWAYS_500, MISSING, SLOW, TRICKLE, LOOP, AWAY, RESET, TRUNCATED, BOMB, HUGE, EMPTY, \

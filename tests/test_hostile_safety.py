@@ -11,7 +11,8 @@ import pytest
 from crawler.middlewares import resolves_to_private
 from crawler.urls import host_of
 from tests.crawling import crawl, export
-from tests.sites.faults import PACE_STORIES, FaultSite
+from tests.sites.faults import FaultSite
+from tests.sites.faults_routes import PACE_STORIES
 
 
 def most_in_flight(site: FaultSite, token: str) -> int:
