@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from storage.resources import package_dir
 
-CONFIG_DIR = Path(__file__).parent
+# The folder itself, or its copy on disk when newsagg runs from a zipped egg (scrapyd).
+CONFIG_DIR = package_dir("config")

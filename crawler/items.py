@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 class PageItem:
     """A fetched page the spider takes for an article; each pipeline stage fills its part.
 
-    Spider: url .. credited_by. Extract: article. Language: language*.
-    Dedup: canonical_url, aliases, content_hash.
+    Spider: url .. http_last_modified. Extract: article. Language: language*.
+    Dedup: canonical_url .. near_duplicate_of. Store: story_id, outcome.
     """
 
     url: str
@@ -25,10 +25,19 @@ class PageItem:
     request_url: str
     credited_url: str | None = None
     credited_by: str | None = None
+    http_etag: str | None = None
+    http_last_modified: str | None = None
     article: Article | None = None
     language: str | None = None
     language_probability: float | None = None
     language_method: str | None = None
     canonical_url: str | None = None
     aliases: list[str] = field(default_factory=list)
+    alias_kinds: dict[str, str] = field(default_factory=dict)
     content_hash: str | None = None
+    minhash: bytes | None = None
+    near_duplicate_of: int | None = None
+    near_duplicate_url: str | None = None
+    pending_key: int | None = None
+    story_id: int | None = None
+    outcome: str | None = None

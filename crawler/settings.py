@@ -47,11 +47,38 @@ REDIRECT_MAX_TIMES = 10
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
+# --- Operations (docs/operations.md) ------------------------------------------------------
+# Per-source lock files: a second run of a source that is still running exits at once with
+# the close reason `source_locked`. Empty: no lock. Off with REDIS_URL (processes share sources).
+NEWS_LOCK_DIR = "data/locks"
+# Write one crawl_runs row per run and source at spider close.
+NEWS_RUNS_ENABLED = True
+# Health: a run is marked degraded when its story count or a field's fill rate falls below
+# NEWS_HEALTH_DROP_RATIO times the median of the source's last NEWS_HEALTH_WINDOW healthy
+# runs, once at least NEWS_HEALTH_MIN_RUNS such runs exist.
+NEWS_HEALTH_WINDOW = 10
+NEWS_HEALTH_DROP_RATIO = 0.5
+NEWS_HEALTH_MIN_RUNS = 3
+# Distributed crawling: set REDIS_URL (e.g. redis://host:6379/0) and every crawler process
+# shares one request queue and one set of request fingerprints in Redis (scrapy-redis). The
+# frontier's keys are named by NEWS_REDIS_FRONTIER (empty: the spider's name and today's UTC
+# date); give each scheduled run its own name, e.g. news-2026112406. Empty: local scheduler.
+REDIS_URL = ""
+NEWS_REDIS_FRONTIER = ""
+
 # --- Components ----------------------------------------------------------------------------
 # Scrapy's downloader, with CONCURRENT_REQUESTS_PER_DOMAIN kept when DOWNLOAD_DELAY is 0.
 DOWNLOADER = "crawler.downloader.SlotLimitDownloader"
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.incremental.IncrementalCrawlMiddleware": 540,
     "crawler.middlewares.PrivateNetworkGuardMiddleware": 560,
+}
+# Scrapy's dupefilter plus a journal of stored articles, so `-s JOBDIR=DIR` resumes even
+# after a SIGKILL (crawler/jobdir.py). Replaced by scrapy-redis's with REDIS_URL.
+DUPEFILTER_CLASS = "crawler.jobdir.ResumableDupeFilter"
+EXTENSIONS = {
+    "crawler.extensions.SourceLockExtension": 100,
+    "crawler.extensions.RunRecordExtension": 900,
 }
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
@@ -67,6 +94,22 @@ NEWS_LANGUAGE_MIN_CHARS = 200
 NEWS_LANGUAGE_SAMPLE_CHARS = 3000
 # The seed of langdetect's random sampling: the same text always gives the same language.
 NEWS_LANGUAGE_SEED = 0
+
+# --- Dedup (see docs/dedup.md for how the defaults were measured) ------------------------
+# A stored story whose estimated Jaccard similarity (MinHash over word shingles of the
+# normalized body) is at least this is the same story.
+NEWS_DEDUP_THRESHOLD = 0.5
+# Words per shingle.
+NEWS_DEDUP_SHINGLE_SIZE = 3
+# MinHash permutations (signature length: 4 bytes each in stories.minhash).
+NEWS_DEDUP_NUM_PERM = 64
+
+# --- Incremental crawls --------------------------------------------------------------------
+# Skip article pages already stored (feeds, sitemaps, start and listing pages are always fetched).
+NEWS_INCREMENTAL = True
+# Known article URLs are not fetched again; after this many seconds since a URL was last
+# seen it is revisited with a conditional GET (ETag / Last-Modified). 0: never revisit.
+NEWS_RECRAWL_INTERVAL = 0
 
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from collections import Counter
 
 import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 from readability import Document
+from readability.readability import Unparseable
 
 logger = logging.getLogger(__name__)
 
@@ -18,10 +20,19 @@ READABILITY_BLOCKS_XPATH = etree.XPath(
     "//p | //div | //h1 | //h2 | //h3 | //h4 | //h5 | //h6 | //li | //pre | //blockquote"
     " | //tr | //br | //section | //article | //table | //ul | //ol | //figure"
 )
+ASIDE_XPATH = etree.XPath(
+    "//figure | //figcaption | //time | //*[@class and (" + " or ".join(
+        f"contains(translate(@class, '{word.upper()}', '{word}'), '{word}')"
+        for word in ("caption", "credit", "copyright", "byline", "author", "date",
+                     "attribution", "off-screen", "sr-only", "hidden")
+    ) + ")]"
+)
+ASIDE_MAX_CHARS = 1000
 SHORTFALL_RATIO = 0.5
+DEGENERATE_SHARE = 0.2
 CONTAINED_SHARE = 0.9
-RECALL_LINE_MIN_TOKENS = 25
 COVERED_LINE_MIN_TOKENS = 15
+APPEND_MIN_SHARE = 0.5
 
 
 def tokens(text: str) -> list[str]:
@@ -34,19 +45,11 @@ def token_string(text: str) -> str:
     return " " + " ".join(tokens(text)) + " "
 
 
-def coverage(part: list[str], whole: list[str]) -> float:
-    """Share of PART's tokens (as a multiset) that WHOLE also holds."""
+def coverage(part: list[str], whole: Counter[str]) -> float:
+    """Share of PART's tokens (as a multiset) that the WHOLE token counts also hold."""
     if not part:
         return 0.0
-    available: dict[str, int] = {}
-    for token in whole:
-        available[token] = available.get(token, 0) + 1
-    found = 0
-    for token in part:
-        if available.get(token, 0) > 0:
-            available[token] -= 1
-            found += 1
-    return found / len(part)
+    return sum(min(count, whole[token]) for token, count in Counter(part).items()) / len(part)
 
 
 def split_lines(text: str) -> list[str]:
@@ -59,15 +62,23 @@ def trafilatura_text(tree: HtmlElement, url: str, *, precision: bool) -> str:
     text = trafilatura.extract(
         tree, url=url, include_comments=False, favor_precision=precision,
         favor_recall=not precision, include_tables=True, deduplicate=False,
-        no_fallback=not precision,
+        fast=True,
     )
     return text or ""
 
 
-def readability_text(tree: HtmlElement) -> str:
+def readability_html(tree: HtmlElement) -> HtmlElement | None:
+    """Readability's main-content block as an lxml tree, or None."""
+    try:
+        summary = Document(copy.deepcopy(tree)).summary(html_partial=True)
+    except Unparseable:
+        logger.debug("readability found nothing to parse")
+        return None
+    return etree.fromstring(summary, etree.HTMLParser()) if summary.strip() else None
+
+
+def readability_text(root: HtmlElement | None) -> str:
     """Readability's main-content block as plain text, one block per line."""
-    summary = Document(copy.deepcopy(tree)).summary(html_partial=True)
-    root = etree.fromstring(summary, etree.HTMLParser()) if summary.strip() else None
     if root is None:
         return ""
     for element in READABILITY_BLOCKS_XPATH(root):
@@ -76,33 +87,130 @@ def readability_text(tree: HtmlElement) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def merge_candidates(precise: str, recall: str, readable: str) -> str:
-    """Merge three candidate texts, keeping the lines that agree; precise wins ties."""
+def aside_tokens(root: HtmlElement | None) -> str:
+    """Token string of the short captions, credits and datelines in readability's block."""
+    if root is None:
+        return " "
+    texts = ("".join(element.itertext()) for element in ASIDE_XPATH(root))
+    return " ".join(token_string(text) for text in texts if len(text.strip()) <= ASIDE_MAX_CHARS)
+
+
+def is_degenerate(precise_tokens: list[str], readable_tokens: list[str]) -> bool:
+    """Tell whether the precise candidate holds under a fifth of readability's tokens."""
+    return len(precise_tokens) < DEGENERATE_SHARE * len(readable_tokens)
+
+
+def link_texts(tree: HtmlElement) -> frozenset[str]:
+    """Token strings of the page's link texts, to tell teaser lines from body lines."""
+    return frozenset(token_string("".join(link.itertext())) for link in tree.iter("a"))
+
+
+def keep_agreed_span(
+    lines: list[str], agreed: list[bool], aside: str, links: frozenset[str]
+) -> list[str]:
+    """Keep the agreed lines and the non-aside, non-link lines enclosed between agreed ones."""
+    if True not in agreed:
+        return []
+    first, last = agreed.index(True), len(agreed) - 1 - agreed[::-1].index(True)
+    return [
+        line for index, line in enumerate(lines)
+        if agreed[index] or (
+            first < index < last and token_string(line) not in aside
+            and token_string(line) not in links
+        )
+    ]
+
+
+def anchor_index(kept: list[str], anchor: str) -> int | None:
+    """Index of the last kept line that holds ANCHOR's tokens or is held by them."""
+    joined = token_string(anchor)
+    for index in range(len(kept) - 1, -1, -1):
+        line = token_string(kept[index])
+        if line in joined or joined in line:
+            return index
+    return None
+
+
+def insert_enclosed(
+    kept: list[str], precise_lines: list[str], links: frozenset[str]
+) -> list[str]:
+    """Insert each run of precise-only lines enclosed by kept lines after its predecessor."""
+    counts = Counter(tokens("\n".join(kept)))
+    covered = [coverage(tokens(line), counts) >= CONTAINED_SHARE for line in precise_lines]
+    inserts: dict[int, list[str]] = {}
+    start = None
+    for index, is_covered in enumerate(covered):
+        if not is_covered:
+            start = index if start is None else start
+            continue
+        if start is not None and start > 0:
+            anchor = anchor_index(kept, precise_lines[start - 1])
+            if anchor is not None:
+                inserts.setdefault(anchor, []).extend(
+                    line for line in precise_lines[start:index] if token_string(line) not in links
+                )
+        start = None
+    merged: list[str] = []
+    for index, line in enumerate(kept):
+        merged.append(line)
+        merged.extend(inserts.get(index, []))
+    return merged
+
+
+def merge_candidates(
+    precise: str, readable: str, aside: str = " ", links: frozenset[str] = frozenset()
+) -> str:
+    """Merge two candidate texts, keeping the lines that agree and large precise-only parts."""
     precise_tokens, readable_tokens = tokens(precise), tokens(readable)
     if not precise_tokens or not readable_tokens:
         return precise or readable
     if (
         len(precise_tokens) < SHORTFALL_RATIO * len(readable_tokens)
-        and coverage(precise_tokens, readable_tokens) >= CONTAINED_SHARE
+        and coverage(precise_tokens, Counter(readable_tokens)) >= CONTAINED_SHARE
     ):
         logger.debug("precise candidate is a small part of readability's: taking the larger")
         return readable
-    in_precise, in_recall = token_string(precise), token_string(recall)
+    in_precise = token_string(precise)
     precise_set = set(precise_tokens)
-    kept = []
+    lines: list[str] = []
+    agreed: list[bool] = []
+    seen: Counter[str] = Counter()
     for line in split_lines(readable):
         line_tokens = tokens(line)
-        if not line_tokens:
-            continue
         joined = token_string(line)
-        if joined in in_precise or (
-            joined in in_recall and len(line_tokens) >= RECALL_LINE_MIN_TOKENS
-        ):
-            kept.append(line)
-        elif len(line_tokens) >= COVERED_LINE_MIN_TOKENS and (
-            sum(token in precise_set for token in line_tokens) >= CONTAINED_SHARE * len(line_tokens)
-        ):
-            kept.append(line)
-    merged = token_string("\n".join(kept))
-    missing = [line for line in split_lines(precise) if token_string(line) not in merged]
+        if not line_tokens or seen[joined] >= max(1, in_precise.count(joined)):
+            continue
+        seen[joined] += 1
+        lines.append(line)
+        agreed.append(joined in in_precise or (
+            len(line_tokens) >= COVERED_LINE_MIN_TOKENS
+            and sum(token in precise_set for token in line_tokens)
+            >= CONTAINED_SHARE * len(line_tokens)
+        ))
+    kept = insert_enclosed(
+        keep_agreed_span(lines, agreed, aside, links), split_lines(precise), links
+    )
+    merged_tokens = tokens("\n".join(kept))
+    merged_counts = Counter(merged_tokens)
+    missing = [
+        line for line in split_lines(precise)
+        if coverage(tokens(line), merged_counts) < CONTAINED_SHARE
+    ]
+    if len(tokens("\n".join(missing))) < APPEND_MIN_SHARE * len(merged_tokens):
+        return "\n".join(kept)
     return "\n".join(kept + missing)
+
+
+def body_text(tree: HtmlElement, url: str) -> str:
+    """The body text of a cleaned tree, from trafilatura and readability candidates."""
+    precise = trafilatura_text(tree, url, precision=True)
+    root = readability_html(tree)
+    aside = aside_tokens(root)
+    readable = readability_text(root)
+    readable_tokens = tokens(readable)
+    if readable_tokens and is_degenerate(tokens(precise), readable_tokens):
+        recall = trafilatura_text(tree, url, precision=False)
+        if coverage(readable_tokens, Counter(tokens(recall))) >= CONTAINED_SHARE:
+            logger.debug("precise candidate is degenerate; readability and recall agree")
+            return readable
+    return merge_candidates(precise, readable, aside, link_texts(tree))

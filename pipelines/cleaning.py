@@ -23,11 +23,14 @@ SHARE_BAR_XPATH = etree.XPath(
     " or contains(translate(@id, 'SHARE', 'share'), 'share')"
     " or contains(translate(@class, 'SOCIAL', 'social'), 'social')]"
 )
+EMBEDDED_QUOTE_XPATH = etree.XPath(".//blockquote")
+BLOCKQUOTE_XPATH = etree.XPath("//blockquote")
 LINK_LIST_XPATH = etree.XPath("//ul[li] | //ol[li]")
 HEADING_CANDIDATE_XPATH = etree.XPath(
-    "//h1 | //h2 | //h3 | //h4 | //h5 | //h6 | //header | //strong | //b | //span | //p"
+    "(//h1 | //h2 | //h3 | //h4 | //h5 | //h6 | //header | //strong | //b | //span | //p"
     " | //div[contains(translate(@class, 'TITLEHEADING', 'titleheading'), 'title')"
-    " or contains(translate(@class, 'TITLEHEADING', 'titleheading'), 'heading')]"
+    " or contains(translate(@class, 'TITLEHEADING', 'titleheading'), 'heading')])"
+    "[string-length(normalize-space()) <= 60]"
 )
 STOP_BLOCK_XPATH = etree.XPath(
     "self::h1 | self::main | .//h1 | .//main | .//*[@itemprop = 'articleBody']"
@@ -40,6 +43,8 @@ BLOCK_STOP_CHARS = 1500
 MAX_LABEL_CHARS = 60
 WORD = re.compile(r"\w+")
 TRAILING_SHORT_WORDS = 8
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.\w[\w.]*")
+TRAILER_MAX_WORDS = 60
 
 
 def drop_element(element: HtmlElement) -> None:
@@ -77,10 +82,42 @@ def remove_breadcrumbs(tree: HtmlElement) -> None:
 def remove_share_bars(tree: HtmlElement) -> None:
     """Drop short share/social widgets."""
     for element in reversed(SHARE_BAR_XPATH(tree)):
-        if element.tag not in ("html", "body", "main", "article") and len(
-            text_of(element)
-        ) <= SHARE_BAR_MAX_CHARS:
+        if (
+            element.tag not in ("html", "body", "main", "article")
+            and len(text_of(element)) <= SHARE_BAR_MAX_CHARS
+            and not EMBEDDED_QUOTE_XPATH(element)
+        ):
             drop_element(element)
+
+
+def wrappers_of(element: HtmlElement) -> list[HtmlElement]:
+    """The ancestors of ELEMENT that hold nothing else (no other child, no text)."""
+    wrappers: list[HtmlElement] = []
+    while True:
+        parent = element.getparent()
+        if parent is None or parent.tag in ("body", "html") or len(parent) != 1:
+            return wrappers
+        if (parent.text or "").strip() or (element.tail or "").strip():
+            return wrappers
+        wrappers.append(parent)
+        element = parent
+
+
+def normalize_quotes(tree: HtmlElement) -> None:
+    """Make embedded posts plain quotes: no widget class/id, loose signature text in a <p>."""
+    for quote in BLOCKQUOTE_XPATH(tree):
+        for element in (quote, *wrappers_of(quote)):
+            for attribute in ("class", "id"):
+                element.attrib.pop(attribute, None)
+        children = [child for child in quote if isinstance(child.tag, str)]
+        if not children or not any(child.tail and child.tail.strip() for child in children):
+            continue
+        paragraph = etree.SubElement(quote, "p")
+        start = next(i for i, child in enumerate(children) if child.tail and child.tail.strip())
+        paragraph.text = children[start].tail
+        children[start].tail = None
+        for child in children[start + 1 :]:
+            paragraph.append(child)
 
 
 def is_link_menu(element: HtmlElement) -> bool:
@@ -111,13 +148,7 @@ def is_marker_heading(element: HtmlElement, headings: frozenset[str]) -> bool:
 
 def heading_wrapper(element: HtmlElement) -> HtmlElement:
     """Climb from a heading to the outermost wrapper that holds only that heading."""
-    while True:
-        parent = element.getparent()
-        if parent is None or parent.tag in ("body", "html") or len(parent) != 1:
-            return element
-        if (parent.text or "").strip() or (element.tail or "").strip():
-            return element
-        element = parent
+    return ([element, *wrappers_of(element)])[-1]
 
 
 def ends_block(element: HtmlElement, headings: frozenset[str]) -> bool:
@@ -155,6 +186,7 @@ def clean_tree(tree: HtmlElement, markers: Markers) -> HtmlElement:
     remove_breadcrumbs(tree)
     remove_link_menus(tree)
     remove_share_bars(tree)
+    normalize_quotes(tree)
     count = remove_marker_blocks(tree, markers.block_headings)
     logger.debug("removed %d marker-headed blocks", count)
     return tree
@@ -183,6 +215,14 @@ def cut_at_marker_heading(lines: list[str], headings: frozenset[str]) -> list[st
     return lines
 
 
+def is_trailer(line: str, phrases: tuple[str, ...]) -> bool:
+    """Tell whether LINE is a contact or sign-up trailer (an e-mail address, "follow us")."""
+    if len(line.split()) > TRAILER_MAX_WORDS:
+        return False
+    lowered = " ".join(line.lower().split())
+    return bool(EMAIL.search(lowered)) or any(phrase in lowered for phrase in phrases)
+
+
 def credit_rest(line: str, prefixes: tuple[str, ...]) -> str | None:
     """Return what follows a credit prefix on a short LINE, or None if not a credit line."""
     words = line.split()
@@ -198,7 +238,7 @@ def credit_rest(line: str, prefixes: tuple[str, ...]) -> str | None:
 
 
 def clean_lines(lines: list[str], title: str, markers: Markers) -> list[str]:
-    """Drop stray tokens, image labels, a repeated title and trailing marker blocks."""
+    """Drop stray tokens, image labels, a repeated title, trailing marker blocks and trailers."""
     kept = []
     for line in (line.strip() for line in lines):
         if not line or is_stray_token(line, markers.stray_tokens):
@@ -208,4 +248,7 @@ def clean_lines(lines: list[str], title: str, markers: Markers) -> list[str]:
         kept.append(line)
     if kept and title and normalize_label(kept[0]) == normalize_label(title):
         kept = kept[1:]
-    return cut_at_marker_heading(kept, markers.block_headings)
+    kept = cut_at_marker_heading(kept, markers.block_headings)
+    while len(kept) > 1 and is_trailer(kept[-1], markers.trailer_phrases):
+        kept.pop()
+    return kept

@@ -1,17 +1,36 @@
-"""Dedup stage: the keys a story is found by: canonical URL, aliases and a body hash."""
+"""Dedup stage: the keys a story is found by: canonical URL, aliases, body hash, near-duplicate."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import time
 import unicodedata
 
+from scrapy import signals
 from scrapy.crawler import Crawler
+from sqlalchemy import Engine
 
 from crawler.items import PageItem
 from crawler.urls import canonical_url, host_of
+from pipelines.neardup import (
+    NearDuplicateIndex,
+    from_bytes,
+    permutations,
+    signature,
+    to_bytes,
+)
+from storage.migrate import upgrade_database
+from storage.read import iter_signatures
+from storage.session import make_engine, make_sessionmaker
+
+logger = logging.getLogger(__name__)
 
 WORD = re.compile(r"\w+", re.UNICODE)
+AMP_URL = re.compile(r"(/amp(/|$|\.)|[./]amp\.html?$|[?&](amp|outputType=amp)(=|&|$))", re.I)
+PRINT_URL = re.compile(r"(/print(/|$|\.)|[?&](print|printable|view=print)(=|&|$))", re.I)
+REINDEXED_OUTCOMES = frozenset({"new", "updated", "revised"})
 
 
 def normalize_body(text: str) -> str:
@@ -43,21 +62,103 @@ def alias_urls(canonical: str, *seen: str) -> list[str]:
     return list(aliases)
 
 
-class DedupPipeline:
-    """Give each item the keys the store stage merges stories by."""
+def alias_kind(alias: str, canonical: str, request_url: str, fetched_url: str) -> str:
+    """What an alias is: tracking variant, AMP, print, redirect, else another canonical."""
+    if canonical_url(alias) == canonical:
+        return "tracking"
+    if AMP_URL.search(alias):
+        return "amp"
+    if PRINT_URL.search(alias):
+        return "print"
+    if alias == request_url and canonical_url(request_url) != canonical_url(fetched_url):
+        return "redirect"
+    return "canonical"
 
-    def __init__(self, crawler: Crawler) -> None:
+
+class DedupPipeline:
+    """Give each item the keys the store stage merges stories by, near-duplicates included.
+
+    The MinHash LSH index holds every stored story's signature: loaded from the database
+    when the spider opens, updated after each stored item (signal item_scraped). Items still
+    on their way to the store are indexed under a negative pending key, so a copy that
+    follows them closely is sent to their URL.
+    """
+
+    def __init__(self, crawler: Crawler, database_url: str | None, threshold: float,
+                 shingle_size: int, num_perm: int) -> None:
         self.crawler = crawler
+        self.database_url = database_url
+        self.shingle_size = shingle_size
+        self.coefficients = permutations(num_perm)
+        self.index = NearDuplicateIndex(threshold, num_perm)
+        self.pending: dict[int, str] = {}
+        self.engine: Engine | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
-        """Build the stage."""
-        return cls(crawler)
+        """Build the stage from NEWS_DEDUP_* settings and DATABASE_URL."""
+        settings = crawler.settings
+        pipeline = cls(
+            crawler,
+            settings.get("DATABASE_URL") or None,
+            threshold=settings.getfloat("NEWS_DEDUP_THRESHOLD"),
+            shingle_size=settings.getint("NEWS_DEDUP_SHINGLE_SIZE"),
+            num_perm=settings.getint("NEWS_DEDUP_NUM_PERM"),
+        )
+        crawler.signals.connect(pipeline.item_scraped, signal=signals.item_scraped)
+        return pipeline
+
+    def open_spider(self) -> None:
+        """Rebuild the near-duplicate index from the stored signatures."""
+        if not self.database_url:
+            return
+        started = time.perf_counter()
+        self.engine = make_engine(self.database_url)
+        upgrade_database(self.engine)
+        with make_sessionmaker(self.engine)() as session:
+            loaded, skipped = self.index.load(iter_signatures(session))
+        self.engine.dispose()
+        logger.info("Near-duplicate index: %d stored stories in %.2f s",
+                    loaded, time.perf_counter() - started)
+        if skipped:
+            logger.warning("Near-duplicate index: %d stored signatures skipped (not %d "
+                           "permutations: NEWS_DEDUP_NUM_PERM changed since they were stored)",
+                           skipped, self.index.num_perm)
 
     def process_item(self, item: PageItem) -> PageItem:
-        """Set canonical_url, aliases and content_hash."""
+        """Set canonical_url, aliases and their kinds, content_hash, minhash, near_duplicate_of."""
         assert item.article is not None
         item.canonical_url = story_url(item.url, item.article.canonical_url)
         item.aliases = alias_urls(item.canonical_url, item.request_url, item.url)
-        item.content_hash = content_hash(item.article.text)
+        item.alias_kinds = {a: alias_kind(a, item.canonical_url, item.request_url, item.url)
+                            for a in item.aliases}
+        normalized = normalize_body(item.article.text)
+        item.content_hash = hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+        sig = signature(normalized.split(), self.shingle_size, self.coefficients)
+        if sig is None:
+            return item
+        item.minhash = to_bytes(sig)
+        match = self.index.best_match(sig)
+        if match is None:
+            pending = -1 - len(self.pending)
+            self.pending[pending] = item.canonical_url
+            self.index.put(pending, sig)
+            item.pending_key = pending
+            return item
+        self.crawler.stats.inc_value("news/dedup/near_duplicate_candidates")
+        if match[0] < 0:
+            item.near_duplicate_url = self.pending[match[0]]
+        else:
+            item.near_duplicate_of = match[0]
+        logger.debug("%s is a near-duplicate of %s (similarity %.2f)", item.canonical_url,
+                     item.near_duplicate_url or f"story {match[0]}", match[1])
         return item
+
+    def item_scraped(self, item: object) -> None:
+        """Index a stored story's new main version (in place of the item's pending entry)."""
+        if not isinstance(item, PageItem) or item.story_id is None or item.minhash is None:
+            return
+        if item.pending_key is not None and item.pending_key in self.index.signatures:
+            self.index.remove(item.pending_key)
+        if item.outcome in REINDEXED_OUTCOMES or item.story_id not in self.index.signatures:
+            self.index.put(item.story_id, from_bytes(item.minhash))

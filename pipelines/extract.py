@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,13 +15,15 @@ from w3lib.encoding import html_to_unicode
 
 from crawler.items import PageItem
 from pipelines import metadata
-from pipelines.candidates import merge_candidates, readability_text, trafilatura_text
+from pipelines.candidates import body_text
 from pipelines.cleaning import clean_lines, clean_tree
 from pipelines.markers import Markers, load_markers
 
 logger = logging.getLogger(__name__)
 
 MAX_INPUT_CHARS = 1_500_000
+MAX_ELEMENTS = 20_000
+XML_INCOMPATIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 MIN_BODY_CHARS = 200
 HTML_PARSER = HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8")
 DROP_TAGS_XPATH = etree.XPath("//script[not(contains(@type, 'ld+json'))] | //style | //noscript")
@@ -52,7 +55,7 @@ def decode_html(html: str | bytes) -> str:
 
 def parse_html(text: str) -> HtmlElement | None:
     """Parse TEXT (capped in size) into an lxml tree, or None if nothing parses."""
-    capped = text[:MAX_INPUT_CHARS].replace("\x00", "")
+    capped = XML_INCOMPATIBLE.sub("", text[:MAX_INPUT_CHARS])
     if not capped.strip():
         return None
     try:
@@ -61,15 +64,28 @@ def parse_html(text: str) -> HtmlElement | None:
         return None
     for element in reversed(DROP_TAGS_XPATH(tree)):
         element.drop_tree()
+    truncate_tree(tree, MAX_ELEMENTS)
     return tree
+
+
+def truncate_tree(tree: HtmlElement, max_elements: int) -> None:
+    """Cut the document after its first MAX_ELEMENTS elements, in document order."""
+    for count, element in enumerate(tree.iter()):
+        if count < max_elements:
+            continue
+        logger.debug("page truncated at %d elements", max_elements)
+        cut = element
+        while cut is not None and cut is not tree:
+            for sibling in list(cut.itersiblings()):
+                cut.getparent().remove(sibling)
+            cut = cut.getparent()
+        element.getparent().remove(element)
+        return
 
 
 def body_lines(tree: HtmlElement, url: str) -> list[str]:
     """Return the body's lines merged from trafilatura and readability candidates."""
-    precise = trafilatura_text(tree, url, precision=True)
-    recall = trafilatura_text(tree, url, precision=False)
-    readable = readability_text(tree)
-    return merge_candidates(precise, recall, readable).splitlines()
+    return body_text(tree, url).splitlines()
 
 
 def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | None:
@@ -86,12 +102,14 @@ def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | No
         return None
     ld_authors = metadata.ld_name(article_ld.get("author")) if article_ld else []
     raw_authors = ld_authors or metadata.markup_authors(tree) or byline_authors
+    site = metadata.site_publisher(tree, article_ld)
+    not_authors = frozenset(name.casefold() for name in (credited, site) if name)
     return Article(
         title=title,
         text=text,
-        authors=metadata.normalize_authors(raw_authors, markers.byline_prefixes),
+        authors=metadata.normalize_authors(raw_authors, markers.byline_prefixes, not_authors),
         published_at=metadata.published_at(tree, article_ld, url),
-        publisher=credited or metadata.site_publisher(tree, article_ld),
+        publisher=credited or site,
         language=metadata.declared_language(tree),
         canonical_url=metadata.canonical_url(tree, url),
         description=metadata.description(tree, article_ld),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
 
 from crawler.items import PageItem
 
@@ -43,7 +44,7 @@ def sample_text(text: str, max_chars: int) -> str:
         return text
     third = max_chars // 3
     middle = len(text) // 2
-    return " ".join((text[:third], text[middle - third // 2: middle + third // 2], text[-third:]))
+    return " ".join((text[:third], text[middle - third // 2 : middle + third // 2], text[-third:]))
 
 
 def detect_language(
@@ -77,22 +78,25 @@ def detector_factory(seed: int) -> DetectorFactory:
 class LanguagePipeline:
     """Set the item's language, probability and method."""
 
-    def __init__(self, min_letters: int, sample_chars: int, seed: int) -> None:
+    def __init__(
+        self, min_letters: int, sample_chars: int, seed: int, stats: StatsCollector
+    ) -> None:
         self.min_letters = min_letters
         self.sample_chars = sample_chars
         self.seed = seed
+        self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> LanguagePipeline:
         """Build the stage from NEWS_LANGUAGE_* settings."""
         settings = crawler.settings
-        pipeline = cls(
+        assert crawler.stats is not None
+        return cls(
             settings.getint("NEWS_LANGUAGE_MIN_CHARS"),
             settings.getint("NEWS_LANGUAGE_SAMPLE_CHARS"),
             settings.getint("NEWS_LANGUAGE_SEED"),
+            crawler.stats,
         )
-        pipeline.crawler = crawler
-        return pipeline
 
     def process_item(self, item: PageItem) -> PageItem:
         """Detect the language of the extracted body."""
@@ -107,5 +111,5 @@ class LanguagePipeline:
         item.language = guess.code
         item.language_probability = guess.probability
         item.language_method = guess.method
-        self.crawler.stats.inc_value(f"news/language/{guess.method or 'unknown'}")
+        self.stats.inc_value(f"news/language/{guess.method or 'unknown'}")
         return item

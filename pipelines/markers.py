@@ -27,6 +27,7 @@ class Markers:
     stray_tokens: frozenset[str]
     image_words: tuple[str, ...]
     byline_prefixes: tuple[str, ...]
+    trailer_phrases: tuple[str, ...]
 
 
 def normalize_label(text: str) -> str:
@@ -55,4 +56,5 @@ def load_markers(path: Path = BOILERPLATE_PATH) -> Markers:
         stray_tokens=frozenset(_strings(data, "stray_tokens")),
         image_words=tuple(_strings(data, "image_words")),
         byline_prefixes=tuple(longest_first(_strings(data, "byline_prefixes"))),
+        trailer_phrases=tuple(_strings(data, "trailer_phrases")),
     )

@@ -47,7 +47,11 @@ DATE_META_KEYS = ("article:published_time", "og:published_time", "datepublished"
                   "dcterms.created", "dc.date", "sailthru.date", "parsely-pub-date")
 AUTHOR_SPLIT = re.compile(r"\s+(?:and|&|và|und|et|y)\s+|\s*[,;/|]\s*", re.IGNORECASE)
 URL_OR_EMAIL = re.compile(r"(?:https?://|www\.|@|\.\w{2,4}/)", re.IGNORECASE)
+DOMAIN = re.compile(r"\w\.(?:com|net|org|co|info|news|[a-z]{2})\b", re.IGNORECASE)
+CREDENTIAL = re.compile(r"^(?:[A-Z]{2,4}|Ph\.?D\.?|M\.?D\.?|Jr\.?|Sr\.?)$")
+LEADING_BY = re.compile(r"^(?:[^\W\d_]+\s+){1,2}by\s+", re.IGNORECASE)
 LANGUAGE_CODE = re.compile(r"^([a-zA-Z]{2})(?:[-_][a-zA-Z0-9]+)*$")
+WORDS = re.compile(r"\w+")
 NAME_WORD = re.compile(r"^[^\W\d_][\w'’.-]*$")
 TITLE_SEPARATORS = re.compile(r"\s+[|–—-]\s+|\s+[:»|]\s+")
 MAX_AUTHOR_WORDS = 6
@@ -123,17 +127,33 @@ def strip_prefix(name: str, prefixes: tuple[str, ...]) -> str:
     return name
 
 
-def normalize_authors(raw: Iterable[str], prefixes: tuple[str, ...]) -> list[str]:
-    """Split, clean and dedupe author names, keeping their order."""
+def is_author_name(name: str, exclude: frozenset[str]) -> bool:
+    """Tell whether NAME can be a person's name rather than a site, date or credential."""
+    return bool(
+        name
+        and not URL_OR_EMAIL.search(name)
+        and not DOMAIN.search(name)
+        and not any(ch.isdigit() for ch in name)
+        and not CREDENTIAL.match(name)
+        and len(name.split()) <= MAX_AUTHOR_WORDS
+        and name.casefold() not in exclude
+    )
+
+
+def normalize_authors(
+    raw: Iterable[str], prefixes: tuple[str, ...], exclude: frozenset[str] = frozenset()
+) -> list[str]:
+    """Split, clean and dedupe author names, keeping their order; EXCLUDE is casefolded."""
     authors: list[str] = []
     for value in raw:
         if URL_OR_EMAIL.match(value.strip()) or "@" in value or "://" in value:
             continue
-        for part in AUTHOR_SPLIT.split(strip_prefix(" ".join(value.split()), prefixes)):
+        value = LEADING_BY.sub("", strip_prefix(" ".join(value.split()), prefixes))
+        for part in AUTHOR_SPLIT.split(value):
             name = strip_prefix(part.strip(" .:-–—"), prefixes)
-            if not name or URL_OR_EMAIL.search(name) or len(name.split()) > MAX_AUTHOR_WORDS:
-                continue
-            if name.casefold() not in {a.casefold() for a in authors}:
+            if is_author_name(name, exclude) and name.casefold() not in {
+                a.casefold() for a in authors
+            }:
                 authors.append(name)
     return authors
 
@@ -234,27 +254,44 @@ def declared_language(tree: HtmlElement) -> str | None:
 def canonical_url(tree: HtmlElement, url: str) -> str | None:
     """Return the absolute rel=canonical URL, else og:url."""
     for value in [*CANONICAL_XPATH(tree), meta_content(tree, "og:url")]:
-        if value and value.strip():
+        if not value or not value.strip():
+            continue
+        try:
             absolute = urljoin(url, value.strip())
-            if absolute.startswith(("http://", "https://")):
-                return absolute
+        except ValueError:
+            logger.debug("unparsable canonical URL %r on %s", value, url)
+            continue
+        if absolute.startswith(("http://", "https://")):
+            return absolute
     return None
 
 
+def shares_words(text: str, other: str | None) -> bool:
+    """Tell whether at least half of TEXT's words occur in OTHER."""
+    if not other:
+        return False
+    words = set(WORDS.findall(text.lower()))
+    return bool(words) and len(words & set(WORDS.findall(other.lower()))) >= len(words) / 2
+
+
 def page_title(tree: HtmlElement, article_ld: dict | None) -> str | None:
-    """Return the headline: JSON-LD, the single h1, og:title, then <title>."""
+    """Return the headline: JSON-LD, the h1 that <title>/og:title confirm, og:title, <title>."""
     headline = article_ld.get("headline") if article_ld else None
     if isinstance(headline, str) and headline.strip():
         return " ".join(headline.split())
+    og_title = meta_content(tree, "og:title", "twitter:title")
+    titles = [" ".join(t.split()) for t in TITLE_XPATH(tree) if t.strip()]
+    head_title = titles[0] if titles else None
     h1s = [" ".join("".join(h.itertext()).split()) for h in H1_XPATH(tree)]
     h1s = [h for h in h1s if len(h.split()) > 1]
-    if len(h1s) == 1:
-        return h1s[0]
-    og_title = meta_content(tree, "og:title", "twitter:title")
+    for h1 in h1s:
+        if any(shares_words(h1, t) and shares_words(t or "", h1) for t in (og_title, head_title)):
+            return h1
     if og_title:
         return og_title
-    titles = [" ".join(t.split()) for t in TITLE_XPATH(tree) if t.strip()]
-    return TITLE_SEPARATORS.split(titles[0])[0] if titles else None
+    if head_title:
+        return TITLE_SEPARATORS.split(head_title)[0]
+    return h1s[0] if h1s else None
 
 
 def site_publisher(tree: HtmlElement, article_ld: dict | None) -> str | None:

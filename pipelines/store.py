@@ -50,6 +50,14 @@ def article_record(item: PageItem) -> ArticleRecord:
         original_url=original,
         publisher=article.publisher,
         aliases=tuple(item.aliases),
+        alias_kinds=tuple(sorted(item.alias_kinds.items())),
+        minhash=item.minhash,
+        near_duplicate_of=item.near_duplicate_of,
+        near_duplicate_url=item.near_duplicate_url,
+        http_etag=item.http_etag,
+        http_last_modified=item.http_last_modified,
+        fetched_url=item.url,
+        variant=canonical_url(item.url) != item.canonical_url,
     )
 
 
@@ -99,6 +107,9 @@ class StorePipeline:
                             type(exc.orig).__name__)
                 time.sleep(0.05 * attempt)
                 attempt += 1
+        item.story_id = story_id
+        item.outcome = outcome.value
         self.crawler.stats.inc_value(f"news/store/{outcome}")
+        self.crawler.stats.inc_value(f"news/store/{outcome}/{record.source}")
         logger.debug("%s story %d from %s", outcome, story_id, record.url)
         return item

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+
+from storage.resources import package_dir
 
 logger = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The migrations folder; copied to disk first when storage runs from a zipped egg (scrapyd).
+MIGRATIONS_DIR = package_dir("storage", "migrations")
+# Any fixed number: the PostgreSQL advisory lock that serializes schema upgrades.
+UPGRADE_LOCK_ID = 0x6E657773
 
 
 def alembic_config() -> Config:
@@ -34,14 +38,29 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def _lock_schema(conn: Connection) -> None:
+    """Hold the database's schema lock until the transaction ends (one upgrader at a time)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({UPGRADE_LOCK_ID})")
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def upgrade_database(engine: Engine) -> None:
-    """Upgrade an empty or older database to the newest schema (no-op when current)."""
+    """Upgrade an empty or older database to the newest schema (no-op when current).
+
+    Safe when several crawlers start at once: the upgrade runs under a database lock and
+    re-reads the revision once it holds it.
+    """
     head = head_revision()
-    current = current_revision(engine)
-    if current == head:
+    if current_revision(engine) == head:
         return
-    logger.info("Upgrading database schema from %s to %s", current or "empty", head)
     config = alembic_config()
     with engine.begin() as conn:
+        _lock_schema(conn)
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current == head:
+            return
+        logger.info("Upgrading database schema from %s to %s", current or "empty", head)
         config.attributes["connection"] = conn
         command.upgrade(config, "head")

@@ -11,15 +11,19 @@ from typing import Annotated, Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Enum,
     Float,
     ForeignKey,
     Index,
+    Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -81,6 +85,16 @@ class UrlRelation(enum.StrEnum):
     ALIAS = "alias"
 
 
+class AliasKind(enum.StrEnum):
+    """What kind of alias a URL is (story_urls.kind, set only when relation is alias)."""
+
+    AMP = "amp"
+    PRINT = "print"
+    REDIRECT = "redirect"
+    TRACKING = "tracking"
+    CANONICAL = "canonical"
+
+
 class Story(Base):
     """One news story, however many URLs and sites carry it."""
 
@@ -100,11 +114,15 @@ class Story(Base):
     original_url: Mapped[str | None] = mapped_column(String(2048))
     publisher: Mapped[str | None] = mapped_column(String(255))
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[UTCTimestamp] = mapped_column(default=utcnow)
     updated_at: Mapped[UTCTimestamp] = mapped_column(default=utcnow, onupdate=utcnow)
 
     urls: Mapped[list[StoryUrl]] = relationship(
         back_populates="story", order_by="StoryUrl.id", cascade="all, delete-orphan"
+    )
+    revisions: Mapped[list[StoryRevision]] = relationship(
+        back_populates="story", order_by="StoryRevision.revision", cascade="all, delete-orphan"
     )
 
     __table_args__ = (
@@ -128,8 +146,56 @@ class StoryUrl(Base):
         Enum(UrlRelation, name="url_relation", native_enum=False, length=16,
              values_callable=lambda e: [m.value for m in e])
     )
+    kind: Mapped[str | None] = mapped_column(String(16))
     site: Mapped[str] = mapped_column(String(255))
     first_seen: Mapped[UTCTimestamp] = mapped_column(default=utcnow)
     last_seen: Mapped[UTCTimestamp] = mapped_column(default=utcnow)
+    http_etag: Mapped[str | None] = mapped_column(String(255))
+    http_last_modified: Mapped[str | None] = mapped_column(String(64))
 
     story: Mapped[Story] = relationship(back_populates="urls")
+
+
+class StoryRevision(Base):
+    """A previous version of a story's main article, kept when a revisit found it changed."""
+
+    __tablename__ = "story_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), index=True
+    )
+    revision: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(2048))
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    replaced_at: Mapped[UTCTimestamp] = mapped_column(default=utcnow)
+
+    story: Mapped[Story] = relationship(back_populates="revisions")
+
+    __table_args__ = (UniqueConstraint("story_id", "revision"),)
+
+class CrawlRun(Base):
+    """One crawl run of one source: what it fetched and stored, and whether it looked healthy."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))
+    hostname: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[UTCTimestamp]
+    finished_at: Mapped[UTCTimestamp]
+    finish_reason: Mapped[str] = mapped_column(String(64))
+    pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
+    stories_new: Mapped[int] = mapped_column(Integer, default=0)
+    stories_updated: Mapped[int] = mapped_column(Integer, default=0)
+    stories_duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    not_articles: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    fill_rates: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    degraded: Mapped[bool] = mapped_column(Boolean, default=False)
+    health_note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_crawl_runs_source_started_at", "source", "started_at"),)

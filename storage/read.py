@@ -13,11 +13,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
-from storage.models import Story, StoryUrl
-from storage.records import StoryView
+from storage.models import Story, StoryRevision, StoryUrl
+from storage.records import SeenUrl, StoryView
 
 BATCH_SIZE = 500
 
@@ -39,6 +39,8 @@ def _view(story: Story) -> StoryView:
         publisher=story.publisher,
         seen_urls=[u.url for u in seen],
         updated_at=story.updated_at,
+        urls=[SeenUrl(url=u.url, relation=u.relation.value, kind=u.kind,
+                      first_seen=u.first_seen, last_seen=u.last_seen) for u in seen],
     )
 
 
@@ -49,22 +51,22 @@ def iter_stories(
     language: str | None = None,
     source: str | None = None,
 ) -> Iterator[StoryView]:
-    """Stories in id order, optionally updated since a time, in a language, from a source."""
-    query = select(Story).options(selectinload(Story.urls)).order_by(Story.id)
+    """Stories in URL order (stable across crawls), by update time, language and source."""
+    query = select(Story).options(selectinload(Story.urls)).order_by(Story.url)
     if since is not None:
         query = query.where(Story.updated_at >= since)
     if language is not None:
         query = query.where(Story.language == language)
     if source is not None:
         query = query.where(Story.source == source)
-    last_id = 0
+    last_url = ""
     while True:
-        batch = session.scalars(query.where(Story.id > last_id).limit(BATCH_SIZE)).all()
+        batch = session.scalars(query.where(Story.url > last_url).limit(BATCH_SIZE)).all()
         if not batch:
             return
         for story in batch:
             yield _view(story)
-        last_id = batch[-1].id
+        last_url = batch[-1].url
 
 
 def count_stories(session: Session) -> int:
@@ -78,3 +80,39 @@ def story_for_url(session: Session, url: str) -> StoryView | None:
         select(Story).join(StoryUrl).where(StoryUrl.url == url).options(selectinload(Story.urls))
     ).first()
     return _view(story) if story else None
+
+
+def iter_signatures(session: Session) -> Iterator[tuple[int, bytes]]:
+    """(story id, MinHash signature) of every story that has one, in id order."""
+    query = (select(Story.id, Story.minhash).where(Story.minhash.is_not(None))
+             .order_by(Story.id).execution_options(yield_per=10_000))
+    yield from ((row.id, row.minhash) for row in session.execute(query))
+
+
+def iter_known_urls(session: Session) -> Iterator[tuple[str, dt.datetime, str | None, str | None]]:
+    """(url, last_seen, ETag, Last-Modified) of the URLs of stories that need no refetch.
+
+    A story whose credited original was never fetched is left out: its aggregator copy is
+    fetched again so that the crawl can follow the credit.
+    """
+    original = aliased(StoryUrl)
+    awaiting_original = (
+        select(Story.id)
+        .where(Story.original_url.is_not(None))
+        .where(~exists().where(original.url == Story.original_url))
+    )
+    query = (
+        select(StoryUrl.url, StoryUrl.last_seen, StoryUrl.http_etag, StoryUrl.http_last_modified)
+        .where(StoryUrl.story_id.not_in(awaiting_original))
+        .execution_options(yield_per=10_000)
+    )
+    yield from ((row.url, row.last_seen, row.http_etag, row.http_last_modified)
+                for row in session.execute(query))
+
+
+def story_revisions(session: Session, story_id: int) -> list[StoryRevision]:
+    """A story's previous versions, oldest first."""
+    return list(session.scalars(
+        select(StoryRevision).where(StoryRevision.story_id == story_id)
+        .order_by(StoryRevision.revision)
+    ))

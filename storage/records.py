@@ -28,6 +28,35 @@ class ArticleRecord:
     original_url: str | None = None
     publisher: str | None = None
     aliases: tuple[str, ...] = ()
+    alias_kinds: tuple[tuple[str, str], ...] = ()
+    minhash: bytes | None = None
+    near_duplicate_of: int | None = None
+    near_duplicate_url: str | None = None
+    http_etag: str | None = None
+    http_last_modified: str | None = None
+    fetched_url: str | None = None  # where the page was fetched (validators belong to it)
+    variant: bool = False  # fetched at an AMP, print or other alias of url, not at url itself
+
+
+@dataclass(frozen=True)
+class SeenUrl:
+    """A URL a story was seen at, with its relation, alias kind and first/last seen times."""
+
+    url: str
+    relation: str
+    kind: str | None
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+
+    def to_json(self) -> dict[str, object]:
+        """The export's JSON object for one URL."""
+        return {
+            "url": self.url,
+            "relation": self.relation,
+            "kind": self.kind,
+            "first_seen": self.first_seen.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+        }
 
 
 @dataclass(frozen=True)
@@ -47,6 +76,7 @@ class StoryView:
     publisher: str | None
     seen_urls: list[str]
     updated_at: dt.datetime
+    urls: list[SeenUrl] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         """The export's JSON object: the public contract of `scrapy export`."""
@@ -61,4 +91,5 @@ class StoryView:
             "original_url": self.original_url,
             "publisher": self.publisher,
             "seen_urls": list(self.seen_urls),
+            "urls": [u.to_json() for u in self.urls],
         }

@@ -1,17 +1,21 @@
-"""Merge fetched articles into stories, one transaction per article."""
+"""Merge fetched articles into stories, one transaction per article (policy: docs/dedup.md)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from storage.models import Story, StoryUrl, UrlRelation
+from storage.models import Story, StoryRevision, StoryUrl, UrlRelation
 from storage.records import ArticleRecord
 
 logger = logging.getLogger(__name__)
+
+# Namespace of the PostgreSQL advisory locks taken per content hash (see lock_story_keys).
+CONTENT_LOCK_NAMESPACE = 0x6E657773
 
 
 class SaveOutcome(enum.StrEnum):
@@ -19,11 +23,29 @@ class SaveOutcome(enum.StrEnum):
 
     NEW = "new"
     UPDATED = "updated"
+    REVISED = "revised"
     DUPLICATE = "duplicate"
 
 
+def lock_story_keys(session: Session, record: ArticleRecord) -> None:
+    """Serialize concurrent writers of the same story until the transaction ends.
+
+    URLs are unique columns, so a racing insert fails and is retried; a body hash is not, so
+    on PostgreSQL writers of one content hash take an advisory lock, and on SQLite the
+    transaction takes the database's write lock up front (BEGIN IMMEDIATE).
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"),
+                     {"ns": CONTENT_LOCK_NAMESPACE, "key": record.content_hash})
+    elif conn.dialect.name == "sqlite" and not getattr(
+        conn.connection.dbapi_connection, "in_transaction", True
+    ):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def find_story(session: Session, record: ArticleRecord) -> Story | None:
-    """The stored story this article belongs to: by any of its URLs, then by body hash."""
+    """The story this article belongs to: by any of its URLs, body hash, then near-duplicate."""
     keys = {record.url, *record.aliases}
     if record.original_url:
         keys.add(record.original_url)
@@ -41,16 +63,37 @@ def find_story(session: Session, record: ArticleRecord) -> Story | None:
             .order_by(Story.id)
             .limit(1)
         ).first()
+    if story is None and record.near_duplicate_of is not None:
+        story = session.get(Story, record.near_duplicate_of)
+    if story is None and record.near_duplicate_url is not None:
+        story = session.scalars(
+            select(Story).join(StoryUrl).where(StoryUrl.url == record.near_duplicate_url)
+            .order_by(Story.id).limit(1)
+        ).first()
     return story
 
 
-def _is_main_version(story: Story, record: ArticleRecord) -> bool:
-    """True when the record is the story's original and the story holds a copy's text."""
-    if record.relation is not UrlRelation.ORIGINAL or record.url != story.url:
+def _holds_own_text(story: Story) -> bool:
+    """True when the story's text was fetched at its own URL (not taken from a copy)."""
+    return any(u.url == story.url and u.relation is UrlRelation.ORIGINAL for u in story.urls)
+
+
+def _sort_key(published_at: dt.datetime | None, text: str) -> tuple[float, int]:
+    """Main-version rank among uncredited copies: earliest published, then longest body."""
+    return (published_at.timestamp() if published_at else float("inf"), -len(text))
+
+
+def _is_better_copy(story: Story, record: ArticleRecord) -> bool:
+    """True when the record should become the story's main version.
+
+    The credited original always wins; without one, the earliest published copy, then the
+    longest body. A copy that credits someone else never becomes the main version.
+    """
+    if story.original_url:
+        return record.url == story.original_url
+    if record.relation is not UrlRelation.ORIGINAL:
         return False
-    return not any(
-        u.relation is UrlRelation.ORIGINAL and u.url == story.url for u in story.urls
-    )
+    return _sort_key(record.published_at, record.text) < _sort_key(story.published_at, story.text)
 
 
 def _apply_content(story: Story, record: ArticleRecord) -> None:
@@ -63,22 +106,79 @@ def _apply_content(story: Story, record: ArticleRecord) -> None:
     story.language_probability = record.language_probability
     story.language_method = record.language_method
     story.content_hash = record.content_hash
+    story.minhash = record.minhash or story.minhash
     story.site = record.site
     story.publisher = record.publisher or story.publisher
 
 
+def _add_revision(session: Session, story: Story, replaced_at: dt.datetime) -> int:
+    """Keep the story's current main version as its next revision; returns its number."""
+    last = session.scalar(
+        select(func.max(StoryRevision.revision)).where(StoryRevision.story_id == story.id)
+    )
+    number = (last or 0) + 1
+    session.add(StoryRevision(story_id=story.id, revision=number, url=story.url,
+                              title=story.title, text=story.text,
+                              content_hash=story.content_hash,
+                              published_at=story.published_at, replaced_at=replaced_at))
+    return number
+
+
 def _remember_url(session: Session, story: Story, url: str, relation: UrlRelation,
-                  site: str, record: ArticleRecord) -> bool:
+                  kind: str | None, record: ArticleRecord) -> bool:
     """Record that the story was seen at a URL; True when the URL is new to the story."""
     known = session.scalars(select(StoryUrl).where(StoryUrl.url == url)).first()
+    fetched = url == (record.fetched_url or record.url)
     if known is not None:
-        known.last_seen = record.fetched_at
+        known.last_seen = max(known.last_seen, record.fetched_at)
         if relation is UrlRelation.ORIGINAL and known.relation is not UrlRelation.ORIGINAL:
             known.relation = relation
+            known.kind = None
+        if fetched:
+            known.http_etag = record.http_etag
+            known.http_last_modified = record.http_last_modified
         return False
-    story.urls.append(StoryUrl(url=url, relation=relation, site=site,
-                               first_seen=record.fetched_at, last_seen=record.fetched_at))
+    story.urls.append(StoryUrl(
+        url=url, relation=relation, kind=kind, site=record.site,
+        first_seen=record.fetched_at, last_seen=record.fetched_at,
+        http_etag=record.http_etag if fetched else None,
+        http_last_modified=record.http_last_modified if fetched else None,
+    ))
     return True
+
+
+def _demote_main_url(story: Story) -> None:
+    """The story's current main URL becomes a copy (another one is about to replace it)."""
+    for seen in story.urls:
+        if seen.url == story.url and seen.relation is UrlRelation.ORIGINAL:
+            seen.relation = UrlRelation.AGGREGATOR
+
+
+def _merge(session: Session, story: Story, record: ArticleRecord) -> SaveOutcome:
+    """Merge a record into an existing story; the outcome says what changed."""
+    if record.url == story.url and record.relation is UrlRelation.ORIGINAL:
+        if not _holds_own_text(story):
+            _apply_content(story, record)
+            return SaveOutcome.UPDATED
+        if not record.variant and record.content_hash != story.content_hash:
+            number = _add_revision(session, story, record.fetched_at)
+            logger.info("Story %d changed at %s: kept revision %d", story.id, story.url, number)
+            _apply_content(story, record)
+            return SaveOutcome.REVISED
+        return SaveOutcome.DUPLICATE
+    if _is_better_copy(story, record):
+        _demote_main_url(story)
+        story.url = record.url
+        _apply_content(story, record)
+        return SaveOutcome.UPDATED
+    return SaveOutcome.DUPLICATE
+
+
+def _relation(story: Story, record: ArticleRecord) -> UrlRelation:
+    """The fetched URL's relation: an uncredited page merged into another's story is a copy."""
+    if record.relation is UrlRelation.ORIGINAL and record.url != story.url:
+        return UrlRelation.AGGREGATOR
+    return record.relation
 
 
 def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, int]:
@@ -86,6 +186,7 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
 
     The caller owns the transaction: commit after this returns, roll back on error.
     """
+    lock_story_keys(session, record)
     story = find_story(session, record)
     if story is None:
         story = Story(
@@ -102,19 +203,36 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
         _apply_content(story, record)
         session.add(story)
         outcome = SaveOutcome.NEW
-    elif _is_main_version(story, record):
-        _apply_content(story, record)
-        story.updated_at = record.fetched_at
-        outcome = SaveOutcome.UPDATED
     else:
-        outcome = SaveOutcome.DUPLICATE
+        outcome = _merge(session, story, record)
+        if outcome is not SaveOutcome.DUPLICATE:
+            story.updated_at = record.fetched_at
     if record.original_url and not story.original_url:
         story.original_url = record.original_url
-    new_url = _remember_url(session, story, record.url, record.relation, record.site, record)
+    if story.minhash is None:
+        story.minhash = record.minhash
+    kinds = dict(record.alias_kinds)
+    new_url = False
+    if not record.variant:
+        new_url = _remember_url(session, story, record.url, _relation(story, record), None,
+                                record)
     for alias in record.aliases:
         if alias != record.url:
-            new_url |= _remember_url(session, story, alias, UrlRelation.ALIAS, record.site, record)
+            new_url |= _remember_url(session, story, alias, UrlRelation.ALIAS,
+                                     kinds.get(alias), record)
     session.flush()
     if outcome is SaveOutcome.DUPLICATE and new_url:
         logger.debug("Story %d also seen at %s", story.id, record.url)
     return outcome, story.id
+
+
+def touch_url(session: Session, url: str, seen_at: dt.datetime, etag: str | None,
+              last_modified: str | None) -> bool:
+    """Record a revisit that found a URL unchanged (HTTP 304); False when the URL is unknown."""
+    known = session.scalars(select(StoryUrl).where(StoryUrl.url == url)).first()
+    if known is None:
+        return False
+    known.last_seen = max(known.last_seen, seen_at)
+    known.http_etag = etag or known.http_etag
+    known.http_last_modified = last_modified or known.http_last_modified
+    return True

@@ -82,3 +82,6 @@ def fault_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultSite]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+from tests.servers import database_url, postgres_url, redis_url, scrapyd_url  # noqa: E402, F401

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
+from storage.models import Story, StoryUrl
+from storage.session import make_engine
 from tests.crawling import crawl, crawl_sites, export, log_size, requests_since, scrapy
+from tests.servers import new_postgres_database
 from tests.sites.server import SampleSites
 
 SEED_PATH = "/lao-cai-phat-huy-vai-tro-cua-cong-doan-trong-xay-dung-dang-xay-dung-chinh-quyen"
@@ -22,9 +25,8 @@ TEASER_WORDS = ("thanh mai", "Vietcombank", "Condé Nast", "Sín Chéng", "Y Ty"
 class Crawled:
     """One crawl of the sample universe: its database, export and requests."""
 
-    def __init__(self, db_path: Path, stories: list[dict], requests: list[str]) -> None:
-        self.db_path = db_path
-        self.db_url = f"sqlite:///{db_path}"
+    def __init__(self, db_url: str, stories: list[dict], requests: list[str]) -> None:
+        self.db_url = db_url
         self.stories = stories
         self.requests = requests
 
@@ -33,20 +35,26 @@ class Crawled:
         return found
 
 
-@pytest.fixture(scope="module")
-def crawled(sample_sites: SampleSites, tmp_path_factory: pytest.TempPathFactory) -> Crawled:
-    db_path = tmp_path_factory.mktemp("e2e") / "news.db"
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def crawled(request: pytest.FixtureRequest, sample_sites: SampleSites,
+            tmp_path_factory: pytest.TempPathFactory) -> Crawled:
+    if request.param == "sqlite":
+        db_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'news.db'}"
+    else:
+        db_url = new_postgres_database(request.getfixturevalue("postgres_url"))
     offset = log_size(sample_sites)
-    crawl_sites(sample_sites, f"sqlite:///{db_path}")
+    crawl_sites(sample_sites, db_url)
     requests = requests_since(sample_sites, offset)
-    return Crawled(db_path, export(f"sqlite:///{db_path}"), requests)
+    return Crawled(db_url, export(db_url), requests)
 
 
-def table_counts(db_path: Path) -> tuple[int, int]:
-    with sqlite3.connect(db_path) as conn:
-        stories = conn.execute("SELECT count(*) FROM stories").fetchone()[0]
-        urls = conn.execute("SELECT count(*) FROM story_urls").fetchone()[0]
-    return stories, urls
+def table_counts(db_url: str) -> tuple[int, int]:
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        stories = conn.scalar(select(func.count()).select_from(Story))
+        urls = conn.scalar(select(func.count()).select_from(StoryUrl))
+    engine.dispose()
+    return stories or 0, urls or 0
 
 
 def test_every_story_once(crawled: Crawled) -> None:
@@ -119,9 +127,9 @@ def test_discovery_reads_robots_sitemaps_and_feeds(crawled: Crawled) -> None:
 
 
 def test_second_crawl_adds_no_rows(crawled: Crawled, sample_sites: SampleSites) -> None:
-    before = table_counts(crawled.db_path)
+    before = table_counts(crawled.db_url)
     crawl_sites(sample_sites, crawled.db_url)
-    assert table_counts(crawled.db_path) == before
+    assert table_counts(crawled.db_url) == before
     assert [s["url"] for s in export(crawled.db_url)] == [s["url"] for s in crawled.stories]
 
 

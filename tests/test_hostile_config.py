@@ -84,7 +84,7 @@ def test_database_url_errors_never_show_the_password(
     ("setting", "message"),
     [
         ("DOWNLOAD_TIMEOUT=soon", "setting DOWNLOAD_TIMEOUT='soon': could not convert"),
-        ("NEWS_DEPTH_LIMIT=deep", "setting NEWS_DEPTH_LIMIT='deep': invalid literal"),
+        ("NEWS_DEPTH_LIMIT=deep", "setting NEWS_DEPTH_LIMIT='deep': could not convert"),
         ("ALLOW_PRIVATE_NETWORKS=maybe", "setting ALLOW_PRIVATE_NETWORKS='maybe': Supported"),
     ],
 )

@@ -148,7 +148,7 @@ def test_pdf_and_image_links_are_not_downloaded(faults: FaultCrawl) -> None:
 def test_robots_txt_disallow_is_obeyed(faults: FaultCrawl) -> None:
     assert faults.fetched("/robots.txt")
     assert faults.fetched("/private/disallowed-story-behind-robots.html") == []
-    assert "Forbidden by robots.txt" in faults.log
+    assert faults.stat("robotstxt/forbidden") == 1
 
 
 def test_credits_to_private_addresses_are_not_fetched(faults: FaultCrawl) -> None:

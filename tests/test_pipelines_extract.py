@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from lxml.html import document_fromstring
 
+from pipelines.candidates import aside_tokens, merge_candidates, token_string
 from pipelines.cleaning import clean_lines
 from pipelines.extract import Article, decode_html, extract_article, parse_html
 from pipelines.markers import load_markers
-from pipelines.metadata import declared_language, normalize_authors, split_byline
+from pipelines.metadata import declared_language, normalize_authors, page_title, split_byline
 
 PAGES_DIR = Path(__file__).parent / "fixtures" / "pages"
 GOLDEN_PAGES = sorted(PAGES_DIR.glob("*/*.html"))
@@ -92,6 +94,8 @@ def test_seed_page_drops_the_image_label_and_caption() -> None:
         "Articles liés",
         "Les plus lus",
         "Tin liên quan",
+        "Tags",
+        "Kommentare",
     ],
 )
 @pytest.mark.parametrize("tag", ["h3", "div"])
@@ -131,6 +135,34 @@ def test_normalize_authors_splits_strips_and_dedupes() -> None:
     assert normalize_authors(raw, prefixes) == [
         "Jane Doe", "Omar Haddad", "Tuệ Phương", "Lê Văn An", "Trần B",
     ]
+
+
+def test_normalize_authors_drops_sites_credentials_and_dates() -> None:
+    """Outlets, domains, credentials and dates in bylines are not authors."""
+    prefixes = load_markers().byline_prefixes
+    raw = ["Analysis by Kim Lee, Metro Daily", "Ann Roe | NJ Advance Media for NJ.com",
+           "Dr Ada Park, MS, RDN", "STAFF NOVEMBER 20, 2019 10:43"]
+    assert normalize_authors(raw, prefixes, frozenset({"metro daily"})) == [
+        "Kim Lee", "Ann Roe", "Dr Ada Park",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        ("<title>Storm closes the coast road - Metro Daily</title>", "Storm closes the coast road"),
+        ("<meta property='og:title' content='Storm closes the coast road'>",
+         "Storm closes the coast road"),
+        ("<title>Metro Daily</title>", "Metro Daily"),
+    ],
+)
+def test_page_title_prefers_the_confirmed_h1(head: str, expected: str) -> None:
+    """An h1 only wins when <title> or og:title confirm it; a site-name h1 loses."""
+    html = (f"<html><head>{head}</head><body><h1>Metro Daily</h1>"
+            "<h1>Storm closes the coast road</h1></body></html>")
+    tree = parse_html(html)
+    assert tree is not None
+    assert page_title(tree, None) == expected
 
 
 def test_split_byline_takes_author_and_publisher_lines() -> None:
@@ -183,3 +215,80 @@ def test_naive_dates_are_utc() -> None:
     article = extract_article(html, "https://example.org/reservoir")
     assert article is not None
     assert article.published_at == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def test_embedded_post_in_a_social_wrapper_is_kept_with_its_signature() -> None:
+    """A quoted post between paragraphs stays, signature line included."""
+    first, rest = BODY.split("</p>", 1)
+    html = (
+        "<html><head><title>Reservoir at lowest level</title></head><body>"
+        f"<article><h1>Reservoir at lowest level in twenty years</h1>{first}</p>"
+        "<div class='social-media-embed'><blockquote class='twitter-tweet'>"
+        "<p>Our garden is already brown and the new restrictions start next week.</p>"
+        "— Jane Gardener (@janegardens) <a href='https://x.example/1'>May 2, 2024</a>"
+        f"</blockquote></div>{rest}</article></body></html>"
+    )
+    article = extract_article(html, "https://example.org/reservoir")
+    assert article is not None
+    assert "Our garden is already brown" in article.text
+    assert "Jane Gardener (@janegardens)" in article.text
+    assert article.text.index("lowest level in two decades") < article.text.index("Our garden")
+    assert article.text.index("Our garden") < article.text.index("autumn rains")
+
+
+def test_merge_keeps_lines_enclosed_by_agreed_lines() -> None:
+    """A line one candidate lacks is kept when agreed lines surround it; a caption is not."""
+    precise = "Alpha line one of the story.\nGamma line three.\nZeta line from precise only."
+    readable = (
+        "Alpha line one of the story.\nBeta subheading\nPhoto: Agency\nGamma line three."
+        "\nTrailing promo line"
+    )
+    merged = merge_candidates(precise, readable, token_string("Photo: Agency"))
+    assert merged.splitlines() == ["Alpha line one of the story.", "Beta subheading",
+                                   "Gamma line three."]
+    inserted = merge_candidates(precise + "\nEta closing line.", readable + "\nEta closing line.")
+    assert "Zeta line from precise only." in inserted.splitlines()
+
+
+def test_merge_skips_enclosed_link_teasers() -> None:
+    """An enclosed line that is a whole link text (a teaser) is not kept."""
+    precise = "Alpha line one of the story.\nGamma line three."
+    readable = "Alpha line one of the story.\nRead our other story\nGamma line three."
+    links = frozenset({token_string("Read our other story")})
+    assert "Read our other story" not in merge_candidates(precise, readable, " ", links)
+    assert "Read our other story" in merge_candidates(precise, readable, " ", frozenset())
+
+
+def test_unparsable_canonical_url_is_skipped() -> None:
+    """A broken rel=canonical (bad IPv6 host) leaves the URL unset, the article intact."""
+    html = page_with_block("Related").replace(
+        "<head>", "<head><link rel='canonical' href='http://[::1'>"
+    )
+    article = extract_article(html, "https://example.org/reservoir")
+    assert article is not None
+    assert article.canonical_url is None
+
+
+def test_clean_lines_drops_contact_and_sign_up_trailers() -> None:
+    """Trailing e-mail/follow/sign-up lines go; the same words inside the story stay."""
+    lines = ["Readers can follow us on the map below, the mayor said.", "The storm hit at dawn.",
+             "Write to Ann Lee at ann.lee@example.org", "Follow us on Twitter and Facebook."]
+    assert clean_lines(lines, "Storm", load_markers()) == lines[:2]
+
+
+def test_aside_tokens_skip_long_wrappers() -> None:
+    """A caption counts as aside; a long body wrapper whose class says "hidden" does not."""
+    root = document_fromstring(
+        f"<div class='field-label-hidden'>{BODY * 2}<figcaption>Photo: Agency</figcaption></div>"
+    )
+    aside = aside_tokens(root)
+    assert token_string("Photo: Agency") in aside
+    assert "reservoir" not in aside
+
+
+def test_merge_keeps_a_repeat_only_as_often_as_the_precise_text() -> None:
+    """A line repeated by both candidates stays repeated; a readability-only repeat does not."""
+    precise = "Alpha line one of the story.\nAd disclosure here\nGamma line.\nAd disclosure here"
+    readable = precise + "\nAd disclosure here"
+    merged = merge_candidates(precise, readable).splitlines()
+    assert merged.count("Ad disclosure here") == 2

@@ -25,7 +25,7 @@ ORIGINAL_PATH = (
     "/lao-cai-phat-huy-vai-tro-cua-cong-doan-trong-xay-dung-dang-xay-dung-chinh-quyen-10287654.html"
 )
 LOG_LINE_RE = re.compile(
-    r"^REQ (?P<site>[a-z0-9_-]+) (?P<method>[A-Z]+) (?P<path>\S+) (?P<status>\d{3})$"
+    r"^REQ (?P<site>[a-z0-9_-]+) (?P<method>[A-Z]+|-) (?P<path>\S+) (?P<status>\d{3})$"
 )
 
 
@@ -126,6 +126,14 @@ def test_feed_content_types(
     status, headers, _ = fetch(sample_sites.urls[site] + path)
     assert status == 200
     assert headers["content-type"] == content_type
+
+
+def test_head_sends_headers_only(sample_sites: SampleSites) -> None:
+    request = urllib.request.Request(sample_sites.urls["gazette"] + "/", method="HEAD")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+        assert int(response.headers["Content-Length"]) > 0
+        assert response.read() == b""
 
 
 def test_missing_file_is_404(sample_sites: SampleSites) -> None:

@@ -15,9 +15,12 @@ from crawler.sources import SourcesConfigError, load_sources, source_from_urls
 
 
 def check_typed_settings(settings: BaseSettings) -> None:
-    """UsageError when a number or boolean setting (by its default) holds anything else."""
+    """UsageError when a number or boolean setting (by its default) holds anything else.
+
+    Numbers are checked as floats: an int default may be read with getfloat (0.001 is fine).
+    """
     for name, default in vars(project_settings).items():
-        getter = {bool: settings.getbool, int: settings.getint,
+        getter = {bool: settings.getbool, int: settings.getfloat,
                   float: settings.getfloat}.get(type(default))
         if not name.isupper() or getter is None:
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 from scrapy.commands import ScrapyCommand
 
@@ -18,7 +19,7 @@ def _cell(value: object, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def format_table(rows: list[tuple[object, ...]], widths: tuple[int, ...]) -> str:
+def format_table(rows: Sequence[Sequence[object]], widths: tuple[int, ...]) -> str:
     """Rows as a fixed-width text table with a header line."""
     lines = ["  ".join(name.ljust(w) for name, w in zip(COLUMNS, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))

@@ -11,14 +11,23 @@ from typing import Any
 
 import scrapy
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.settings import BaseSettings
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
+from crawler.distributed import use_redis_frontier
 from crawler.encoding import looks_binary, page_text
 from crawler.feeds import parse_feed, parse_sitemap, robots_sitemaps
+from crawler.incremental import ARTICLE_CANDIDATE
 from crawler.items import PageItem
-from crawler.pages import credited_url, feed_links, is_article_page, page_links
+from crawler.pages import (
+    credited_url,
+    feed_links,
+    is_article_page,
+    page_links,
+    url_looks_like_listing,
+)
 from crawler.sources import (
     DEFAULT_SOURCES_FILE,
     Source,
@@ -33,6 +42,12 @@ from pipelines.markers import Markers, load_markers
 logger = logging.getLogger(__name__)
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    """A response header as text, None when absent."""
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
 
 
 class NewsSpider(scrapy.Spider):
@@ -70,8 +85,9 @@ class NewsSpider(scrapy.Spider):
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
-        """Per-host download slots from the sources' politeness options."""
+        """Per-host download slots from the sources' politeness options; the Redis frontier."""
         super().update_settings(settings)
+        use_redis_frontier(settings, cls.name)
         try:
             sources = load_sources(Path(settings.get("NEWS_SOURCES_FILE")))
         except SourcesConfigError:
@@ -85,13 +101,12 @@ class NewsSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
-        """Build the spider with crawl-wide defaults from the settings."""
+        """Build the spider; its crawl-wide options come from settings, not -a arguments."""
         settings = crawler.settings
-        kwargs.setdefault("sources_file", Path(settings.get("NEWS_SOURCES_FILE")))
-        kwargs.setdefault("depth_limit", settings.getint("NEWS_DEPTH_LIMIT"))
-        kwargs.setdefault("follow_credits", settings.getbool("NEWS_FOLLOW_CREDITS"))
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        return spider
+        kwargs["sources_file"] = Path(settings.get("NEWS_SOURCES_FILE"))
+        kwargs["depth_limit"] = settings.getint("NEWS_DEPTH_LIMIT")
+        kwargs["follow_credits"] = settings.getbool("NEWS_FOLLOW_CREDITS")
+        return super().from_crawler(crawler, *args, **kwargs)
 
     async def start(self) -> AsyncIterator[Request]:
         """robots.txt, configured sitemaps and feeds, then the start pages, per source."""
@@ -183,13 +198,14 @@ class NewsSpider(scrapy.Spider):
         for url in urls:
             if self._in_scope(url, source):
                 yield Request(url, callback=self.parse_page, errback=self.on_error,
-                              meta={"source": source.name, "news_depth": depth})
+                              meta={"source": source.name, "news_depth": depth,
+                                    ARTICLE_CANDIDATE: not url_looks_like_listing(url)})
 
     def parse_page(self, response: Response) -> Iterator[Request | PageItem]:
         """Yield an article page as an item; follow feeds, links and a credited original."""
         if not isinstance(response, HtmlResponse):
             logger.info("Skipping non-HTML response %s (%s)", response.url,
-                        response.headers.get(b"Content-Type", b"").decode("latin-1"))
+                        (response.headers.get(b"Content-Type") or b"").decode("latin-1"))
             self._count("non_html")
             return
         if looks_binary(response.body):
@@ -205,6 +221,7 @@ class NewsSpider(scrapy.Spider):
                 yield from self._credit_request(response, original)
         else:
             self._count("listing_pages")
+            self._count(f"listing_pages/{response.meta['source']}")
         if credit_hop:
             return
         depth = response.meta.get("news_depth", 0) + 1
@@ -228,7 +245,7 @@ class NewsSpider(scrapy.Spider):
     def _item(self, response: HtmlResponse, original: str | None) -> PageItem:
         """The item for an article page."""
         self._count("article_pages")
-        redirects = response.meta.get("redirect_urls") or [response.request.url]
+        redirects = response.meta.get("redirect_urls") or [response.url]
         return PageItem(
             url=response.url,
             html=response.text,
@@ -237,6 +254,8 @@ class NewsSpider(scrapy.Spider):
             request_url=redirects[0],
             credited_url=original,
             credited_by=response.meta.get("credited_by"),
+            http_etag=_header(response, b"ETag"),
+            http_last_modified=_header(response, b"Last-Modified"),
         )
 
     def _credit_request(self, response: HtmlResponse, original: str) -> Iterator[Request]:
@@ -246,13 +265,22 @@ class NewsSpider(scrapy.Spider):
         self._count("credits_followed")
         yield Request(original, callback=self.parse_page, errback=self.on_error,
                       meta={"source": response.meta["source"], "credit_hop": True,
-                            "credited_by": response.url, "news_depth": 0},
+                            "credited_by": response.url, "news_depth": 0,
+                            ARTICLE_CANDIDATE: True},
                       priority=5)
 
     def on_error(self, failure: Any) -> None:
-        """Log a failed request once, with its kind, and count it."""
+        """Log a failed request once, with its kind, and count it.
+
+        A request a middleware chose to drop (known article, private network) is no error;
+        HttpError subclasses IgnoreRequest but is one (4xx/5xx).
+        """
+        if failure.type is IgnoreRequest:
+            return
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
         kind = failure.type.__name__ if failure.type else "Error"
         self.crawler.stats.inc_value(f"news/errors/{kind}")
+        if request is not None and request.meta.get("source"):
+            self.crawler.stats.inc_value(f"news/errors/{kind}/{request.meta['source']}")
         logger.warning("Failed %s: %s: %s", url, kind, failure.getErrorMessage())

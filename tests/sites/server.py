@@ -127,6 +127,7 @@ class SiteRequestHandler(BaseHTTPRequestHandler):
 
     server_version = "newsagg-sample-sites/1.0"
     protocol_version = "HTTP/1.1"
+    log_lock = threading.Lock()  # one whole line per write, whatever the thread
 
     def __init__(self, *args: object, site: str, site_dir: Path, urls: dict[str, str]) -> None:
         self.site = site
@@ -151,7 +152,7 @@ class SiteRequestHandler(BaseHTTPRequestHandler):
             path.suffix, DEFAULT_CONTENT_TYPE
         )
         data = path.read_bytes()
-        if content_type.startswith(("text/", "application/", "image/svg")):
+        if content_type != DEFAULT_CONTENT_TYPE:  # every known type is text: template it
             data = render(data.decode("utf-8"), self.urls).encode("utf-8")
         etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
         validators = {"ETag": etag, "Last-Modified": LAST_MODIFIED}
@@ -182,12 +183,17 @@ class SiteRequestHandler(BaseHTTPRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Write one ``REQ <site> <method> <path> <status>`` line to stderr."""
         status = code.value if isinstance(code, HTTPStatus) else code
-        sys.stderr.write(f"REQ {self.site} {self.command} {self.path} {status}\n")
-        sys.stderr.flush()
+        method = getattr(self, "command", None) or "-"
+        path = getattr(self, "path", None) or "-"
+        self._log(f"REQ {self.site} {method} {path} {status}")
 
     def log_message(self, format: str, *args: object) -> None:
-        """Log errors compactly (requests are logged by ``log_request``)."""
-        sys.stderr.write(f"ERR {self.site} {format % args}\n")
+        """Stay quiet: the ``REQ`` line already carries the status, one line per request."""
+
+    def _log(self, line: str) -> None:
+        with self.log_lock:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
 
 
 def base_url(server: ThreadingHTTPServer) -> str:

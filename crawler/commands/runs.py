@@ -1,0 +1,68 @@
+"""`scrapy runs`: the last crawl runs per source, with their counts and health."""
+
+from __future__ import annotations
+
+import argparse
+
+from scrapy.commands import ScrapyCommand
+
+from crawler.commands._database import open_database
+from storage.models import CrawlRun
+from storage.runs import FILL_FIELDS, last_runs
+
+HEADER = ("started (UTC)", "source", "pages", "new", "upd", "dup", "not art", "errors",
+          "fill " + "/".join(name[0] for name in FILL_FIELDS), "health")
+WIDTHS = (19, 16, 6, 5, 5, 5, 7, 6, 24, 40)
+
+
+def run_row(run: CrawlRun) -> tuple[str, ...]:
+    """One run as the table's cells."""
+    fill = " ".join(f"{round(100 * float((run.fill_rates or {}).get(name, 0))):3d}"
+                    for name in FILL_FIELDS) if run.fill_rates else "-"
+    health = f"DEGRADED: {run.health_note}" if run.degraded else "ok"
+    return (run.started_at.strftime("%Y-%m-%d %H:%M:%S"), run.source, str(run.pages_fetched),
+            str(run.stories_new), str(run.stories_updated), str(run.stories_duplicate),
+            str(run.not_articles), str(sum((run.errors or {}).values())), fill, health)
+
+
+def format_runs(runs: list[CrawlRun]) -> str:
+    """Runs as a fixed-width text table; the health column is never cut."""
+    lines = ["  ".join(h.ljust(w) for h, w in zip(HEADER, WIDTHS, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in WIDTHS))
+    for run in runs:
+        cells = run_row(run)
+        fixed = "  ".join(c[:w].ljust(w) for c, w in zip(cells[:-1], WIDTHS, strict=False))
+        lines.append(f"{fixed}  {cells[-1]}")
+    return "\n".join(lines)
+
+
+class RunsCommand(ScrapyCommand):
+    """Print the last crawl runs as a table."""
+
+    requires_project = True
+    requires_crawler_process = False
+    default_settings = {"LOG_ENABLED": False}
+
+    def short_desc(self) -> str:
+        """One line of help."""
+        return "Print the last crawl runs: pages, stories, errors, fill rates, health"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        """The table's options."""
+        super().add_options(parser)
+        parser.add_argument("--source", metavar="NAME", help="only runs of this source")
+        parser.add_argument("--limit", type=int, default=20, metavar="N",
+                            help="how many runs, newest first (default: 20)")
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        """Print the table and a count."""
+        assert self.settings is not None
+        engine, sessions = open_database(self.settings)
+        try:
+            with sessions() as session:
+                runs = last_runs(session, source=opts.source, limit=opts.limit)
+        finally:
+            engine.dispose()
+        print(format_runs(runs))
+        degraded = sum(1 for run in runs if run.degraded)
+        print(f"\n{len(runs)} runs, {degraded} degraded")

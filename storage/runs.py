@@ -1,0 +1,80 @@
+"""Run records: one row per crawl run and source, and a health check against past runs."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import CrawlRun
+
+logger = logging.getLogger(__name__)
+
+FILL_FIELDS = ("title", "body", "authors", "published_at", "language")
+
+
+def stories_seen(run: CrawlRun) -> int:
+    """Articles the run stored: new stories, updated ones and duplicates merged in."""
+    return run.stories_new + run.stories_updated + run.stories_duplicate
+
+
+def fill_rates(filled: Mapping[str, int], stored: int) -> dict[str, float]:
+    """The share of stored articles with each field filled, rounded to 3 decimals."""
+    if stored == 0:
+        return {}
+    return {name: round(filled.get(name, 0) / stored, 3) for name in FILL_FIELDS}
+
+
+def health_problems(run: CrawlRun, previous: Sequence[CrawlRun], drop_ratio: float,
+                    min_runs: int) -> list[str]:
+    """Why a run looks broken next to the median of the previous healthy runs (empty: fine)."""
+    if len(previous) < min_runs:
+        return []
+    problems = []
+    baseline = statistics.median(stories_seen(r) for r in previous)
+    if baseline > 0 and stories_seen(run) < baseline * drop_ratio:
+        problems.append(f"{stories_seen(run)} articles stored against a median of {baseline:g}")
+    if stories_seen(run) == 0:
+        return problems
+    for name in FILL_FIELDS:
+        past = statistics.median(float((r.fill_rates or {}).get(name, 0.0)) for r in previous)
+        now = float((run.fill_rates or {}).get(name, 0.0))
+        if past > 0 and now < past * drop_ratio:
+            problems.append(f"{name} filled in {now:.0%} against a median of {past:.0%}")
+    return problems
+
+
+def previous_runs(session: Session, run: CrawlRun, window: int) -> list[CrawlRun]:
+    """The last `window` healthy runs of the same source that started before this one."""
+    return list(session.scalars(
+        select(CrawlRun)
+        .where(CrawlRun.source == run.source, CrawlRun.started_at < run.started_at,
+               CrawlRun.degraded.is_(False))
+        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+        .limit(window)
+    ))
+
+
+def record_run(session: Session, run: CrawlRun, *, window: int, drop_ratio: float,
+               min_runs: int) -> CrawlRun:
+    """Judge a run's health against its source's history, then add it to the session."""
+    problems = health_problems(run, previous_runs(session, run, window), drop_ratio, min_runs)
+    run.degraded = bool(problems)
+    run.health_note = "; ".join(problems) or None
+    if problems:
+        logger.warning("Source %s looks degraded (site redesign?): %s", run.source,
+                       run.health_note)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def last_runs(session: Session, *, source: str | None = None, limit: int = 20) -> list[CrawlRun]:
+    """The newest runs first, optionally of one source."""
+    query = select(CrawlRun).order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+    if source is not None:
+        query = query.where(CrawlRun.source == source)
+    return list(session.scalars(query.limit(limit)))
