@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from urllib.parse import urljoin
 
 from lxml import etree
+
+from crawler.urls import join_url
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +28,9 @@ def robots_sitemaps(robots_txt: str, base_url: str) -> list[str]:
     found = []
     for line in robots_txt.splitlines():
         key, _, value = line.partition(":")
-        if key.strip().lower() == "sitemap" and value.strip():
-            found.append(urljoin(base_url, value.strip()))
+        url = join_url(base_url, value.strip()) if key.strip().lower() == "sitemap" else None
+        if url and value.strip():
+            found.append(url)
     return found
 
 
@@ -45,7 +47,7 @@ def _parse_xml(body: bytes) -> etree._Element | None:
 
 def _local(tag: object) -> str:
     """An element's tag without its namespace."""
-    return etree.QName(tag).localname.lower() if isinstance(tag, str) else ""
+    return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
 
 
 def parse_sitemap(body: bytes, base_url: str) -> SitemapLinks:
@@ -60,7 +62,9 @@ def parse_sitemap(body: bytes, base_url: str) -> SitemapLinks:
             continue
         for child in entry:
             if _local(child.tag) == "loc" and child.text and child.text.strip():
-                locs.append(urljoin(base_url, child.text.strip()))
+                url = join_url(base_url, child.text.strip())
+                if url:
+                    locs.append(url)
                 break
     if kind == "sitemapindex":
         return SitemapLinks(sitemaps=locs, pages=[])
@@ -82,11 +86,14 @@ def parse_feed(body: bytes, base_url: str) -> list[str]:
                 continue
             href = child.get("href")
             if href and child.get("rel", "alternate") == "alternate":
-                links.append(urljoin(base_url, href.strip()))
-                break
-            if child.text and child.text.strip():
-                links.append(urljoin(base_url, child.text.strip()))
-                break
+                url = join_url(base_url, href.strip())
+            elif child.text and child.text.strip():
+                url = join_url(base_url, child.text.strip())
+            else:
+                continue
+            if url:
+                links.append(url)
+            break
     return links
 
 

@@ -18,20 +18,24 @@ logger = logging.getLogger(__name__)
 
 @lru_cache(maxsize=4096)
 def resolves_to_private(host: str) -> bool:
-    """True when a host is, or resolves to, a loopback, private, link-local or reserved address."""
+    """True when a host is, or resolves to, an address that is not globally reachable.
+
+    Private, loopback, link-local, carrier-grade NAT (100.64/10, where some clouds keep their
+    metadata service), reserved, multicast and unspecified addresses, in any spelling
+    (2130706433, 0x7f.1, ::ffff:127.0.0.1), and the names localhost and *.localhost.
+    """
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
     try:
-        addresses = {ipaddress.ip_address(host.strip("[]"))}
+        addresses = {ipaddress.ip_address(name)}
     except ValueError:
         try:
-            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+            infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
         except (OSError, UnicodeError):
             return False
         addresses = {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos}
-    return any(
-        a.is_private or a.is_loopback or a.is_link_local or a.is_reserved
-        or a.is_multicast or a.is_unspecified
-        for a in addresses
-    )
+    return any(not a.is_global or a.is_multicast for a in addresses)
 
 
 class PrivateNetworkGuardMiddleware:
@@ -54,7 +58,7 @@ class PrivateNetworkGuardMiddleware:
     def process_request(self, request: Request) -> None:
         """Raise IgnoreRequest for a request to a private address of an unconfigured host."""
         host = host_of(request.url)
-        trusted: frozenset[str] = getattr(self.crawler.spider, "configured_hosts", frozenset())
+        trusted = getattr(self.crawler.spider, "configured_hosts", frozenset())
         if host in trusted or not resolves_to_private(host):
             return
         assert self.crawler.stats is not None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from parsel import Selector
 
-from crawler.urls import host_of, is_fetchable_link
+from crawler.urls import host_of, is_fetchable_link, join_url
 from pipelines.markers import Markers
 
 ARTICLE_SCHEMA_TYPES = frozenset(
@@ -95,8 +95,9 @@ def feed_links(selector: Selector, base_url: str) -> list[str]:
     """RSS and Atom feeds the page announces with <link rel="alternate">."""
     found = []
     for link in selector.xpath('//link[@rel="alternate"][@href]'):
-        if (link.attrib.get("type") or "").lower() in FEED_TYPES:
-            found.append(urljoin(base_url, link.attrib["href"].strip()))
+        absolute = join_url(base_url, (link.root.get("href") or "").strip())
+        if absolute and (link.root.get("type") or "").lower() in FEED_TYPES:
+            found.append(absolute)
     return found
 
 
@@ -107,9 +108,9 @@ def page_links(selector: Selector, base_url: str) -> list[str]:
         href = href.strip()
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
             continue
-        absolute = urljoin(base_url, href).split("#", 1)[0]
-        if is_fetchable_link(absolute):
-            seen.setdefault(absolute, None)
+        absolute = join_url(base_url, href)
+        if absolute and is_fetchable_link(absolute):
+            seen.setdefault(absolute.split("#", 1)[0], None)
     return list(seen)
 
 
@@ -133,7 +134,7 @@ def _credit_candidates(selector: Selector, url: str) -> list[tuple[str, str, str
     own_host = host_of(url)
     found = []
     for anchor in selector.xpath("//a[@href]"):
-        href = urljoin(url, anchor.attrib["href"].strip())
+        href = join_url(url, (anchor.root.get("href") or "").strip()) or ""
         host = host_of(href)
         if host in ("", own_host) or host in SHARE_HOSTS or not is_fetchable_link(href):
             continue
@@ -163,7 +164,7 @@ def credited_url(selector: Selector, url: str, markers: Markers) -> str | None:
     for xpath in ('//link[@rel="canonical"]/@href', '//meta[@property="og:url"]/@content'):
         value = (selector.xpath(xpath).get() or "").strip()
         if value:
-            absolute = urljoin(url, value)
+            absolute = join_url(url, value) or ""
             if host_of(absolute) not in ("", own_host) and is_fetchable_link(absolute):
                 return absolute
     return None

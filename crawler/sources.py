@@ -123,6 +123,9 @@ def load_sources(path: Path = DEFAULT_SOURCES_FILE) -> list[Source]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SourcesConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        message = f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}"
+        raise SourcesConfigError(message) from None
     except yaml.YAMLError as exc:
         raise SourcesConfigError(f"{path}: malformed YAML: {exc}".replace("\n", " ")) from None
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
@@ -23,13 +23,30 @@ TRACKING_PARAM = re.compile(
 
 
 def host_of(url: str) -> str:
-    """The lower-cased host name of a URL, without port."""
-    return (urlsplit(url).hostname or "").lower()
+    """The lower-cased host name of a URL, without port; "" for a malformed one."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def join_url(base_url: str, href: str) -> str | None:
+    """A link made absolute; None when it is malformed (a broken IPv6 host, a port > 65535)."""
+    try:
+        joined = urljoin(base_url, href)
+        _ = urlsplit(joined).port
+    except ValueError:
+        return None
+    return joined
 
 
 def is_fetchable_link(url: str) -> bool:
-    """True for http(s) links that are not media, documents or archives."""
-    parts = urlsplit(url)
+    """True for well-formed http(s) links that are not media, documents or archives."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return False
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return False
     last = parts.path.rsplit("/", 1)[-1]

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_S = 30
+URL_PASSWORD = re.compile(r"(://[^:/@]*:).*@")
+URL_QUERY_PASSWORD = re.compile(r"([?&](?:password|passwd|pwd|sslpassword)=)[^&]*", re.IGNORECASE)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -48,5 +52,14 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 def redact_url(url: str) -> str:
-    """A database URL safe for logs: the password is replaced by ***."""
-    return make_url(url).render_as_string(hide_password=True)
+    """A database URL safe for logs: user:***@ and ?password=***, even in a malformed URL."""
+    return URL_QUERY_PASSWORD.sub(r"\1***", URL_PASSWORD.sub(r"\1***@", url))
+
+
+def hide_password(text: str, url: str) -> str:
+    """Text (an error message) with the URL's password, if any, replaced by ***."""
+    try:
+        password = make_url(url).password
+    except (ArgumentError, ValueError):
+        return redact_url(text)
+    return redact_url(text.replace(password, "***") if password else text)

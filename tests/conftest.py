@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.sites.faults import FaultSite
 from tests.sites.server import SampleSites
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -56,4 +57,31 @@ def sample_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleSit
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def fault_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultSite]:
+    """Start ``python -m tests.sites.faults``; yield its URLs and request log path."""
+    log_path = tmp_path_factory.mktemp("fault_site") / "server.log"
+    with log_path.open("w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.sites.faults"],
+            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
+        )
+    try:
+        line = _read_first_line(proc, STARTUP_TIMEOUT)
+        if not line:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"fault server did not start; see {log_path}")
+        yield FaultSite(urls=json.loads(line), log_path=log_path)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 from tests.servers import database_url, postgres_url, redis_url, scrapyd_url  # noqa: E402, F401

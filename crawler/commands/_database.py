@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.migrate import upgrade_database
-from storage.session import make_engine, make_sessionmaker, redact_url
+from storage.session import hide_password, make_engine, make_sessionmaker, redact_url
 
 
 def open_database(settings: BaseSettings) -> tuple[Engine, sessionmaker[Session]]:
@@ -19,9 +19,9 @@ def open_database(settings: BaseSettings) -> tuple[Engine, sessionmaker[Session]
         engine = make_engine(url)
         upgrade_database(engine)
     except (SQLAlchemyError, OSError, ValueError) as exc:
+        detail = hide_password(str(exc).splitlines()[0] if str(exc) else "", url)
         raise UsageError(
-            f"cannot open database {redact_url(url)}: {type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}",
+            f"cannot open database {redact_url(url)}: {type(exc).__name__}: {detail}",
             print_help=False,
         ) from None
     return engine, make_sessionmaker(engine)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
 from crawler.distributed import use_redis_frontier
+from crawler.encoding import looks_binary, page_text
 from crawler.feeds import parse_feed, parse_sitemap, robots_sitemaps
 from crawler.incremental import ARTICLE_CANDIDATE
 from crawler.items import PageItem
@@ -142,6 +144,10 @@ class NewsSpider(scrapy.Spider):
         """True for fetchable links on the source's own hosts."""
         return is_fetchable_link(url) and host_of(url) in source.allowed_hosts
 
+    def _sitemap_in_scope(self, url: str, source: Source) -> bool:
+        """True for sitemaps on the source's hosts, gzipped ones (.xml.gz) included."""
+        return url.startswith(("http://", "https://")) and host_of(url) in source.allowed_hosts
+
     def _count(self, key: str) -> None:
         """Increment a namespaced stats counter."""
         self.crawler.stats.inc_value(f"news/spider/{key}")
@@ -150,7 +156,7 @@ class NewsSpider(scrapy.Spider):
         """Follow the sitemaps a robots.txt names."""
         text = response.text if isinstance(response, TextResponse) else ""
         for url in robots_sitemaps(text, response.url):
-            if self._in_scope(url, self._source(response)):
+            if self._sitemap_in_scope(url, self._source(response)):
                 yield response.follow(url, callback=self.parse_sitemap, errback=self.on_error,
                                       meta={**response.meta, "news_depth": 0}, priority=15)
 
@@ -160,8 +166,9 @@ class NewsSpider(scrapy.Spider):
         if gzip_magic_number(response):
             try:
                 body = gunzip(body, max_size=MAX_SITEMAP_BYTES)
-            except OSError as exc:
-                logger.warning("Unreadable gzip sitemap %s: %s", response.url, exc)
+            except (OSError, ValueError, zlib.error) as exc:
+                logger.warning("Unreadable gzip sitemap %s (corrupt, or over %d bytes "
+                               "unpacked): %s", response.url, MAX_SITEMAP_BYTES, exc)
                 self._count("bad_sitemaps")
                 return
         links = parse_sitemap(body, response.url)
@@ -170,7 +177,7 @@ class NewsSpider(scrapy.Spider):
             self._count("bad_sitemaps")
         source = self._source(response)
         for url in links.sitemaps:
-            if self._in_scope(url, source):
+            if self._sitemap_in_scope(url, source):
                 yield Request(url, callback=self.parse_sitemap, errback=self.on_error,
                               meta=dict(response.meta), priority=15)
         yield from self._page_requests(links.pages, response, depth=1)
@@ -201,6 +208,11 @@ class NewsSpider(scrapy.Spider):
                         (response.headers.get(b"Content-Type") or b"").decode("latin-1"))
             self._count("non_html")
             return
+        if looks_binary(response.body):
+            logger.info("Skipping binary content served as HTML %s", response.url)
+            self._count("binary_pages")
+            return
+        response = self._as_text(response)
         credit_hop = bool(response.meta.get("credit_hop"))
         if is_article_page(response.selector, response.url):
             original = credited_url(response.selector, response.url, self.markers)
@@ -220,6 +232,15 @@ class NewsSpider(scrapy.Spider):
                               meta={"source": source.name, "news_depth": depth - 1}, priority=15)
         yield from self._page_requests(page_links(response.selector, response.url),
                                        response, depth=depth)
+
+    def _as_text(self, response: HtmlResponse) -> HtmlResponse:
+        """The response decoded right (see crawler.encoding.page_text), as NFC text."""
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        text = page_text(response.body, content_type, response.text)
+        if text == response.text:
+            return response
+        self._count("recoded_pages")
+        return response.replace(body=text.encode("utf-8"), encoding="utf-8")
 
     def _item(self, response: HtmlResponse, original: str | None) -> PageItem:
         """The item for an article page."""

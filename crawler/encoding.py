@@ -1,0 +1,61 @@
+"""A fetched page's text: the right charset when header and page disagree, binary refused, NFC."""
+
+from __future__ import annotations
+
+import codecs
+import unicodedata
+
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
+
+BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+BINARY_SAMPLE_BYTES = 4096
+BINARY_CONTROL_SHARE = 0.05
+CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
+
+
+def looks_binary(body: bytes) -> bool:
+    """True for bodies (images, archives, junk) that no text page holds: control bytes, NULs."""
+    sample = body[:BINARY_SAMPLE_BYTES]
+    if not sample or sample.startswith(BOMS):
+        return False
+    controls = len(sample) - len(sample.translate(None, CONTROL_BYTES))
+    return controls / len(sample) > BINARY_CONTROL_SHARE
+
+
+def _same_codec(first: str, second: str) -> bool:
+    """True when two encoding names are one codec."""
+    try:
+        return codecs.lookup(first).name == codecs.lookup(second).name
+    except LookupError:
+        return False
+
+
+def conflicting_charset_text(body: bytes, content_type: str | None) -> str | None:
+    """The text when the header's charset contradicts the page's own; None when they agree.
+
+    UTF-8 is tried first when either side names it (other encodings rarely validate as UTF-8),
+    then the page's declaration (written with the bytes), then the header's (server-wide).
+    """
+    header = http_content_type_encoding(content_type)
+    declared = html_body_declared_encoding(body)
+    if not header or not declared or body.startswith(BOMS) or _same_codec(header, declared):
+        return None
+    candidates = [declared, header]
+    if _same_codec(header, "utf-8"):
+        candidates.reverse()
+    for encoding in candidates:
+        try:
+            return body.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return None
+
+
+def nfc(text: str) -> str:
+    """Text in Unicode NFC: one spelling for letters with diacritics (windows-1258 decomposes)."""
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
+def page_text(body: bytes, content_type: str | None, decoded: str) -> str:
+    """The page's NFC text: Scrapy's decoding, unless header and page contradict each other."""
+    return nfc(conflicting_charset_text(body, content_type) or decoded)
