@@ -58,7 +58,7 @@ class PrivateNetworkGuardMiddleware:
     def process_request(self, request: Request) -> None:
         """Raise IgnoreRequest for a request to a private address of an unconfigured host."""
         host = host_of(request.url)
-        trusted = getattr(self.crawler.spider, "configured_hosts", frozenset())
+        trusted: frozenset[str] = getattr(self.crawler.spider, "configured_hosts", frozenset())
         if host in trusted or not resolves_to_private(host):
             return
         assert self.crawler.stats is not None
