@@ -94,7 +94,9 @@ def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | No
     article_ld = metadata.find_article_ld(ld_objects)
     if article_ld is None and metadata.is_listing_ld(ld_objects):
         return None
-    title = metadata.page_title(tree, article_ld) or ""
+    title = metadata.page_title(tree, article_ld)
+    if not title:
+        return None
     lines = clean_lines(body_lines(clean_tree(tree, markers), url), title, markers)
     lines, byline_authors, credited = metadata.split_byline(lines, markers)
     text = "\n\n".join(lines)

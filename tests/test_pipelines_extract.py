@@ -292,3 +292,12 @@ def test_merge_keeps_a_repeat_only_as_often_as_the_precise_text() -> None:
     readable = precise + "\nAd disclosure here"
     merged = merge_candidates(precise, readable).splitlines()
     assert merged.count("Ad disclosure here") == 2
+
+
+def test_a_page_without_any_title_is_no_article() -> None:
+    body = "<p>" + "Plain words without a headline anywhere on the page. " * 40 + "</p>"
+    assert extract_article(f"<html><body>{body}</body></html>", "http://e.com/news/a.html") is None
+    titled = f"<html><head><title>A headline</title></head><body>{body}</body></html>"
+    article = extract_article(titled, "http://e.com/news/a.html")
+    assert article is not None
+    assert article.title == "A headline"
