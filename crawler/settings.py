@@ -52,8 +52,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PrivateNetworkGuardMiddleware": 560,
 }
 ITEM_PIPELINES = {
-    "pipelines.extract.ExtractPipeline": 100,
-    "pipelines.language.LanguagePipeline": 200,
+    "pipelines.pool.PoolPipeline": 100,
     "pipelines.dedup.DedupPipeline": 300,
     "pipelines.store.StorePipeline": 400,
 }
@@ -65,6 +64,19 @@ NEWS_LANGUAGE_MIN_CHARS = 200
 NEWS_LANGUAGE_SAMPLE_CHARS = 3000
 # The seed of langdetect's random sampling: the same text always gives the same language.
 NEWS_LANGUAGE_SEED = 0
+
+# --- Worker pool ---------------------------------------------------------------------------
+# Processes that run extraction and language detection off the reactor; None: one per core,
+# 0: in the crawl's own process. When processes cannot start, pages are processed in-process.
+NEWS_WORKERS: int | None = None
+# A pool whose worker died is rebuilt (its pages resubmitted) this many times, then the
+# crawl goes on in-process.
+NEWS_WORKERS_MAX_RESTARTS = 3
+
+# --- Store ---------------------------------------------------------------------------------
+# Stories are written in one transaction per batch of this many, or at least this often.
+NEWS_STORE_BATCH_SIZE = 50
+NEWS_STORE_BATCH_SECONDS = 2.0
 
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
