@@ -61,7 +61,7 @@ ITEM_PIPELINES = {
 # Fewer letters than this and the page's declared language is used instead of langdetect.
 NEWS_LANGUAGE_MIN_CHARS = 200
 # langdetect reads at most this many characters of the body (a bounded sample is as accurate).
-NEWS_LANGUAGE_SAMPLE_CHARS = 3000
+NEWS_LANGUAGE_SAMPLE_CHARS = 1200
 # The seed of langdetect's random sampling: the same text always gives the same language.
 NEWS_LANGUAGE_SEED = 0
 
