@@ -91,7 +91,7 @@ class WorkerPool:
             futures = [executor.submit(os.getpid) for _ in range(self.workers)]
             pids = {future.result(timeout=START_TIMEOUT_S) for future in futures}
         except (OSError, BrokenProcessPool, TimeoutError) as exc:
-            executor.shutdown(wait=False, cancel_futures=True)
+            executor.shutdown(wait=True, cancel_futures=True)
             logger.warning("Worker processes could not start (%s: %s): processing pages "
                            "in-process", type(exc).__name__, exc)
             return
