@@ -42,6 +42,7 @@ class Measure:
     stories: int
     seconds: float
     cpu_seconds: float
+    main_cpu_seconds: float
     peak_rss_mb: float
 
     @property
@@ -50,8 +51,9 @@ class Measure:
         return self.stories / self.seconds if self.seconds else 0.0
 
 
-def run_tree(cmd: list[str], cwd: Path, log: Path) -> tuple[float, float, float]:
-    """Run CMD; wall seconds, CPU seconds and peak RSS (MB) of its whole process tree."""
+def run_tree(cmd: list[str], cwd: Path, log: Path) -> tuple[float, float, float, float]:
+    """Run CMD; wall seconds, CPU seconds of its tree and of CMD alone, peak RSS (MB) of the
+    tree (the sum of its processes' RSS: pages shared with the forkserver count twice)."""
     cpu: dict[tuple[int, float], float] = {}
     peak = 0
     start = time.perf_counter()
@@ -72,7 +74,8 @@ def run_tree(cmd: list[str], cwd: Path, log: Path) -> tuple[float, float, float]
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[:4]} failed ({proc.returncode}); see {log}")
-    return wall, sum(cpu.values()), peak / 2**20
+    main = max((v for (pid, _), v in cpu.items() if pid == proc.pid), default=0.0)
+    return wall, sum(cpu.values()), main, peak / 2**20
 
 
 def stat_value(log: Path, key: str) -> int:
@@ -83,14 +86,15 @@ def stat_value(log: Path, key: str) -> int:
 
 def run_pipeline(site: str, work: Path, workers: str | None) -> Measure:
     """(a) `scrapy crawl news` of the site into a fresh SQLite file."""
-    log = work / "a.log"
+    log = work / f"a{workers}.log"
+    (work / "a.db").unlink(missing_ok=True)
     extra = ["-s", f"NEWS_WORKERS={workers}"] if workers is not None else []
     cmd = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"start_urls={site}/",
            "-s", f"DATABASE_URL=sqlite:///{work / 'a.db'}", "-s", "ALLOW_PRIVATE_NETWORKS=True",
            "-s", "NEWS_FOLLOW_CREDITS=False", *CRAWL_SETTINGS, *extra]
-    wall, cpu, rss = run_tree(cmd, REPO_ROOT, log)
+    wall, cpu, main, rss = run_tree(cmd, REPO_ROOT, log)
     stored = sum(stat_value(log, f"news/store/{o}") for o in ("new", "updated", "duplicate"))
-    return Measure("a: scrapy crawl news", stored, wall, cpu, rss)
+    return Measure(f"a: crawl news, workers={workers or 'cores'}", stored, wall, cpu, main, rss)
 
 
 def run_naive(site: str, work: Path) -> Measure:
@@ -98,10 +102,10 @@ def run_naive(site: str, work: Path) -> Measure:
     db = work / "b.db"
     cmd = [sys.executable, "-m", "scrapy", "runspider", str(BENCH_DIR / "naive_spider.py"),
            "-a", f"site={site}", "-a", f"db={db}", *CRAWL_SETTINGS]
-    wall, cpu, rss = run_tree(cmd, work, work / "b.log")
+    wall, cpu, main, rss = run_tree(cmd, work, work / "b.log")
     with sqlite3.connect(db) as conn:
         stored = conn.execute("SELECT count(*) FROM pages WHERE text IS NOT NULL").fetchone()[0]
-    return Measure("b: naive spider", stored, wall, cpu, rss)
+    return Measure("b: naive spider", stored, wall, cpu, main, rss)
 
 
 def run_ceiling(pages: int, work: Path) -> Measure:
@@ -109,10 +113,10 @@ def run_ceiling(pages: int, work: Path) -> Measure:
     out = work / "c.json"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--ceiling", str(out),
            "--pages", str(pages)]
-    _, _, rss = run_tree(cmd, REPO_ROOT, work / "c.log")
+    _, _, _, rss = run_tree(cmd, REPO_ROOT, work / "c.log")
     found = json.loads(out.read_text(encoding="utf-8"))
     return Measure("c: trafilatura alone", found["stories"], found["seconds"],
-                   found["cpu_seconds"], rss)
+                   found["cpu_seconds"], found["cpu_seconds"], rss)
 
 
 def ceiling(pages: int, out: Path) -> None:
@@ -166,7 +170,8 @@ def main() -> None:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=5000)
-    parser.add_argument("--only", default="a,b,c", help="runs to make, from a,b,c")
+    parser.add_argument("--only", default="a,b,c",
+                        help="runs to make, from a,b,c and a0 (a with NEWS_WORKERS=0)")
     parser.add_argument("--workers", help="NEWS_WORKERS for (a); default: the setting's")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--ceiling", type=Path, help=argparse.SUPPRESS)
@@ -188,21 +193,25 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="throughput-") as tmp:
             work = Path(tmp)
             runs = {"a": lambda: run_pipeline(site, work, args.workers),
+                    "a0": lambda: run_pipeline(site, work, "0"),
                     "b": lambda: run_naive(site, work),
                     "c": lambda: run_ceiling(args.pages, work)}
             for key in args.only.split(","):
                 server_cpu = sum(server.cpu_times()[:2])
                 results[key] = runs[key]()
                 m = results[key]
-                print(f"{m.name:24} {m.stories:6d} stories {m.seconds:7.1f} s "
-                      f"{m.rate:6.1f} stories/s  CPU {m.cpu_seconds:7.1f} s  "
+                print(f"{m.name:30} {m.stories:6d} stories {m.seconds:7.1f} s "
+                      f"{m.rate:6.1f} stories/s  CPU {m.cpu_seconds:7.1f} s "
+                      f"(main {m.main_cpu_seconds:6.1f} s, {m.cpu_seconds / m.stories * 1000:.0f} "
+                      "ms/story)  "
                       f"peak RSS {m.peak_rss_mb:6.0f} MB  (server CPU "
                       f"{sum(server.cpu_times()[:2]) - server_cpu:.1f} s)", flush=True)
     finally:
         server.terminate()
         server.wait()
     ratios = {f"{x}/{y}": results[x].rate / results[y].rate
-              for x, y in (("a", "b"), ("a", "c")) if x in results and y in results}
+              for x, y in (("a", "b"), ("a", "c"), ("a0", "b"), ("a", "a0"))
+              if x in results and y in results}
     for name, value in ratios.items():
         print(f"{name} = {value:.2f}")
     stamp = time.strftime("%Y%m%dT%H%M%S")
