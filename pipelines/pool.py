@@ -8,7 +8,6 @@ import multiprocessing
 import os
 import signal
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -25,7 +24,6 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 IN_FLIGHT_PER_WORKER = 2
 START_TIMEOUT_S = 120.0
-ORPHAN_CHECK_S = 1.0
 PRELOAD = ["pipelines.work"]
 
 
@@ -37,17 +35,18 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _exit_when_orphaned(parent: int) -> None:
-    """End the worker once its parent is gone (the crawl was killed outright)."""
-    while os.getppid() == parent:
-        time.sleep(ORPHAN_CHECK_S)
-    os._exit(0)
+def _exit_with_crawl() -> None:
+    """End the worker once the crawl process is gone (killed outright): no orphans."""
+    crawl = multiprocessing.parent_process()
+    if crawl is not None:
+        crawl.join()
+        os._exit(0)
 
 
 def init_worker(warm: Callable[..., None], *args: Any) -> None:
     """Leave Ctrl-C to the crawl (it drains the pool), die with it, and warm up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_exit_with_crawl, daemon=True).start()
     warm(*args)
 
 

@@ -163,3 +163,15 @@ def test_pool_that_cannot_start_falls_back_in_process(
     assert "Worker processes could not start (OSError" in result.stderr
     assert "processing pages in-process" in result.stderr
     assert by_url(export(db_url)) == in_process
+
+
+def test_workers_end_with_a_killed_crawl(sample_sites: SampleSites, tmp_path: Path) -> None:
+    proc = start_crawl(sample_sites, tmp_path / "killed-crawl.db", *SLOW, "-s", "NEWS_WORKERS=2")
+    lines: list[str] = []
+    assert read_until(proc, r"Worker pool started", lines), "".join(lines)[-3000:]
+    tree = psutil.Process(proc.pid).children(recursive=True)
+    assert len(tree) >= 3  # the forkserver, its two workers (and a resource tracker)
+    proc.kill()
+    proc.wait()
+    _, alive = psutil.wait_procs(tree, timeout=30)
+    assert not alive, [p.cmdline()[:3] for p in alive]
