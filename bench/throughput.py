@@ -146,7 +146,9 @@ async def fetch_all(site: str, paths: list[str]) -> int:
         while not queue.empty():
             writer.write(f"GET {queue.get_nowait()} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
             head = await reader.readuntil(b"\r\n\r\n")
-            length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+            found = re.search(rb"Content-Length: (\d+)", head)
+            assert found, head
+            length = int(found.group(1))
             received += len(await reader.readexactly(length))
         writer.close()
         return received

@@ -154,7 +154,7 @@ class PoolPipeline:
             sample_chars=settings.getint("NEWS_LANGUAGE_SAMPLE_CHARS"),
             seed=settings.getint("NEWS_LANGUAGE_SEED"),
         )
-        return cls(crawler, available_cores() if workers is None else int(workers),
+        return cls(crawler, available_cores() if workers in (None, "") else int(workers),
                    settings.getint("NEWS_WORKERS_MAX_RESTARTS"), options)
 
     async def open_spider(self) -> None:
