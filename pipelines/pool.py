@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 IN_FLIGHT_PER_WORKER = 2
 START_TIMEOUT_S = 120.0
+MAX_BREAKS_PER_JOB = 2
 PRELOAD = ["pipelines.work"]
 
 
@@ -59,6 +60,10 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+class CrashedWorker(Exception):
+    """A job's worker died twice while running it: the job itself is the likely cause."""
+
+
 class WorkerPool:
     """Run picklable functions in worker processes, a bounded number at a time.
 
@@ -88,15 +93,15 @@ class WorkerPool:
         executor = self._new_executor()
         try:
             futures = [executor.submit(os.getpid) for _ in range(self.workers)]
-            pids = {future.result(timeout=START_TIMEOUT_S) for future in futures}
+            for future in futures:
+                future.result(timeout=START_TIMEOUT_S)
         except (OSError, BrokenProcessPool, TimeoutError) as exc:
             executor.shutdown(wait=True, cancel_futures=True)
             logger.warning("Worker processes could not start (%s: %s): processing pages "
                            "in-process", type(exc).__name__, exc)
             return
         self.executor = executor
-        logger.info("Worker pool started: %d processes (%d answered the first call)",
-                    self.workers, len(pids))
+        logger.info("Worker pool started: %d processes", self.workers)
 
     def _replace(self, broken: Executor, exc: BaseException) -> None:
         """Rebuild a broken pool, or fall back to in-process work after too many rebuilds."""
@@ -114,8 +119,13 @@ class WorkerPool:
         self.executor = self._new_executor()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """fn(*args) in a worker, or here when the pool is down; waits while the pool is full."""
+        """fn(*args) in a worker, or here when the pool is down; waits while the pool is full.
+
+        A job is resubmitted once when its pool breaks; if the next pool breaks under it too,
+        it is taken for the cause and CrashedWorker is raised instead of running it here.
+        """
         async with self.slots:
+            breaks = 0
             while (executor := self.executor) is not None:
                 try:
                     future = executor.submit(fn, *args)
@@ -126,6 +136,9 @@ class WorkerPool:
                     return await asyncio.wrap_future(future)
                 except BrokenProcessPool as exc:
                     self._replace(executor, exc)
+                    breaks += 1
+                    if breaks >= MAX_BREAKS_PER_JOB:
+                        raise CrashedWorker(str(exc)) from exc
             return fn(*args)
 
     def close(self) -> None:
@@ -169,9 +182,14 @@ class PoolPipeline:
 
     async def process_item(self, item: PageItem) -> PageItem:
         """Extract the article and its language; drop pages that hold none."""
-        result = await self.pool.run(process_page, item.html, item.url, self.options)
-        item.html = ""
         stats = self.crawler.stats
+        try:
+            result = await self.pool.run(process_page, item.html, item.url, self.options)
+        except CrashedWorker:
+            stats.inc_value("news/pool/crashed_pages")
+            logger.error("Dropping %s: the worker processing it died twice", item.url)
+            raise DropItem(f"worker died twice on {item.url}") from None
+        item.html = ""
         if result.article is None:
             stats.inc_value("news/extract/not_article")
             raise DropItem(f"no article at {item.url}")
