@@ -19,6 +19,7 @@ from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.items import PageItem
+from pipelines.store import story_stored
 from storage.migrate import upgrade_database
 from storage.models import CrawlRun
 from storage.runs import FILL_FIELDS, fill_rates, record_run
@@ -118,7 +119,7 @@ class RunRecordExtension:
                   settings.getint("NEWS_HEALTH_MIN_RUNS"))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.response_received, signal=signals.response_received)
-        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(ext.story_stored, signal=story_stored)
         crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
@@ -138,8 +139,8 @@ class RunRecordExtension:
         if source:
             self._inc(f"news/fetch/pages/{source}")
 
-    def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
-        """Count the filled fields of a stored article."""
+    def story_stored(self, item: PageItem) -> None:
+        """Count the filled fields of a committed article."""
         if isinstance(item, PageItem):
             counts = self.filled.setdefault(item.source, Counter())
             counts.update(filled_fields(item))

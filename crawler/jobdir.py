@@ -14,16 +14,16 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.dupefilters import RFPDupeFilter
-from scrapy.http import Request, Response
+from scrapy.http import Request
 from scrapy.utils.job import job_dir
 from scrapy.utils.request import RequestFingerprinterProtocol
 
 from crawler.items import PageItem
+from pipelines.store import story_stored
 
 logger = logging.getLogger(__name__)
 
@@ -76,15 +76,15 @@ class ResumableDupeFilter(RFPDupeFilter):
         """Build the filter and journal each stored article's request."""
         dupefilter = cls(job_dir(crawler.settings), crawler.settings.getbool("DUPEFILTER_DEBUG"),
                          fingerprinter=crawler.request_fingerprinter)
-        crawler.signals.connect(dupefilter.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(dupefilter.story_stored, signal=story_stored)
         return dupefilter
 
-    def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
-        """Journal the stored article's request, flushed so a SIGKILL cannot lose it."""
-        if isinstance(item, PageItem) and item.credited_url and not item.credited_by:
+    def story_stored(self, item: PageItem) -> None:
+        """Journal a committed article's request, flushed so a SIGKILL cannot lose it."""
+        if item.credited_url and not item.credited_by:
             return
-        if self.journal is not None and isinstance(response.request, Request):
-            self.journal.write(self._fingerprint(response.request).hex() + "\n")
+        if self.journal is not None:
+            self.journal.write(self._fingerprint(Request(item.url)).hex() + "\n")
             self.journal.flush()
 
     def close(self, reason: str) -> None:

@@ -34,6 +34,7 @@ ARTICLE_PATH_HINT = re.compile(
     r"(/\d{4}/\d{1,2}/)|(\d{5,})|([\w]+-[\w]+-[\w]+-[\w]+)|(\.s?html?$)", re.IGNORECASE
 )
 MAX_CREDIT_LINE = 160
+MAX_CREDIT_TRAILER = 16  # room for the trailing colons _fold strips
 SHARE_HOSTS = frozenset(
     {
         "facebook.com", "twitter.com", "x.com", "t.co", "linkedin.com", "pinterest.com",
@@ -41,6 +42,7 @@ SHARE_HOSTS = frozenset(
         "t.me", "telegram.me", "whatsapp.com", "wa.me", "news.google.com", "plus.google.com",
     }
 )
+SHARE_SUFFIXES = tuple(sorted("." + host for host in SHARE_HOSTS))
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
 
 
@@ -129,8 +131,8 @@ def starts_with_marker(folded: str, markers: tuple[str, ...]) -> bool:
     return False
 
 
-def _credit_candidates(selector: Selector, url: str) -> list[tuple[str, str, str]]:
-    """(href, link text, text of the link's block) for links to other hosts."""
+def _credit_candidates(selector: Selector, url: str) -> list[tuple[str, Selector]]:
+    """(href, anchor) for links to other hosts."""
     own_host = host_of(url)
     found = []
     for anchor in selector.xpath("//a[@href]"):
@@ -138,21 +140,42 @@ def _credit_candidates(selector: Selector, url: str) -> list[tuple[str, str, str
         host = host_of(href)
         if host in ("", own_host) or host in SHARE_HOSTS or not is_fetchable_link(href):
             continue
-        if any(host.endswith("." + share) for share in SHARE_HOSTS):
+        if host.endswith(SHARE_SUFFIXES):
             continue
-        text = anchor.xpath("normalize-space(.)").get() or ""
-        block = anchor.xpath("normalize-space(parent::*)").get() or ""
-        found.append((href, text, block))
+        found.append((href, anchor))
     return found
+
+
+def _short_block(anchor: Selector, limit: int) -> str | None:
+    """The normalized text of the anchor's parent, or None when longer than LIMIT characters.
+
+    Reads the text piece by piece and stops past the limit: a link inside a long block
+    (an article's paragraph, a menu) costs no more than one inside a credit line.
+    """
+    parent = anchor.root.getparent()
+    if parent is None:
+        return ""
+    words: list[str] = []
+    size = 0
+    for piece in parent.itertext():
+        for word in piece.split():
+            words.append(word)
+            size += len(word) + 1
+            if size > limit + 1:
+                return None
+    return " ".join(words)
 
 
 def credited_url(selector: Selector, url: str, markers: Markers) -> str | None:
     """The original a page credits on another host: a credit link, else canonical / og:url."""
     candidates = _credit_candidates(selector, url)
-    for href, text, _block in candidates:
-        if _fold(text) in markers.credit_prefixes:
+    for href, anchor in candidates:
+        if _fold(anchor.root.text_content()) in markers.credit_prefixes:
             return href
-    for href, _text, block in candidates:
+    for href, anchor in candidates:
+        block = _short_block(anchor, MAX_CREDIT_LINE + MAX_CREDIT_TRAILER)
+        if block is None:
+            continue
         folded = _fold(block)
         if (
             len(folded) <= MAX_CREDIT_LINE

@@ -81,8 +81,7 @@ EXTENSIONS = {
     "crawler.extensions.RunRecordExtension": 900,
 }
 ITEM_PIPELINES = {
-    "pipelines.extract.ExtractPipeline": 100,
-    "pipelines.language.LanguagePipeline": 200,
+    "pipelines.pool.PoolPipeline": 100,
     "pipelines.dedup.DedupPipeline": 300,
     "pipelines.store.StorePipeline": 400,
 }
@@ -91,7 +90,7 @@ ITEM_PIPELINES = {
 # Fewer letters than this and the page's declared language is used instead of langdetect.
 NEWS_LANGUAGE_MIN_CHARS = 200
 # langdetect reads at most this many characters of the body (a bounded sample is as accurate).
-NEWS_LANGUAGE_SAMPLE_CHARS = 3000
+NEWS_LANGUAGE_SAMPLE_CHARS = 1200
 # The seed of langdetect's random sampling: the same text always gives the same language.
 NEWS_LANGUAGE_SEED = 0
 
@@ -110,6 +109,19 @@ NEWS_INCREMENTAL = True
 # Known article URLs are not fetched again; after this many seconds since a URL was last
 # seen it is revisited with a conditional GET (ETag / Last-Modified). 0: never revisit.
 NEWS_RECRAWL_INTERVAL = 0
+
+# --- Worker pool ---------------------------------------------------------------------------
+# Processes that run extraction and language detection off the reactor; None: one per core,
+# 0: in the crawl's own process. When processes cannot start, pages are processed in-process.
+NEWS_WORKERS: int | None = None
+# A pool whose worker died is rebuilt (its pages resubmitted) this many times, then the
+# crawl goes on in-process.
+NEWS_WORKERS_MAX_RESTARTS = 3
+
+# --- Store ---------------------------------------------------------------------------------
+# Stories are written in one transaction per batch of this many, or at least this often.
+NEWS_STORE_BATCH_SIZE = 50
+NEWS_STORE_BATCH_SECONDS = 2.0
 
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -8,7 +8,6 @@ import re
 import time
 import unicodedata
 
-from scrapy import signals
 from scrapy.crawler import Crawler
 from sqlalchemy import Engine
 
@@ -21,6 +20,7 @@ from pipelines.neardup import (
     signature,
     to_bytes,
 )
+from pipelines.store import story_stored
 from storage.migrate import upgrade_database
 from storage.read import iter_signatures
 from storage.session import make_engine, make_sessionmaker
@@ -79,7 +79,7 @@ class DedupPipeline:
     """Give each item the keys the store stage merges stories by, near-duplicates included.
 
     The MinHash LSH index holds every stored story's signature: loaded from the database
-    when the spider opens, updated after each stored item (signal item_scraped). Items still
+    when the spider opens, updated after each committed item (signal story_stored). Items still
     on their way to the store are indexed under a negative pending key, so a copy that
     follows them closely is sent to their URL.
     """
@@ -105,7 +105,7 @@ class DedupPipeline:
             shingle_size=settings.getint("NEWS_DEDUP_SHINGLE_SIZE"),
             num_perm=settings.getint("NEWS_DEDUP_NUM_PERM"),
         )
-        crawler.signals.connect(pipeline.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(pipeline.story_stored, signal=story_stored)
         return pipeline
 
     def open_spider(self) -> None:
@@ -154,7 +154,7 @@ class DedupPipeline:
                      item.near_duplicate_url or f"story {match[0]}", match[1])
         return item
 
-    def item_scraped(self, item: object) -> None:
+    def story_stored(self, item: object) -> None:
         """Index a stored story's new main version (in place of the item's pending entry)."""
         if not isinstance(item, PageItem) or item.story_id is None or item.minhash is None:
             return

@@ -9,11 +9,8 @@ from datetime import datetime
 
 from lxml import etree
 from lxml.html import HtmlElement, HTMLParser, document_fromstring
-from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 from w3lib.encoding import html_to_unicode
 
-from crawler.items import PageItem
 from pipelines import metadata
 from pipelines.candidates import body_text
 from pipelines.cleaning import clean_lines, clean_tree
@@ -129,25 +126,3 @@ def extract_article(html: str | bytes, url: str) -> Article | None:
         logger.exception("extraction failed for %s", url)
         return None
 
-
-class ExtractPipeline:
-    """Turn a fetched page into an Article; drop pages that hold none."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        """Build the stage."""
-        return cls(crawler)
-
-    def process_item(self, item: PageItem) -> PageItem:
-        """Extract the article and release the page's HTML."""
-        article = extract_article(item.html, item.url)
-        item.html = ""
-        if article is None:
-            self.crawler.stats.inc_value("news/extract/not_article")
-            raise DropItem(f"no article at {item.url}")
-        self.crawler.stats.inc_value("news/extract/articles")
-        item.article = article
-        return item

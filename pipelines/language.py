@@ -1,4 +1,7 @@
-"""Language stage: langdetect on the cleaned body, seeded so results never vary."""
+"""Language stage: langdetect on the cleaned body, seeded so results never vary.
+
+Run for each page by pipelines.work.process_page (in the worker pool).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,6 @@ from dataclasses import dataclass
 
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
-from scrapy.crawler import Crawler
-from scrapy.statscollectors import StatsCollector
-
-from crawler.items import PageItem
 
 logger = logging.getLogger(__name__)
 
@@ -73,43 +72,3 @@ def detector_factory(seed: int) -> DetectorFactory:
     factory.load_profile(PROFILES_DIRECTORY)
     factory.set_seed(seed)
     return factory
-
-
-class LanguagePipeline:
-    """Set the item's language, probability and method."""
-
-    def __init__(
-        self, min_letters: int, sample_chars: int, seed: int, stats: StatsCollector
-    ) -> None:
-        self.min_letters = min_letters
-        self.sample_chars = sample_chars
-        self.seed = seed
-        self.stats = stats
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> LanguagePipeline:
-        """Build the stage from NEWS_LANGUAGE_* settings."""
-        settings = crawler.settings
-        assert crawler.stats is not None
-        return cls(
-            settings.getint("NEWS_LANGUAGE_MIN_CHARS"),
-            settings.getint("NEWS_LANGUAGE_SAMPLE_CHARS"),
-            settings.getint("NEWS_LANGUAGE_SEED"),
-            crawler.stats,
-        )
-
-    def process_item(self, item: PageItem) -> PageItem:
-        """Detect the language of the extracted body."""
-        assert item.article is not None
-        guess = detect_language(
-            item.article.text,
-            item.article.language,
-            min_letters=self.min_letters,
-            sample_chars=self.sample_chars,
-            seed=self.seed,
-        )
-        item.language = guess.code
-        item.language_probability = guess.probability
-        item.language_method = guess.method
-        self.stats.inc_value(f"news/language/{guess.method or 'unknown'}")
-        return item

@@ -1,4 +1,4 @@
-"""Store stage: each item merged into its story in one transaction."""
+"""Store stage: items merged into their stories, one transaction per batch."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import time
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from twisted.internet.task import LoopingCall
 
 from crawler.items import PageItem
 from crawler.urls import canonical_url, host_of
@@ -17,11 +18,16 @@ from storage.migrate import upgrade_database
 from storage.models import UrlRelation
 from storage.records import ArticleRecord
 from storage.session import make_engine, make_sessionmaker, redact_url
-from storage.write import save_article
+from storage.write import SaveOutcome, save_article
 
 logger = logging.getLogger(__name__)
 
 SAVE_ATTEMPTS = 3
+
+# Sent with `item` (its story_id and outcome set) once the item's story is committed. Stages
+# that must only trust stored work (the near-duplicate index, the JOBDIR journal, run
+# records) listen to it instead of item_scraped, which fires while the item is still buffered.
+story_stored = object()
 
 
 def article_record(item: PageItem) -> ArticleRecord:
@@ -62,54 +68,99 @@ def article_record(item: PageItem) -> ArticleRecord:
 
 
 class StorePipeline:
-    """Write stories through SQLAlchemy to DATABASE_URL, upgrading its schema first."""
+    """Write stories through SQLAlchemy to DATABASE_URL, upgrading its schema first.
 
-    def __init__(self, database_url: str, crawler: Crawler) -> None:
+    Records are buffered and written in one transaction per batch (NEWS_STORE_BATCH_SIZE
+    records, or every NEWS_STORE_BATCH_SECONDS); closing the spider writes what is left.
+    """
+
+    def __init__(self, database_url: str, crawler: Crawler, batch_size: int = 1,
+                 batch_seconds: float = 0.0) -> None:
         self.database_url = database_url
         self.crawler = crawler
+        self.batch_size = max(1, batch_size)
+        self.batch_seconds = batch_seconds
         self.engine: Engine | None = None
         self.sessions: sessionmaker[Session] | None = None
+        self.buffer: list[tuple[PageItem, ArticleRecord]] = []
+        self.timer: LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        """Build the stage from DATABASE_URL."""
+        """Build the stage from DATABASE_URL and NEWS_STORE_BATCH_*."""
         url = crawler.settings.get("DATABASE_URL")
         if not url:
             raise NotConfigured("DATABASE_URL is empty")
-        return cls(url, crawler)
+        return cls(url, crawler, crawler.settings.getint("NEWS_STORE_BATCH_SIZE"),
+                   crawler.settings.getfloat("NEWS_STORE_BATCH_SECONDS"))
 
     def open_spider(self) -> None:
-        """Open the engine and bring the schema up to date."""
+        """Open the engine, bring the schema up to date and start the batch timer."""
         self.engine = make_engine(self.database_url)
         upgrade_database(self.engine)
         self.sessions = make_sessionmaker(self.engine)
         logger.info("Storing stories in %s", redact_url(self.database_url))
+        if self.batch_size > 1 and self.batch_seconds > 0:
+            self.timer = LoopingCall(self.flush)
+            self.timer.start(self.batch_seconds, now=False)
 
     def close_spider(self) -> None:
-        """Release the engine's connections."""
+        """Write the buffered records and release the engine's connections."""
+        if self.timer is not None and self.timer.running:
+            self.timer.stop()
+        self.flush()
         if self.engine is not None:
             self.engine.dispose()
 
     def process_item(self, item: PageItem) -> PageItem:
-        """Merge the item into its story; retry when a concurrent writer got there first."""
+        """Buffer the item's record; write the batch once it is full."""
+        self.buffer.append((item, article_record(item)))
+        if len(self.buffer) >= self.batch_size:
+            self.flush()
+        return item
+
+    def flush(self) -> None:
+        """Write the buffered records in one transaction, else one transaction each."""
+        batch, self.buffer = self.buffer, []
+        if not batch:
+            return
         assert self.sessions is not None
-        record = article_record(item)
+        try:
+            with self.sessions.begin() as session:
+                saved = [(item, *save_article(session, record)) for item, record in batch]
+        except SQLAlchemyError as exc:
+            logger.info("Writing %d stories one by one after a batch failed (%s)",
+                        len(batch), type(exc).__name__)
+            saved = [(item, *result) for item, record in batch
+                     if (result := self._save_one(record)) is not None]
+        stats = self.crawler.stats
+        assert stats is not None
+        for item, outcome, story_id in saved:
+            item.story_id, item.outcome = story_id, outcome.value
+            stats.inc_value(f"news/store/{outcome}")
+            stats.inc_value(f"news/store/{outcome}/{item.source}")
+            logger.debug("%s story %d from %s", outcome, story_id, item.canonical_url)
+            self.crawler.signals.send_catch_log(story_stored, item=item)
+        stats.inc_value("news/store/batches")
+
+    def _save_one(self, record: ArticleRecord) -> tuple[SaveOutcome, int] | None:
+        """Merge one record in its own transaction, retrying write conflicts; None if it fails."""
+        assert self.sessions is not None
         attempt = 1
         while True:
             try:
                 with self.sessions.begin() as session:
-                    outcome, story_id = save_article(session, record)
-                break
+                    return save_article(session, record)
             except (IntegrityError, OperationalError) as exc:
                 if attempt >= SAVE_ATTEMPTS:
-                    raise
+                    logger.error("Could not store %s: %s", record.url, exc)
+                    break
                 logger.info("Retrying %s after a write conflict (%s)", record.url,
                             type(exc.orig).__name__)
                 time.sleep(0.05 * attempt)
                 attempt += 1
-        item.story_id = story_id
-        item.outcome = outcome.value
-        self.crawler.stats.inc_value(f"news/store/{outcome}")
-        self.crawler.stats.inc_value(f"news/store/{outcome}/{record.source}")
-        logger.debug("%s story %d from %s", outcome, story_id, record.url)
-        return item
+            except SQLAlchemyError:
+                logger.exception("Could not store %s", record.url)
+                break
+        self.crawler.stats.inc_value("news/store/failed")
+        return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 
@@ -13,8 +14,7 @@ from scrapy.utils.test import get_crawler
 from crawler import settings as project_settings
 from crawler.items import PageItem
 from pipelines.dedup import DedupPipeline
-from pipelines.extract import ExtractPipeline
-from pipelines.language import LanguagePipeline
+from pipelines.pool import PoolPipeline
 from pipelines.store import StorePipeline
 from storage.read import iter_stories
 from storage.session import make_engine, make_sessionmaker
@@ -38,17 +38,22 @@ def page_item(site: str, path: str, credited: str | None = None) -> PageItem:
 def stages(tmp_path: Path):
     project = {k: v for k, v in vars(project_settings).items() if k.isupper()}
     db_url = f"sqlite:///{tmp_path / 'stages.db'}"
-    crawler = get_crawler(settings_dict={**project, "DATABASE_URL": db_url})
+    crawler = get_crawler(settings_dict={**project, "DATABASE_URL": db_url, "NEWS_WORKERS": 0,
+                                         "NEWS_STORE_BATCH_SIZE": 1})
     crawler.stats.open_spider()
     built = [build_from_crawler(cls, crawler)
-             for cls in (ExtractPipeline, LanguagePipeline, DedupPipeline, StorePipeline)]
-    built[-1].open_spider()
+             for cls in (PoolPipeline, DedupPipeline, StorePipeline)]
+    asyncio.run(built[0].open_spider())
+    built[1].open_spider()
+    built[2].open_spider()
     yield built, db_url, crawler.stats
-    built[-1].close_spider()
+    built[2].close_spider()
+    asyncio.run(built[0].close_spider())
 
 
 def run(stages_: list, item: PageItem) -> PageItem:
-    for stage in stages_:
+    item = asyncio.run(stages_[0].process_item(item))
+    for stage in stages_[1:]:
         item = stage.process_item(item)
     return item
 

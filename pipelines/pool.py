@@ -1,0 +1,202 @@
+"""Worker pool stage: a page's CPU work runs in worker processes while the reactor fetches."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from crawler.items import PageItem
+from pipelines.work import LanguageOptions, process_page, warm_up
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+IN_FLIGHT_PER_WORKER = 2
+START_TIMEOUT_S = 120.0
+MAX_BREAKS_PER_JOB = 2
+PRELOAD = ["pipelines.work"]
+
+
+def available_cores() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _exit_with_crawl() -> None:
+    """End the worker once the crawl process is gone (killed outright): no orphans."""
+    crawl = multiprocessing.parent_process()
+    if crawl is not None:
+        crawl.join()
+        os._exit(0)
+
+
+def init_worker(warm: Callable[..., None], *args: Any) -> None:
+    """Leave Ctrl-C to the crawl (it drains the pool), die with it, and warm up."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_crawl, daemon=True).start()
+    warm(*args)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """forkserver where available (no fork of the reactor's threads), else spawn."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+class CrashedWorker(Exception):
+    """A job's worker died twice while running it: the job itself is the likely cause."""
+
+
+class WorkerPool:
+    """Run picklable functions in worker processes, a bounded number at a time.
+
+    A broken pool (a worker died) is rebuilt and its jobs resubmitted; when processes cannot
+    start, or the pool broke too often, the work runs in this process instead.
+    """
+
+    def __init__(self, workers: int, max_restarts: int,
+                 warm: Callable[..., None], warm_args: tuple[Any, ...]) -> None:
+        self.workers = workers
+        self.max_restarts = max_restarts
+        self.initargs = (warm, *warm_args)
+        self.restarts = 0
+        self.executor: Executor | None = None
+        self.slots = asyncio.Semaphore(max(1, workers) * IN_FLIGHT_PER_WORKER)
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        """A process pool whose workers run init_worker first."""
+        return ProcessPoolExecutor(self.workers, mp_context=_context(),
+                                   initializer=init_worker, initargs=self.initargs)
+
+    def start(self) -> None:
+        """Start every worker now (blocking), or fall back to in-process work."""
+        if self.workers <= 0:
+            logger.info("Worker pool off (NEWS_WORKERS=0): pages are processed in-process")
+            return
+        executor = self._new_executor()
+        try:
+            futures = [executor.submit(os.getpid) for _ in range(self.workers)]
+            for future in futures:
+                future.result(timeout=START_TIMEOUT_S)
+        except (OSError, BrokenProcessPool, TimeoutError) as exc:
+            executor.shutdown(wait=True, cancel_futures=True)
+            logger.warning("Worker processes could not start (%s: %s): processing pages "
+                           "in-process", type(exc).__name__, exc)
+            return
+        self.executor = executor
+        logger.info("Worker pool started: %d processes", self.workers)
+
+    def _replace(self, broken: Executor, exc: BaseException) -> None:
+        """Rebuild a broken pool, or fall back to in-process work after too many rebuilds."""
+        if broken is not self.executor:
+            return
+        broken.shutdown(wait=False)
+        self.restarts += 1
+        if self.restarts > self.max_restarts:
+            self.executor = None
+            logger.warning("Worker pool broke %d times (%s): processing pages in-process",
+                           self.restarts, type(exc).__name__)
+            return
+        logger.warning("Worker pool broke (%s: %s): restarting it and resubmitting its pages",
+                       type(exc).__name__, exc)
+        self.executor = self._new_executor()
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """fn(*args) in a worker, or here when the pool is down; waits while the pool is full.
+
+        A job is resubmitted once when its pool breaks; if the next pool breaks under it too,
+        it is taken for the cause and CrashedWorker is raised instead of running it here.
+        """
+        async with self.slots:
+            breaks = 0
+            while (executor := self.executor) is not None:
+                try:
+                    future = executor.submit(fn, *args)
+                except (OSError, RuntimeError, BrokenProcessPool) as exc:
+                    self._replace(executor, exc)
+                    continue
+                try:
+                    return await asyncio.wrap_future(future)
+                except BrokenProcessPool as exc:
+                    self._replace(executor, exc)
+                    breaks += 1
+                    if breaks >= MAX_BREAKS_PER_JOB:
+                        raise CrashedWorker(str(exc)) from exc
+            return fn(*args)
+
+    def close(self) -> None:
+        """Let the workers finish their jobs and exit."""
+        executor, self.executor = self.executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+
+
+class PoolPipeline:
+    """The extract and language stages, run for each page in the worker pool."""
+
+    def __init__(self, crawler: Crawler, workers: int, max_restarts: int,
+                 options: LanguageOptions) -> None:
+        self.crawler = crawler
+        self.options = options
+        self.pool = WorkerPool(workers, max_restarts, warm_up, (options,))
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PoolPipeline:
+        """Build the stage from NEWS_WORKERS* and NEWS_LANGUAGE_* settings."""
+        settings = crawler.settings
+        workers = settings.get("NEWS_WORKERS")
+        options = LanguageOptions(
+            min_letters=settings.getint("NEWS_LANGUAGE_MIN_CHARS"),
+            sample_chars=settings.getint("NEWS_LANGUAGE_SAMPLE_CHARS"),
+            seed=settings.getint("NEWS_LANGUAGE_SEED"),
+        )
+        return cls(crawler, available_cores() if workers in (None, "") else int(workers),
+                   settings.getint("NEWS_WORKERS_MAX_RESTARTS"), options)
+
+    async def open_spider(self) -> None:
+        """Start the workers without blocking the reactor."""
+        await asyncio.to_thread(self.pool.start)
+
+    async def close_spider(self) -> None:
+        """Stop the workers once their last pages are done."""
+        restarts = self.pool.restarts
+        await asyncio.to_thread(self.pool.close)
+        self.crawler.stats.set_value("news/pool/restarts", restarts)
+
+    async def process_item(self, item: PageItem) -> PageItem:
+        """Extract the article and its language; drop pages that hold none."""
+        stats = self.crawler.stats
+        try:
+            result = await self.pool.run(process_page, item.html, item.url, self.options)
+        except CrashedWorker:
+            stats.inc_value("news/pool/crashed_pages")
+            logger.error("Dropping %s: the worker processing it died twice", item.url)
+            raise DropItem(f"worker died twice on {item.url}") from None
+        item.html = ""
+        if result.article is None:
+            stats.inc_value("news/extract/not_article")
+            raise DropItem(f"no article at {item.url}")
+        stats.inc_value("news/extract/articles")
+        stats.inc_value(f"news/language/{result.language.method or 'unknown'}")
+        item.article = result.article
+        item.language = result.language.code
+        item.language_probability = result.language.probability
+        item.language_method = result.language.method
+        return item
