@@ -29,9 +29,14 @@ SCRAPED = re.compile(r"DEBUG: Scraped from <200 (\S+)>")
 
 
 def by_url(stories: list[dict]) -> list[dict]:
-    """Stories in URL order; seen_urls as a set (listed in fetch order, which varies)."""
-    return sorted(({**story, "seen_urls": sorted(story["seen_urls"])} for story in stories),
-                  key=lambda story: str(story["url"]))
+    """Stories in URL order; their URLs as sets, without the fetch times (which vary)."""
+    untimed = (
+        {**story, "seen_urls": sorted(story["seen_urls"]),
+         "urls": sorted(({k: v for k, v in u.items() if k not in ("first_seen", "last_seen")}
+                         for u in story["urls"]), key=lambda u: u["url"])}
+        for story in stories
+    )
+    return sorted(untimed, key=lambda story: str(story["url"]))
 
 
 @pytest.fixture(scope="module")
