@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import subprocess
@@ -31,25 +32,19 @@ def _read_first_line(proc: subprocess.Popen[str], timeout: float) -> str:
         return ""
 
 
-@pytest.fixture(scope="session")
-def sample_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleSites]:
-    """Start ``python -m tests.sites.server``; yield its site URLs and request log path."""
-    log_path = tmp_path_factory.mktemp("sample_sites") / "server.log"
+@contextlib.contextmanager
+def serving(module: str, log_path: Path) -> Iterator[dict[str, str]]:
+    """Run ``python -m MODULE`` (a test server) with stderr to LOG_PATH; yield its URL map."""
     with log_path.open("w", encoding="utf-8") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.sites.server"],
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        )
+        proc = subprocess.Popen([sys.executable, "-m", module], cwd=REPO_ROOT,
+                                stdout=subprocess.PIPE, stderr=log, text=True)
     try:
         line = _read_first_line(proc, STARTUP_TIMEOUT)
         if not line:
             proc.kill()
             proc.wait()
-            pytest.fail(f"sample sites server did not start; see {log_path}")
-        yield SampleSites(urls=json.loads(line), log_path=log_path)
+            pytest.fail(f"{module} did not start; see {log_path}")
+        yield json.loads(line)
     finally:
         proc.terminate()
         try:
@@ -57,31 +52,22 @@ def sample_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleSit
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def sample_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleSites]:
+    """Start ``python -m tests.sites.server``; yield its site URLs and request log path."""
+    log_path = tmp_path_factory.mktemp("sample_sites") / "server.log"
+    with serving("tests.sites.server", log_path) as urls:
+        yield SampleSites(urls=urls, log_path=log_path)
 
 
 @pytest.fixture(scope="session")
 def fault_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultSite]:
     """Start ``python -m tests.sites.faults``; yield its URLs and request log path."""
     log_path = tmp_path_factory.mktemp("fault_site") / "server.log"
-    with log_path.open("w", encoding="utf-8") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.sites.faults"],
-            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
-        )
-    try:
-        line = _read_first_line(proc, STARTUP_TIMEOUT)
-        if not line:
-            proc.kill()
-            proc.wait()
-            pytest.fail(f"fault server did not start; see {log_path}")
-        yield FaultSite(urls=json.loads(line), log_path=log_path)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with serving("tests.sites.faults", log_path) as urls:
+        yield FaultSite(urls=urls, log_path=log_path)
 
 
 from tests.servers import database_url, postgres_url, redis_url, scrapyd_url  # noqa: E402, F401

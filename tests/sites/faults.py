@@ -11,7 +11,6 @@ request is logged to stderr as ``REQ <site> <method> <path> <status>``.
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import threading
 import time
@@ -20,7 +19,6 @@ from dataclasses import dataclass
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import FrameType
 
 from tests.sites.faults_pages import generated_article
 from tests.sites.faults_routes import (
@@ -33,6 +31,7 @@ from tests.sites.faults_routes import (
     ROUTES,
     slug,
 )
+from tests.sites.server import serve_until_signalled
 
 ADDRESSES = {"faults": "127.0.0.6", "elsewhere": "127.0.0.7"}
 
@@ -168,23 +167,7 @@ def main() -> int:
         server.daemon_threads = True
         servers[site] = server
         urls[site] = f"http://{address}:{server.server_address[1]}"
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    for name, server in servers.items():
-        threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
-    sys.stdout.write(json.dumps(urls, sort_keys=True) + "\n")
-    sys.stdout.flush()
-    while not stop.wait(0.5):
-        pass
-    for server in servers.values():
-        server.shutdown()
-        server.server_close()
-    return 0
+    return serve_until_signalled(servers, urls)
 
 
 if __name__ == "__main__":

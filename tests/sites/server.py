@@ -219,14 +219,8 @@ def build_servers(root: Path, port: int) -> tuple[dict[str, ThreadingHTTPServer]
     return servers, urls
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Start every site, print the URL map as one JSON line, serve until signalled."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=SITES_ROOT, help="directory of sites")
-    parser.add_argument("--port", type=int, default=0, help="port for every site (0: any)")
-    args = parser.parse_args(argv)
-
-    servers, urls = build_servers(args.root.resolve(), args.port)
+def serve_until_signalled(servers: dict[str, ThreadingHTTPServer], urls: dict[str, str]) -> int:
+    """Serve every server, print the URL map as one JSON line, stop on SIGTERM or SIGINT."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -234,12 +228,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    threads = [
-        threading.Thread(target=s.serve_forever, name=f"site-{n}", daemon=True)
-        for n, s in servers.items()
-    ]
-    for thread in threads:
-        thread.start()
+    for name, server in servers.items():
+        threading.Thread(target=server.serve_forever, name=f"site-{name}", daemon=True).start()
     sys.stdout.write(json.dumps(urls, sort_keys=True) + "\n")
     sys.stdout.flush()
     while not stop.wait(0.5):
@@ -248,6 +238,16 @@ def main(argv: list[str] | None = None) -> int:
         server.shutdown()
         server.server_close()
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start every site, print the URL map as one JSON line, serve until signalled."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=SITES_ROOT, help="directory of sites")
+    parser.add_argument("--port", type=int, default=0, help="port for every site (0: any)")
+    args = parser.parse_args(argv)
+    servers, urls = build_servers(args.root.resolve(), args.port)
+    return serve_until_signalled(servers, urls)
 
 
 if __name__ == "__main__":
