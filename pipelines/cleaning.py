@@ -17,7 +17,6 @@ SHARE_CASE = str.maketrans("SHARE", "share")
 SOCIAL_CASE = str.maketrans("SOCIAL", "social")
 EMBEDDED_QUOTE_XPATH = etree.XPath(".//blockquote")
 BLOCKQUOTE_XPATH = etree.XPath("//blockquote")
-LINK_LIST_XPATH = etree.XPath("//ul[li] | //ol[li]")
 HEADING_CANDIDATE_XPATH = etree.XPath(
     "(//h1 | //h2 | //h3 | //h4 | //h5 | //h6 | //header | //strong | //b | //span | //p"
     " | //div[contains(translate(@class, 'TITLEHEADING', 'titleheading'), 'title')"
@@ -149,7 +148,7 @@ def is_link_menu(element: HtmlElement) -> bool:
 
 def remove_link_menus(tree: HtmlElement) -> None:
     """Drop lists made only of short links."""
-    for element in reversed(LINK_LIST_XPATH(tree)):
+    for element in reversed(list(tree.iter("ul", "ol"))):
         if is_link_menu(element):
             drop_element(element)
 

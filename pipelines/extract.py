@@ -38,7 +38,8 @@ NONCHARACTERS_UTF8 = ("\ufffe".encode(), "\uffff".encode())
 MIN_BODY_CHARS = 200
 HTML_ELEMENT_CLASSES = {"form": FormElement, "input": InputElement, "label": LabelElement,
                         "select": SelectElement, "textarea": TextareaElement}
-DROP_TAGS_XPATH = etree.XPath("//script[not(contains(@type, 'ld+json'))] | //style | //noscript")
+DROP_TAGS = ("script", "style", "noscript")
+NODE_COUNT_XPATH = etree.XPath("count(//node())")
 
 
 def html_parser() -> HTMLParser:
@@ -105,7 +106,11 @@ def parse_html(text: str) -> HtmlElement | None:
         tree = document_fromstring(data, parser=HTML_PARSER)
     except (etree.ParserError, ValueError):
         return None
-    for element in reversed(DROP_TAGS_XPATH(tree)):
+    dropped = [
+        element for element in tree.iter(*DROP_TAGS)
+        if element.tag != "script" or "ld+json" not in (element.get("type") or "")
+    ]
+    for element in reversed(dropped):
         element.drop_tree()
     truncate_tree(tree, MAX_ELEMENTS)
     return tree
@@ -113,6 +118,8 @@ def parse_html(text: str) -> HtmlElement | None:
 
 def truncate_tree(tree: HtmlElement, max_elements: int) -> None:
     """Cut the document after its first MAX_ELEMENTS elements, in document order."""
+    if NODE_COUNT_XPATH(tree) <= max_elements:  # every node, text too: never fewer than iter()
+        return
     for count, element in enumerate(tree.iter()):
         if count < max_elements:
             continue
