@@ -54,15 +54,17 @@ MAX_AUTHOR_WORDS = 6
 
 def meta_content(tree: HtmlElement, *keys: str) -> str | None:
     """Return the first non-empty content of a meta tag named by one of KEYS."""
-    named = [
-        ({(meta.get(name) or "").translate(ASCII_LOWER) for name in META_NAME_ATTRIBUTES}, value)
-        for meta in tree.iter("meta")
-        if (value := meta.get("content")) and value.strip()
-    ]
+    first: dict[str, str] = {}
+    for meta in tree.iter("meta"):
+        value = meta.get("content")
+        if value and value.strip():
+            for attribute in META_NAME_ATTRIBUTES:
+                name = meta.get(attribute)
+                if name:
+                    first.setdefault(name.translate(ASCII_LOWER), value)
     for key in keys:
-        for names, value in named:
-            if key in names:
-                return " ".join(value.split())
+        if key in first:
+            return " ".join(first[key].split())
     return None
 
 
