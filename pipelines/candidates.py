@@ -40,9 +40,14 @@ def tokens(text: str) -> list[str]:
     return TOKEN.findall(text.lower())
 
 
+def joined_tokens(text_tokens: list[str]) -> str:
+    """TEXT_TOKENS as a space-padded string, for contiguous containment tests."""
+    return " " + " ".join(text_tokens) + " "
+
+
 def token_string(text: str) -> str:
     """TEXT as a space-padded string of its tokens, for contiguous containment tests."""
-    return " " + " ".join(tokens(text)) + " "
+    return joined_tokens(tokens(text))
 
 
 def coverage(part: list[str], whole: Counter[str]) -> float:
@@ -115,8 +120,8 @@ def keep_agreed_span(
     return [
         line for index, line in enumerate(lines)
         if agreed[index] or (
-            first < index < last and token_string(line) not in aside
-            and token_string(line) not in links
+            first < index < last and (joined := token_string(line)) not in aside
+            and joined not in links
         )
     ]
 
@@ -170,14 +175,14 @@ def merge_candidates(
     ):
         logger.debug("precise candidate is a small part of readability's: taking the larger")
         return readable
-    in_precise = token_string(precise)
+    in_precise = joined_tokens(precise_tokens)
     precise_set = set(precise_tokens)
     lines: list[str] = []
     agreed: list[bool] = []
     seen: Counter[str] = Counter()
     for line in split_lines(readable):
         line_tokens = tokens(line)
-        joined = token_string(line)
+        joined = joined_tokens(line_tokens)
         if not line_tokens or seen[joined] >= max(1, in_precise.count(joined)):
             continue
         seen[joined] += 1

@@ -12,20 +12,11 @@ from pipelines.markers import Markers, normalize_label
 
 logger = logging.getLogger(__name__)
 
-BREADCRUMB_XPATH = etree.XPath(
-    "//nav"
-    " | //*[contains(translate(@class, 'BREADCRUMB', 'breadcrumb'), 'breadcrumb')]"
-    " | //*[contains(translate(@id, 'BREADCRUMB', 'breadcrumb'), 'breadcrumb')]"
-    " | //*[translate(@aria-label, 'BREADCRUMB', 'breadcrumb') = 'breadcrumb']"
-)
-SHARE_BAR_XPATH = etree.XPath(
-    "//*[contains(translate(@class, 'SHARE', 'share'), 'share')"
-    " or contains(translate(@id, 'SHARE', 'share'), 'share')"
-    " or contains(translate(@class, 'SOCIAL', 'social'), 'social')]"
-)
+BREADCRUMB_CASE = str.maketrans("BREADCRUM", "breadcrum")
+SHARE_CASE = str.maketrans("SHARE", "share")
+SOCIAL_CASE = str.maketrans("SOCIAL", "social")
 EMBEDDED_QUOTE_XPATH = etree.XPath(".//blockquote")
 BLOCKQUOTE_XPATH = etree.XPath("//blockquote")
-LINK_LIST_XPATH = etree.XPath("//ul[li] | //ol[li]")
 HEADING_CANDIDATE_XPATH = etree.XPath(
     "(//h1 | //h2 | //h3 | //h4 | //h5 | //h6 | //header | //strong | //b | //span | //p"
     " | //div[contains(translate(@class, 'TITLEHEADING', 'titleheading'), 'title')"
@@ -72,16 +63,38 @@ def is_chrome_block(element: HtmlElement) -> bool:
     return len(text_of(element)) <= CHROME_MAX_CHARS or link_density(element) >= CHROME_LINK_DENSITY
 
 
+def is_breadcrumb(element: HtmlElement) -> bool:
+    """Tell whether ELEMENT is a nav or names a breadcrumb in its class, id or aria-label."""
+    return (
+        element.tag == "nav"
+        or "breadcrumb" in (element.get("class") or "").translate(BREADCRUMB_CASE)
+        or "breadcrumb" in (element.get("id") or "").translate(BREADCRUMB_CASE)
+        or (element.get("aria-label") or "").translate(BREADCRUMB_CASE) == "breadcrumb"
+    )
+
+
+def is_share_bar(element: HtmlElement) -> bool:
+    """Tell whether ELEMENT names a share or social widget in its class or id."""
+    names = element.get("class") or ""
+    return (
+        "share" in names.translate(SHARE_CASE)
+        or "share" in (element.get("id") or "").translate(SHARE_CASE)
+        or "social" in names.translate(SOCIAL_CASE)
+    )
+
+
 def remove_breadcrumbs(tree: HtmlElement) -> None:
     """Drop nav bars and breadcrumb trails."""
-    for element in reversed(BREADCRUMB_XPATH(tree)):
+    found = [element for element in tree.iter(etree.Element) if is_breadcrumb(element)]
+    for element in reversed(found):
         if is_chrome_block(element):
             drop_element(element)
 
 
 def remove_share_bars(tree: HtmlElement) -> None:
     """Drop short share/social widgets."""
-    for element in reversed(SHARE_BAR_XPATH(tree)):
+    found = [element for element in tree.iter(etree.Element) if is_share_bar(element)]
+    for element in reversed(found):
         if (
             element.tag not in ("html", "body", "main", "article")
             and len(text_of(element)) <= SHARE_BAR_MAX_CHARS
@@ -135,7 +148,7 @@ def is_link_menu(element: HtmlElement) -> bool:
 
 def remove_link_menus(tree: HtmlElement) -> None:
     """Drop lists made only of short links."""
-    for element in reversed(LINK_LIST_XPATH(tree)):
+    for element in reversed(list(tree.iter("ul", "ol"))):
         if is_link_menu(element):
             drop_element(element)
 

@@ -8,7 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lxml import etree
-from lxml.html import HtmlElement, HTMLParser, document_fromstring
+from lxml.html import (
+    FormElement,
+    HtmlComment,
+    HtmlElement,
+    HtmlEntity,
+    HTMLParser,
+    HtmlProcessingInstruction,
+    InputElement,
+    LabelElement,
+    SelectElement,
+    TextareaElement,
+    document_fromstring,
+)
 from w3lib.encoding import html_to_unicode
 
 from pipelines import metadata
@@ -21,9 +33,27 @@ logger = logging.getLogger(__name__)
 MAX_INPUT_CHARS = 1_500_000
 MAX_ELEMENTS = 20_000
 XML_INCOMPATIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+NONCHARACTERS_UTF8 = ("\ufffe".encode(), "\uffff".encode())
 MIN_BODY_CHARS = 200
-HTML_PARSER = HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8")
-DROP_TAGS_XPATH = etree.XPath("//script[not(contains(@type, 'ld+json'))] | //style | //noscript")
+HTML_ELEMENT_CLASSES = {"form": FormElement, "input": InputElement, "label": LabelElement,
+                        "select": SelectElement, "textarea": TextareaElement}
+DROP_TAGS = ("script", "style", "noscript")
+NODE_COUNT_XPATH = etree.XPath("count(//node())")
+
+
+def html_parser() -> HTMLParser:
+    """An lxml.html parser whose element classes are looked up in C, not per element in Python."""
+    lookup = etree.ElementNamespaceClassLookup(etree.ElementDefaultClassLookup(
+        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
+    ))
+    lookup.get_namespace(None).update(HTML_ELEMENT_CLASSES)
+    parser = HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8")
+    parser.set_element_class_lookup(lookup)
+    return parser
+
+
+HTML_PARSER = html_parser()
 
 
 @dataclass(frozen=True)
@@ -50,16 +80,37 @@ def decode_html(html: str | bytes) -> str:
         return html.decode("utf-8", errors="replace")
 
 
+def xml_safe_bytes(text: str) -> bytes:
+    """TEXT in UTF-8 without the characters XML cannot hold (XML_INCOMPATIBLE)."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: the regular expression handles them
+        return XML_INCOMPATIBLE.sub("", text).encode("utf-8", errors="replace")
+    for noncharacter in NONCHARACTERS_UTF8:
+        data = data.replace(noncharacter, b"")
+    return data.translate(None, CONTROL_BYTES)
+
+
+def is_blank(data: bytes) -> bool:
+    """Tell whether UTF-8 DATA holds only whitespace, as str.strip() sees it."""
+    stripped = data.strip()
+    return not stripped or (stripped[0] >= 0x80 and data.decode("utf-8").isspace())
+
+
 def parse_html(text: str) -> HtmlElement | None:
     """Parse TEXT (capped in size) into an lxml tree, or None if nothing parses."""
-    capped = XML_INCOMPATIBLE.sub("", text[:MAX_INPUT_CHARS])
-    if not capped.strip():
+    data = xml_safe_bytes(text[:MAX_INPUT_CHARS])
+    if is_blank(data):
         return None
     try:
-        tree = document_fromstring(capped.encode("utf-8", errors="replace"), parser=HTML_PARSER)
+        tree = document_fromstring(data, parser=HTML_PARSER)
     except (etree.ParserError, ValueError):
         return None
-    for element in reversed(DROP_TAGS_XPATH(tree)):
+    dropped = [
+        element for element in tree.iter(*DROP_TAGS)
+        if element.tag != "script" or "ld+json" not in (element.get("type") or "")
+    ]
+    for element in reversed(dropped):
         element.drop_tree()
     truncate_tree(tree, MAX_ELEMENTS)
     return tree
@@ -67,6 +118,8 @@ def parse_html(text: str) -> HtmlElement | None:
 
 def truncate_tree(tree: HtmlElement, max_elements: int) -> None:
     """Cut the document after its first MAX_ELEMENTS elements, in document order."""
+    if NODE_COUNT_XPATH(tree) <= max_elements:  # every node, text too: never fewer than iter()
+        return
     for count, element in enumerate(tree.iter()):
         if count < max_elements:
             continue

@@ -23,11 +23,6 @@ logger = logging.getLogger(__name__)
 JSON_LD_XPATH = etree.XPath(
     "//script[contains(translate(@type, 'JSONLD', 'jsonld'), 'ld+json')]/text()"
 )
-META_XPATH = etree.XPath(
-    "//meta[translate(@property, $upper, $lower) = $key or translate(@name, $upper, $lower) = $key"
-    " or translate(@itemprop, $upper, $lower) = $key or translate(@http-equiv, $upper, $lower)"
-    " = $key]/@content"
-)
 CANONICAL_XPATH = etree.XPath(
     "//link[translate(@rel, 'CANONICAL', 'canonical') = 'canonical']/@href"
 )
@@ -36,8 +31,8 @@ TITLE_XPATH = etree.XPath("//title/text()")
 TIME_XPATH = etree.XPath("//time[@datetime]/@datetime")
 REL_AUTHOR_XPATH = etree.XPath("//a[contains(concat(' ', normalize-space(@rel), ' '), ' author ')]")
 ITEMPROP_AUTHOR_XPATH = etree.XPath("//*[@itemprop = 'author']")
-UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-LOWER = "abcdefghijklmnopqrstuvwxyz"
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+META_NAME_ATTRIBUTES = ("property", "name", "itemprop", "http-equiv")
 ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|Report|LiveBlogPosting)$")
 LISTING_TYPES = frozenset({"CollectionPage", "ItemList", "SearchResultsPage"})
 AUTHOR_META_KEYS = ("author", "article:author", "dc.creator", "byl", "sailthru.author",
@@ -59,10 +54,17 @@ MAX_AUTHOR_WORDS = 6
 
 def meta_content(tree: HtmlElement, *keys: str) -> str | None:
     """Return the first non-empty content of a meta tag named by one of KEYS."""
+    first: dict[str, str] = {}
+    for meta in tree.iter("meta"):
+        value = meta.get("content")
+        if value and value.strip():
+            for attribute in META_NAME_ATTRIBUTES:
+                name = meta.get(attribute)
+                if name:
+                    first.setdefault(name.translate(ASCII_LOWER), value)
     for key in keys:
-        for value in META_XPATH(tree, key=key, upper=UPPER, lower=LOWER):
-            if value and value.strip():
-                return " ".join(value.split())
+        if key in first:
+            return " ".join(first[key].split())
     return None
 
 
