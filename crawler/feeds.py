@@ -95,15 +95,3 @@ def parse_feed(body: bytes, base_url: str) -> list[str]:
                 links.append(url)
             break
     return links
-
-
-def looks_like_feed(body: bytes) -> bool:
-    """True when a document's root is an RSS or Atom feed."""
-    root = _parse_xml(body)
-    return root is not None and _local(root.tag) in ("rss", "feed", "rdf")
-
-
-def looks_like_sitemap(body: bytes) -> bool:
-    """True when a document's root is a sitemap index or urlset."""
-    root = _parse_xml(body)
-    return root is not None and _local(root.tag) in ("sitemapindex", "urlset")

@@ -22,6 +22,7 @@ from pipelines.neardup import (
 )
 from pipelines.store import story_stored
 from storage.migrate import upgrade_database
+from storage.models import AliasKind
 from storage.read import iter_signatures
 from storage.session import make_engine, make_sessionmaker
 
@@ -62,17 +63,17 @@ def alias_urls(canonical: str, *seen: str) -> list[str]:
     return list(aliases)
 
 
-def alias_kind(alias: str, canonical: str, request_url: str, fetched_url: str) -> str:
+def alias_kind(alias: str, canonical: str, request_url: str, fetched_url: str) -> AliasKind:
     """What an alias is: tracking variant, AMP, print, redirect, else another canonical."""
     if canonical_url(alias) == canonical:
-        return "tracking"
+        return AliasKind.TRACKING
     if AMP_URL.search(alias):
-        return "amp"
+        return AliasKind.AMP
     if PRINT_URL.search(alias):
-        return "print"
+        return AliasKind.PRINT
     if alias == request_url and canonical_url(request_url) != canonical_url(fetched_url):
-        return "redirect"
-    return "canonical"
+        return AliasKind.REDIRECT
+    return AliasKind.CANONICAL
 
 
 class DedupPipeline:
