@@ -7,12 +7,13 @@ import argparse
 from scrapy.commands import ScrapyCommand
 
 from crawler.commands._database import open_database
+from crawler.commands._table import format_table
 from storage.models import CrawlRun
 from storage.runs import FILL_FIELDS, last_runs
 
 HEADER = ("started (UTC)", "source", "pages", "new", "upd", "dup", "not art", "errors",
           "fill " + "/".join(name[0] for name in FILL_FIELDS), "health")
-WIDTHS = (19, 16, 6, 5, 5, 5, 7, 6, 24, 40)
+WIDTHS = (19, 16, 6, 5, 5, 5, 7, 6, 24, None)
 
 
 def run_row(run: CrawlRun) -> tuple[str, ...]:
@@ -23,17 +24,6 @@ def run_row(run: CrawlRun) -> tuple[str, ...]:
     return (run.started_at.strftime("%Y-%m-%d %H:%M:%S"), run.source, str(run.pages_fetched),
             str(run.stories_new), str(run.stories_updated), str(run.stories_duplicate),
             str(run.not_articles), str(sum((run.errors or {}).values())), fill, health)
-
-
-def format_runs(runs: list[CrawlRun]) -> str:
-    """Runs as a fixed-width text table; the health column is never cut."""
-    lines = ["  ".join(h.ljust(w) for h, w in zip(HEADER, WIDTHS, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in WIDTHS))
-    for run in runs:
-        cells = run_row(run)
-        fixed = "  ".join(c[:w].ljust(w) for c, w in zip(cells[:-1], WIDTHS, strict=False))
-        lines.append(f"{fixed}  {cells[-1]}")
-    return "\n".join(lines)
 
 
 class RunsCommand(ScrapyCommand):
@@ -63,6 +53,6 @@ class RunsCommand(ScrapyCommand):
                 runs = last_runs(session, source=opts.source, limit=opts.limit)
         finally:
             engine.dispose()
-        print(format_runs(runs))
+        print(format_table(HEADER, [run_row(r) for r in runs], WIDTHS))
         degraded = sum(1 for run in runs if run.degraded)
         print(f"\n{len(runs)} runs, {degraded} degraded")

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 
 from scrapy.commands import ScrapyCommand
 
 from crawler.commands._database import open_database
+from crawler.commands._table import format_table
 from storage.read import iter_stories
 
 COLUMNS = ("title", "language", "site", "original_url", "urls")
-
-
-def _cell(value: object, width: int) -> str:
-    """A value cut to a column's width."""
-    text = "" if value is None else str(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def format_table(rows: Sequence[Sequence[object]], widths: tuple[int, ...]) -> str:
-    """Rows as a fixed-width text table with a header line."""
-    lines = ["  ".join(name.ljust(w) for name, w in zip(COLUMNS, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    for row in rows:
-        lines.append("  ".join(_cell(v, w).ljust(w) for v, w in zip(row, widths, strict=True)))
-    return "\n".join(lines)
 
 
 class StoriesCommand(ScrapyCommand):
@@ -57,5 +42,5 @@ class StoriesCommand(ScrapyCommand):
                 ]
         finally:
             engine.dispose()
-        print(format_table(rows, (60, 8, 22, 48, 4)))
+        print(format_table(COLUMNS, rows, (60, 8, 22, 48, 4)))
         print(f"\n{len(rows)} stories")
