@@ -41,7 +41,12 @@ def normalize_body(text: str) -> str:
 
 def content_hash(text: str) -> str:
     """SHA-256 of the normalized body: equal for copies that differ only in markup or spacing."""
-    return hashlib.sha256(normalize_body(text).encode("utf-8")).hexdigest()
+    return normalized_hash(normalize_body(text))
+
+
+def normalized_hash(normalized: str) -> str:
+    """SHA-256 hex digest of an already normalized body."""
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
 
 
 def story_url(fetched_url: str, declared_canonical: str | None) -> str:
@@ -134,7 +139,7 @@ class DedupPipeline:
         item.alias_kinds = {a: alias_kind(a, item.canonical_url, item.request_url, item.url)
                             for a in item.aliases}
         normalized = normalize_body(item.article.text)
-        item.content_hash = hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+        item.content_hash = normalized_hash(normalized)
         sig = signature(normalized.split(), self.shingle_size, self.coefficients)
         if sig is None:
             return item
