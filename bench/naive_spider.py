@@ -1,22 +1,30 @@
-"""The naive baseline: trafilatura in the callback, one INSERT and commit per page."""
+"""The naive baseline: trafilatura and langdetect in the callback, an INSERT and commit per page."""
 
 import sqlite3
 
+import langdetect
 import scrapy
 import trafilatura
 from scrapy.spiders import SitemapSpider
+
+langdetect.DetectorFactory.seed = 0
 
 
 class NaiveSpider(SitemapSpider):
     name = "naive"
 
-    def __init__(self, site: str, db: str, **kwargs):
+    def __init__(self, site: str, db: str, language: str = "1", **kwargs):
         super().__init__(**kwargs)
         self.sitemap_urls = [f"{site}/robots.txt"]
+        self.language = language == "1"
         self.db = sqlite3.connect(db)
-        self.db.execute("CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY, text TEXT)")
+        self.db.execute("CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY, text, lang)")
 
     def parse(self, response: scrapy.http.Response) -> None:
         text = trafilatura.extract(response.text, url=response.url)
-        self.db.execute("INSERT OR REPLACE INTO pages VALUES (?, ?)", (response.url, text))
+        try:
+            lang = langdetect.detect(text) if text and self.language else None
+        except langdetect.LangDetectException:
+            lang = None
+        self.db.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?)", (response.url, text, lang))
         self.db.commit()

@@ -3,7 +3,8 @@
 Usage: python bench/throughput.py [--pages 5000] [--only a,b,c] [--out DIR]
 
 Serves bench/newssite.py on 127.0.0.1, measures the server alone, then runs and measures
-(a) `scrapy crawl news` into SQLite, (b) bench/naive_spider.py, (c) trafilatura.extract over
+(a) `scrapy crawl news` into SQLite, (b) bench/naive_spider.py (trafilatura + langdetect, b0
+without langdetect), (c) trafilatura.extract over
 the same HTML in one process with no network; prints stories/s, CPU seconds and the peak RSS
 of each whole process tree (worker processes included), then a/b and a/c.
 """
@@ -93,19 +94,24 @@ def run_pipeline(site: str, work: Path, workers: str | None) -> Measure:
            "-s", f"DATABASE_URL=sqlite:///{work / 'a.db'}", "-s", "ALLOW_PRIVATE_NETWORKS=True",
            "-s", "NEWS_FOLLOW_CREDITS=False", *CRAWL_SETTINGS, *extra]
     wall, cpu, main, rss = run_tree(cmd, REPO_ROOT, log)
-    stored = sum(stat_value(log, f"news/store/{o}") for o in ("new", "updated", "duplicate"))
+    outcomes = {o: stat_value(log, f"news/store/{o}") for o in ("new", "updated", "duplicate")}
+    print(f"  (a) stored: {outcomes}", flush=True)
+    stored = sum(outcomes.values())
     return Measure(f"a: crawl news, workers={workers or 'cores'}", stored, wall, cpu, main, rss)
 
 
-def run_naive(site: str, work: Path) -> Measure:
+def run_naive(site: str, work: Path, language: bool) -> Measure:
     """(b) the naive spider, run outside the project so none of its settings apply."""
-    db = work / "b.db"
+    db = work / f"b{int(language)}.db"
+    db.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "scrapy", "runspider", str(BENCH_DIR / "naive_spider.py"),
-           "-a", f"site={site}", "-a", f"db={db}", *CRAWL_SETTINGS]
-    wall, cpu, main, rss = run_tree(cmd, work, work / "b.log")
+           "-a", f"site={site}", "-a", f"db={db}", "-a", f"language={int(language)}",
+           *CRAWL_SETTINGS]
+    wall, cpu, main, rss = run_tree(cmd, work, work / f"b{int(language)}.log")
     with sqlite3.connect(db) as conn:
         stored = conn.execute("SELECT count(*) FROM pages WHERE text IS NOT NULL").fetchone()[0]
-    return Measure("b: naive spider", stored, wall, cpu, main, rss)
+    name = "b: naive spider" if language else "b0: naive, no langdetect"
+    return Measure(name, stored, wall, cpu, main, rss)
 
 
 def run_ceiling(pages: int, work: Path) -> Measure:
@@ -173,7 +179,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=5000)
     parser.add_argument("--only", default="a,b,c",
-                        help="runs to make, from a,b,c and a0 (a with NEWS_WORKERS=0)")
+                        help="runs to make, from a,b,c, a0 (a with NEWS_WORKERS=0) and b0 (b "
+                        "without langdetect)")
     parser.add_argument("--workers", help="NEWS_WORKERS for (a); default: the setting's")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--ceiling", type=Path, help=argparse.SUPPRESS)
@@ -196,7 +203,8 @@ def main() -> None:
             work = Path(tmp)
             runs = {"a": lambda: run_pipeline(site, work, args.workers),
                     "a0": lambda: run_pipeline(site, work, "0"),
-                    "b": lambda: run_naive(site, work),
+                    "b": lambda: run_naive(site, work, language=True),
+                    "b0": lambda: run_naive(site, work, language=False),
                     "c": lambda: run_ceiling(args.pages, work)}
             for key in args.only.split(","):
                 server_cpu = sum(server.cpu_times()[:2])
@@ -212,7 +220,7 @@ def main() -> None:
         server.terminate()
         server.wait()
     ratios = {f"{x}/{y}": results[x].rate / results[y].rate
-              for x, y in (("a", "b"), ("a", "c"), ("a0", "b"), ("a", "a0"))
+              for x, y in (("a", "b"), ("a", "c"), ("a", "b0"), ("a0", "b"), ("a", "a0"))
               if x in results and y in results}
     for name, value in ratios.items():
         print(f"{name} = {value:.2f}")
