@@ -22,10 +22,13 @@ from crawler.feeds import parse_feed, parse_sitemap, robots_sitemaps
 from crawler.incremental import ARTICLE_CANDIDATE
 from crawler.items import PageItem
 from crawler.pages import (
+    Anchor,
     credited_url,
     feed_links,
     is_article_page,
+    page_anchors,
     page_links,
+    parse_html,
     url_looks_like_listing,
 )
 from crawler.sources import (
@@ -214,8 +217,11 @@ class NewsSpider(scrapy.Spider):
             return
         response = self._as_text(response)
         credit_hop = bool(response.meta.get("credit_hop"))
-        if is_article_page(response.selector, response.url):
-            original = credited_url(response.selector, response.url, self.markers)
+        root = parse_html(response.text)
+        anchors: list[Anchor] | None = None
+        if is_article_page(root, response.url):
+            anchors = page_anchors(root, response.url)
+            original = credited_url(root, anchors, response.url, self.markers)
             yield self._item(response, original)
             if original and self.follow_credits and not credit_hop:
                 yield from self._credit_request(response, original)
@@ -226,12 +232,13 @@ class NewsSpider(scrapy.Spider):
             return
         depth = response.meta.get("news_depth", 0) + 1
         source = self._source(response)
-        for url in feed_links(response.selector, response.url):
+        for url in feed_links(root, response.url):
             if self._in_scope(url, source):
                 yield Request(url, callback=self.parse_feed, errback=self.on_error,
                               meta={"source": source.name, "news_depth": depth - 1}, priority=15)
-        yield from self._page_requests(page_links(response.selector, response.url),
-                                       response, depth=depth)
+        if anchors is None:
+            anchors = page_anchors(root, response.url)
+        yield from self._page_requests(page_links(anchors), response, depth=depth)
 
     def _as_text(self, response: HtmlResponse) -> HtmlResponse:
         """The response decoded right (see crawler.encoding.page_text), as NFC text."""
