@@ -6,8 +6,9 @@ import datetime as dt
 import enum
 import logging
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Select, bindparam, case, func, or_, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from storage.models import Story, StoryRevision, StoryUrl, UrlRelation
 from storage.records import ArticleRecord
@@ -44,32 +45,40 @@ def lock_story_keys(session: Session, record: ArticleRecord) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _story_by_keys() -> Select[Story]:
+    """The story seen at one of the `keys` URLs, else whose main URL is one of them, else
+    with the body hash `content_hash`; the lowest id within a rank."""
+    keys: BindParameter[str] = bindparam("keys", expanding=True)
+    seen_at_key = Story.id.in_(select(StoryUrl.story_id).where(StoryUrl.url.in_(keys)))
+    main_url_is_key = Story.url.in_(keys)
+    same_body = Story.content_hash == bindparam("content_hash")
+    rank = case((seen_at_key, 0), (main_url_is_key, 1), else_=2)
+    return (select(Story).where(or_(seen_at_key, main_url_is_key, same_body))
+            .order_by(rank, Story.id).limit(1))
+
+
+# Statements built once (the merge runs them for every stored page).
+STORY_BY_KEYS = _story_by_keys()
+STORY_SEEN_AT = (select(Story).join(StoryUrl).where(StoryUrl.url == bindparam("url"))
+                 .order_by(Story.id).limit(1))
+STORY_URL = select(StoryUrl).where(StoryUrl.url == bindparam("url"))
+
+
 def find_story(session: Session, record: ArticleRecord) -> Story | None:
-    """The story this article belongs to: by any of its URLs, body hash, then near-duplicate."""
+    """The story this article belongs to: by any of its URLs, body hash, then near-duplicate.
+
+    One query ranks the first three keys (STORY_BY_KEYS).
+    """
     keys = {record.url, *record.aliases}
     if record.original_url:
         keys.add(record.original_url)
     story = session.scalars(
-        select(Story).join(StoryUrl).where(StoryUrl.url.in_(keys)).order_by(Story.id).limit(1)
+        STORY_BY_KEYS, {"keys": sorted(keys), "content_hash": record.content_hash}
     ).first()
-    if story is None:
-        story = session.scalars(
-            select(Story).where(Story.url.in_(keys)).order_by(Story.id).limit(1)
-        ).first()
-    if story is None:
-        story = session.scalars(
-            select(Story)
-            .where(Story.content_hash == record.content_hash)
-            .order_by(Story.id)
-            .limit(1)
-        ).first()
     if story is None and record.near_duplicate_of is not None:
         story = session.get(Story, record.near_duplicate_of)
     if story is None and record.near_duplicate_url is not None:
-        story = session.scalars(
-            select(Story).join(StoryUrl).where(StoryUrl.url == record.near_duplicate_url)
-            .order_by(Story.id).limit(1)
-        ).first()
+        story = session.scalars(STORY_SEEN_AT, {"url": record.near_duplicate_url}).first()
     return story
 
 
@@ -125,9 +134,12 @@ def _add_revision(session: Session, story: Story, replaced_at: dt.datetime) -> i
 
 
 def _remember_url(session: Session, story: Story, url: str, relation: UrlRelation,
-                  kind: str | None, record: ArticleRecord) -> bool:
-    """Record that the story was seen at a URL; True when the URL is new to the story."""
-    known = session.scalars(select(StoryUrl).where(StoryUrl.url == url)).first()
+                  kind: str | None, record: ArticleRecord, lookup: bool = True) -> bool:
+    """Record that the story was seen at a URL; True when the URL is new to the story.
+
+    LOOKUP False: the caller knows no story was seen at the URL (a new story's keys).
+    """
+    known = session.scalars(STORY_URL, {"url": url}).first() if lookup else None
     fetched = url == (record.fetched_url or record.url)
     if known is not None:
         known.last_seen = max(known.last_seen, record.fetched_at)
@@ -208,14 +220,16 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
     if story.minhash is None:
         story.minhash = record.minhash
     kinds = dict(record.alias_kinds)
+    # find_story found no story seen at the record's URLs: a new story's are all unknown.
+    lookup = outcome is not SaveOutcome.NEW
     new_url = False
     if not record.variant:
         new_url = _remember_url(session, story, record.url, _relation(story, record), None,
-                                record)
-    for alias in record.aliases:
+                                record, lookup)
+    for alias in dict.fromkeys(record.aliases):
         if alias != record.url:
             new_url |= _remember_url(session, story, alias, UrlRelation.ALIAS,
-                                     kinds.get(alias), record)
+                                     kinds.get(alias), record, lookup)
     session.flush()
     if outcome is SaveOutcome.DUPLICATE and new_url:
         logger.debug("Story %d also seen at %s", story.id, record.url)
@@ -225,7 +239,7 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
 def touch_url(session: Session, url: str, seen_at: dt.datetime, etag: str | None,
               last_modified: str | None) -> bool:
     """Record a revisit that found a URL unchanged (HTTP 304); False when the URL is unknown."""
-    known = session.scalars(select(StoryUrl).where(StoryUrl.url == url)).first()
+    known = session.scalars(STORY_URL, {"url": url}).first()
     if known is None:
         return False
     known.last_seen = max(known.last_seen, seen_at)
