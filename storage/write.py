@@ -45,18 +45,19 @@ def lock_story_keys(session: Session, record: ArticleRecord) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _story_by_keys() -> Select[Story]:
-    """The story seen at one of the `keys` URLs, else whose main URL is one of them, else
-    with the body hash `content_hash`; the lowest id within a rank."""
+def _story_by_keys() -> Select[Story, int]:
+    """(story, rank): the story seen at one of the `keys` URLs (rank SEEN_AT_KEY), else whose
+    main URL is one of them, else with the body hash `content_hash`; the lowest id first."""
     keys: BindParameter[str] = bindparam("keys", expanding=True)
     seen_at_key = Story.id.in_(select(StoryUrl.story_id).where(StoryUrl.url.in_(keys)))
     main_url_is_key = Story.url.in_(keys)
     same_body = Story.content_hash == bindparam("content_hash")
-    rank = case((seen_at_key, 0), (main_url_is_key, 1), else_=2)
-    return (select(Story).where(or_(seen_at_key, main_url_is_key, same_body))
+    rank = case((seen_at_key, SEEN_AT_KEY), (main_url_is_key, 1), else_=2)
+    return (select(Story, rank).where(or_(seen_at_key, main_url_is_key, same_body))
             .order_by(rank, Story.id).limit(1))
 
 
+SEEN_AT_KEY = 0
 # Statements built once (the merge runs them for every stored page).
 STORY_BY_KEYS = _story_by_keys()
 STORY_SEEN_AT = (select(Story).join(StoryUrl).where(StoryUrl.url == bindparam("url"))
@@ -64,22 +65,26 @@ STORY_SEEN_AT = (select(Story).join(StoryUrl).where(StoryUrl.url == bindparam("u
 STORY_URL = select(StoryUrl).where(StoryUrl.url == bindparam("url"))
 
 
-def find_story(session: Session, record: ArticleRecord) -> Story | None:
+def find_story(session: Session, record: ArticleRecord) -> tuple[Story | None, bool]:
     """The story this article belongs to: by any of its URLs, body hash, then near-duplicate.
 
-    One query ranks the first three keys (STORY_BY_KEYS).
+    One query ranks the first three keys (STORY_BY_KEYS). The flag is True when a story
+    was seen at one of the article's URLs (False: every one of them is new to the database).
     """
     keys = {record.url, *record.aliases}
     if record.original_url:
         keys.add(record.original_url)
-    story = session.scalars(
+    row = session.execute(
         STORY_BY_KEYS, {"keys": sorted(keys), "content_hash": record.content_hash}
     ).first()
-    if story is None and record.near_duplicate_of is not None:
+    if row is not None:
+        return row[0], row[1] == SEEN_AT_KEY
+    story = None
+    if record.near_duplicate_of is not None:
         story = session.get(Story, record.near_duplicate_of)
     if story is None and record.near_duplicate_url is not None:
         story = session.scalars(STORY_SEEN_AT, {"url": record.near_duplicate_url}).first()
-    return story
+    return story, False
 
 
 def _holds_own_text(story: Story) -> bool:
@@ -137,7 +142,7 @@ def _remember_url(session: Session, story: Story, url: str, relation: UrlRelatio
                   kind: str | None, record: ArticleRecord, lookup: bool = True) -> bool:
     """Record that the story was seen at a URL; True when the URL is new to the story.
 
-    LOOKUP False: the caller knows no story was seen at the URL (a new story's keys).
+    LOOKUP False: the caller knows no story was seen at the URL (find_story said so).
     """
     known = session.scalars(STORY_URL, {"url": url}).first() if lookup else None
     fetched = url == (record.fetched_url or record.url)
@@ -150,8 +155,9 @@ def _remember_url(session: Session, story: Story, url: str, relation: UrlRelatio
             known.http_etag = record.http_etag
             known.http_last_modified = record.http_last_modified
         return False
-    story.urls.append(StoryUrl(
-        url=url, relation=relation, kind=kind, site=record.site,
+    # Added through the backref: appending to story.urls would load all of them first.
+    session.add(StoryUrl(
+        story=story, url=url, relation=relation, kind=kind, site=record.site,
         first_seen=record.fetched_at, last_seen=record.fetched_at,
         http_etag=record.http_etag if fetched else None,
         http_last_modified=record.http_last_modified if fetched else None,
@@ -199,7 +205,7 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
     The caller owns the transaction: commit after this returns, roll back on error.
     """
     lock_story_keys(session, record)
-    story = find_story(session, record)
+    story, seen = find_story(session, record)
     if story is None:
         story = Story(
             url=record.original_url or record.url,
@@ -220,8 +226,8 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
     if story.minhash is None:
         story.minhash = record.minhash
     kinds = dict(record.alias_kinds)
-    # find_story found no story seen at the record's URLs: a new story's are all unknown.
-    lookup = outcome is not SaveOutcome.NEW
+    # Unless find_story found a story seen at one of the record's URLs, all are unknown.
+    lookup = seen
     new_url = False
     if not record.variant:
         new_url = _remember_url(session, story, record.url, _relation(story, record), None,
