@@ -197,6 +197,13 @@ def _credit_candidates(anchors: list[Anchor], url: str) -> list[Anchor]:
             and not a.host.endswith(SHARE_SUFFIXES)]
 
 
+def _text_content(element: etree._Element) -> str:
+    """The element's text, descendants included (its own text alone when it has no child)."""
+    if len(element):
+        return str(TEXT_CONTENT(element))
+    return element.text or ""
+
+
 def _short_block(anchor: etree._Element, limit: int, initials: frozenset[str]) -> str | None:
     """The normalized text of the anchor's parent; None when longer than LIMIT characters
     or when its first letter, lower-cased, is none of INITIALS (it cannot start a marker).
@@ -225,7 +232,7 @@ def credited_url(root: etree._Element, anchors: list[Anchor], url: str,
     """The original a page credits on another host: a credit link, else canonical / og:url."""
     candidates = _credit_candidates(anchors, url)
     for anchor in candidates:
-        if _fold(str(TEXT_CONTENT(anchor.element))) in markers.credit_prefixes:
+        if _fold(_text_content(anchor.element)) in markers.credit_prefixes:
             return anchor.url
     initials = frozenset(marker[0] for marker in markers.credit_prefixes if marker)
     for anchor in candidates:

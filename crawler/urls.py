@@ -52,14 +52,19 @@ def _fetchable(parts: SplitResult) -> bool:
     return ext not in SKIPPED_EXTENSIONS
 
 
-def is_fetchable_link(url: str) -> bool:
-    """True for well-formed http(s) links that are not media, documents or archives."""
+def fetchable_host(url: str) -> str | None:
+    """The lower-cased host of a fetchable link (see is_fetchable_link); None for any other."""
     try:
         parts = urlsplit(url)
         _ = parts.port
     except ValueError:
-        return False
-    return _fetchable(parts)
+        return None
+    return (parts.hostname or "").lower() if _fetchable(parts) else None
+
+
+def is_fetchable_link(url: str) -> bool:
+    """True for well-formed http(s) links that are not media, documents or archives."""
+    return fetchable_host(url) is not None
 
 
 def _resolve(base_url: str, href: str) -> tuple[str, str] | None:

@@ -39,7 +39,7 @@ from crawler.sources import (
     source_download_slot,
     source_from_urls,
 )
-from crawler.urls import host_of, is_fetchable_link, robots_txt_url
+from crawler.urls import fetchable_host, host_of, robots_txt_url
 from pipelines.markers import Markers, load_markers
 
 logger = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ class NewsSpider(scrapy.Spider):
 
     def _in_scope(self, url: str, source: Source) -> bool:
         """True for fetchable links on the source's own hosts."""
-        return is_fetchable_link(url) and host_of(url) in source.allowed_hosts
+        return fetchable_host(url) in source.allowed_hosts
 
     def _sitemap_in_scope(self, url: str, source: Source) -> bool:
         """True for sitemaps on the source's hosts, gzipped ones (.xml.gz) included."""
