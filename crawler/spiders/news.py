@@ -200,9 +200,13 @@ class NewsSpider(scrapy.Spider):
             return
         for url in urls:
             if self._in_scope(url, source):
-                yield Request(url, callback=self.parse_page, errback=self.on_error,
-                              meta={"source": source.name, "news_depth": depth,
-                                    ARTICLE_CANDIDATE: not url_looks_like_listing(url)})
+                yield self._page_request(url, source.name, depth)
+
+    def _page_request(self, url: str, source: str, depth: int) -> Request:
+        """The request for an in-scope page of a source at a depth."""
+        return Request(url, callback=self.parse_page, errback=self.on_error,
+                       meta={"source": source, "news_depth": depth,
+                             ARTICLE_CANDIDATE: not url_looks_like_listing(url)})
 
     def parse_page(self, response: Response) -> Iterator[Request | PageItem]:
         """Yield an article page as an item; follow feeds, links and a credited original."""
@@ -236,9 +240,12 @@ class NewsSpider(scrapy.Spider):
             if self._in_scope(url, source):
                 yield Request(url, callback=self.parse_feed, errback=self.on_error,
                               meta={"source": source.name, "news_depth": depth - 1}, priority=15)
+        if depth > self._depth_limit(source):
+            return
         if anchors is None:
             anchors = page_anchors(root, response.url)
-        yield from self._page_requests(page_links(anchors), response, depth=depth)
+        for url in page_links([a for a in anchors if a.host in source.allowed_hosts]):
+            yield self._page_request(url, source.name, depth)
 
     def _as_text(self, response: HtmlResponse) -> HtmlResponse:
         """The response decoded right (see crawler.encoding.page_text), as NFC text."""
