@@ -46,45 +46,45 @@ def lock_story_keys(session: Session, record: ArticleRecord) -> None:
 
 
 def _story_by_keys() -> Select[Story, int]:
-    """(story, rank): the story seen at one of the `keys` URLs (rank SEEN_AT_KEY), else whose
-    main URL is one of them, else with the body hash `content_hash`; the lowest id first."""
+    """(story, rank) of the story an article belongs to, the best rank then lowest id first.
+
+    Ranks: seen at one of the `keys` URLs (SEEN_AT_KEY), main URL one of them, the body
+    hash `content_hash`, the near-duplicate story `near_id`, the story seen at `near_url`.
+    """
     keys: BindParameter[str] = bindparam("keys", expanding=True)
-    seen_at_key = Story.id.in_(select(StoryUrl.story_id).where(StoryUrl.url.in_(keys)))
-    main_url_is_key = Story.url.in_(keys)
-    same_body = Story.content_hash == bindparam("content_hash")
-    rank = case((seen_at_key, SEEN_AT_KEY), (main_url_is_key, 1), else_=2)
-    return (select(Story, rank).where(or_(seen_at_key, main_url_is_key, same_body))
-            .order_by(rank, Story.id).limit(1))
+    ranked = [
+        Story.id.in_(select(StoryUrl.story_id).where(StoryUrl.url.in_(keys))),
+        Story.url.in_(keys),
+        Story.content_hash == bindparam("content_hash"),
+        Story.id == bindparam("near_id"),
+        Story.id.in_(select(StoryUrl.story_id).where(StoryUrl.url == bindparam("near_url"))),
+    ]
+    rank = case(*((condition, number) for number, condition in enumerate(ranked)))
+    return select(Story, rank).where(or_(*ranked)).order_by(rank, Story.id).limit(1)
 
 
 SEEN_AT_KEY = 0
 # Statements built once (the merge runs them for every stored page).
 STORY_BY_KEYS = _story_by_keys()
-STORY_SEEN_AT = (select(Story).join(StoryUrl).where(StoryUrl.url == bindparam("url"))
-                 .order_by(Story.id).limit(1))
 STORY_URL = select(StoryUrl).where(StoryUrl.url == bindparam("url"))
 
 
 def find_story(session: Session, record: ArticleRecord) -> tuple[Story | None, bool]:
     """The story this article belongs to: by any of its URLs, body hash, then near-duplicate.
 
-    One query ranks the first three keys (STORY_BY_KEYS). The flag is True when a story
-    was seen at one of the article's URLs (False: every one of them is new to the database).
+    One query (STORY_BY_KEYS). The flag is True when a story was seen at one of the
+    article's URLs (False: every one of them is new to the database).
     """
     keys = {record.url, *record.aliases}
     if record.original_url:
         keys.add(record.original_url)
-    row = session.execute(
-        STORY_BY_KEYS, {"keys": sorted(keys), "content_hash": record.content_hash}
-    ).first()
-    if row is not None:
-        return row[0], row[1] == SEEN_AT_KEY
-    story = None
-    if record.near_duplicate_of is not None:
-        story = session.get(Story, record.near_duplicate_of)
-    if story is None and record.near_duplicate_url is not None:
-        story = session.scalars(STORY_SEEN_AT, {"url": record.near_duplicate_url}).first()
-    return story, False
+    row = session.execute(STORY_BY_KEYS, {
+        "keys": sorted(keys), "content_hash": record.content_hash,
+        "near_id": record.near_duplicate_of, "near_url": record.near_duplicate_url,
+    }).first()
+    if row is None:
+        return None, False
+    return row[0], row[1] == SEEN_AT_KEY
 
 
 def _holds_own_text(story: Story) -> bool:
