@@ -38,6 +38,7 @@ NON_ARTICLE_QUERY = re.compile(r"(^|&)(page|p|q|query|s)=", re.IGNORECASE)
 ARTICLE_PATH_HINT = re.compile(
     r"(/\d{4}/\d{1,2}/)|(\d{5,})|([\w]+-[\w]+-[\w]+-[\w]+)|(\.s?html?$)", re.IGNORECASE
 )
+NON_SPACE = re.compile(r"\S")  # \s is what str.split() splits on
 MAX_CREDIT_LINE = 160
 MAX_CREDIT_TRAILER = 16  # room for the trailing colons _fold strips
 SHARE_HOSTS = frozenset(
@@ -204,21 +205,27 @@ def _text_content(element: etree._Element) -> str:
     return element.text or ""
 
 
-def _short_block(anchor: etree._Element, limit: int, initials: frozenset[str]) -> str | None:
-    """The normalized text of the anchor's parent; None when longer than LIMIT characters
+def _initial(text: str) -> str:
+    """The lower-cased first letter of a text's first word ("" for a blank text)."""
+    first = NON_SPACE.search(text)
+    return first.group().lower()[:1] if first else ""
+
+
+def _short_block(parent: etree._Element, limit: int, initials: frozenset[str]) -> str | None:
+    """The normalized text of an anchor's parent; None when longer than LIMIT characters
     or when its first letter, lower-cased, is none of INITIALS (it cannot start a marker).
 
     Reads the text piece by piece and stops past the limit: a link inside a long block
     (an article's paragraph, a menu) costs no more than one inside a credit line.
     """
-    parent = anchor.getparent()
-    if parent is None:
-        return ""
+    lead = _initial(parent.text or "")
+    if lead and lead not in initials:
+        return None
     words: list[str] = []
     size = 0
     for piece in parent.itertext():
         for word in piece.split():
-            if not words and word[0].lower()[0] not in initials:
+            if not words and _initial(word) not in initials:
                 return None
             words.append(word)
             size += len(word) + 1
@@ -231,12 +238,21 @@ def credited_url(root: etree._Element, anchors: list[Anchor], url: str,
                  markers: Markers) -> str | None:
     """The original a page credits on another host: a credit link, else canonical / og:url."""
     candidates = _credit_candidates(anchors, url)
+    initials = frozenset(marker[:1] for marker in markers.credit_prefixes)
     for anchor in candidates:
-        if _fold(_text_content(anchor.element)) in markers.credit_prefixes:
+        text = _text_content(anchor.element)
+        if _initial(text) in initials and _fold(text) in markers.credit_prefixes:
             return anchor.url
-    initials = frozenset(marker[0] for marker in markers.credit_prefixes if marker)
+    blocks: dict[etree._Element, str | None] = {}  # anchors often share their parent
     for anchor in candidates:
-        block = _short_block(anchor.element, MAX_CREDIT_LINE + MAX_CREDIT_TRAILER, initials)
+        parent = anchor.element.getparent()
+        if parent is None:
+            block: str | None = ""
+        elif parent in blocks:
+            block = blocks[parent]
+        else:
+            block = blocks[parent] = _short_block(parent, MAX_CREDIT_LINE + MAX_CREDIT_TRAILER,
+                                                  initials)
         if block is None:
             continue
         folded = _fold(block)
