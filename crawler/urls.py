@@ -18,6 +18,7 @@ SKIPPED_EXTENSIONS = frozenset(
 )
 # Links resolved against a site's origin kept for reuse on the site's other pages.
 RESOLVED_CACHE_SIZE = 16384
+CANONICAL_CACHE_SIZE = 4096
 TRACKING_PARAM = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|yclid|igshid|"
     r"_ga|_gl|ref_src|cmpid|ocid)$",
@@ -120,8 +121,13 @@ def strip_tracking(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
+@lru_cache(maxsize=CANONICAL_CACHE_SIZE)
 def canonical_url(url: str) -> str:
-    """One spelling per URL: host case, default port, sorted query, no tracking or fragment."""
+    """One spelling per URL: host case, default port, sorted query, no tracking or fragment.
+
+    Cached: a page's URL is canonicalized by the dedup stage, the store and the
+    incremental middleware in turn.
+    """
     canonical = canonicalize_url(strip_tracking(url.strip()), keep_fragments=False)
     parts = urlsplit(canonical)
     host = (parts.hostname or "").lower()
