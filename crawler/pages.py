@@ -38,7 +38,7 @@ NON_ARTICLE_QUERY = re.compile(r"(^|&)(page|p|q|query|s)=", re.IGNORECASE)
 ARTICLE_PATH_HINT = re.compile(
     r"(/\d{4}/\d{1,2}/)|(\d{5,})|([\w]+-[\w]+-[\w]+-[\w]+)|(\.s?html?$)", re.IGNORECASE
 )
-NON_SPACE = re.compile(r"\S")  # \s is what str.split() splits on
+FIRST_WORD = re.compile(r"\S+")  # \s is what str.split() splits on
 MAX_CREDIT_LINE = 160
 MAX_CREDIT_TRAILER = 16  # room for the trailing colons _fold strips
 SHARE_HOSTS = frozenset(
@@ -205,27 +205,49 @@ def _text_content(element: etree._Element) -> str:
     return element.text or ""
 
 
-def _initial(text: str) -> str:
-    """The lower-cased first letter of a text's first word ("" for a blank text)."""
-    first = NON_SPACE.search(text)
-    return first.group().lower()[:1] if first else ""
+def _first_word(text: str) -> str:
+    """A text's first word (as str.split() cuts it), lower-cased; "" for a blank text."""
+    first = FIRST_WORD.search(text)
+    return first.group().lower() if first else ""
 
 
-def _short_block(parent: etree._Element, limit: int, initials: frozenset[str]) -> str | None:
+@dataclass(frozen=True, slots=True)
+class _Openings:
+    """The first words a folded text starting with one of some markers can have.
+
+    The first word of a multi-word marker exactly (a space follows it), else a word that
+    starts with a one-word marker: a cheap test that rules out most link texts and blocks.
+    """
+
+    words: frozenset[str]
+    stems: tuple[str, ...]
+
+    @classmethod
+    def of(cls, markers: tuple[str, ...]) -> _Openings:
+        """The openings of MARKERS (lower-cased, single-spaced, as Markers holds them)."""
+        return cls(frozenset(m.split(" ", 1)[0] for m in markers if " " in m),
+                   tuple(m for m in markers if " " not in m))
+
+    def admit(self, word: str) -> bool:
+        """True when a text whose lower-cased first word is WORD may start with a marker."""
+        return word in self.words or word.startswith(self.stems)
+
+
+def _short_block(parent: etree._Element, limit: int, openings: _Openings) -> str | None:
     """The normalized text of an anchor's parent; None when longer than LIMIT characters
-    or when its first letter, lower-cased, is none of INITIALS (it cannot start a marker).
+    or when its first word cannot open a marker (see _Openings).
 
     Reads the text piece by piece and stops past the limit: a link inside a long block
     (an article's paragraph, a menu) costs no more than one inside a credit line.
     """
-    lead = _initial(parent.text or "")
-    if lead and lead not in initials:
+    lead = _first_word(parent.text or "")
+    if lead and not openings.admit(lead):
         return None
     words: list[str] = []
     size = 0
     for piece in parent.itertext():
         for word in piece.split():
-            if not words and _initial(word) not in initials:
+            if not words and not openings.admit(word.lower()):
                 return None
             words.append(word)
             size += len(word) + 1
@@ -238,10 +260,10 @@ def credited_url(root: etree._Element, anchors: list[Anchor], url: str,
                  markers: Markers) -> str | None:
     """The original a page credits on another host: a credit link, else canonical / og:url."""
     candidates = _credit_candidates(anchors, url)
-    initials = frozenset(marker[:1] for marker in markers.credit_prefixes)
+    openings = _Openings.of(markers.credit_prefixes)
     for anchor in candidates:
         text = _text_content(anchor.element)
-        if _initial(text) in initials and _fold(text) in markers.credit_prefixes:
+        if openings.admit(_first_word(text)) and _fold(text) in markers.credit_prefixes:
             return anchor.url
     blocks: dict[etree._Element, str | None] = {}  # anchors often share their parent
     for anchor in candidates:
@@ -252,7 +274,7 @@ def credited_url(root: etree._Element, anchors: list[Anchor], url: str,
             block = blocks[parent]
         else:
             block = blocks[parent] = _short_block(parent, MAX_CREDIT_LINE + MAX_CREDIT_TRAILER,
-                                                  initials)
+                                                  openings)
         if block is None:
             continue
         folded = _fold(block)

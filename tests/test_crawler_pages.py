@@ -86,6 +86,11 @@ def test_parse_html_survives_empty_and_nul_text() -> None:
         ('<p><a href="/own.html">Source link</a></p>',
          '<link rel="canonical" href="/own.html">', None),
         ('<p>Theory of <a href="https://orig.example/t">everything</a></p>', "", None),
+        ('<p>Read the original <a href="https://orig.example/r">here</a></p>', "",
+         "https://orig.example/r"),
+        ('<p>Read more <a href="https://orig.example/m">here</a></p>', "", None),
+        ('<div>Full story: <a href="https://orig.example/o"> Originally\n PUBLISHED: </a></div>',
+         "", "https://orig.example/o"),
     ],
 )
 def test_credited_url(body: str, head: str, expected: str | None) -> None:
