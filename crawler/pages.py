@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -62,8 +63,7 @@ DECLARED_ORIGINALS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Anchor:
+class Anchor(NamedTuple):
     """A fetchable <a href> of a page: its absolute URL, the URL's host and the element."""
 
     url: str
