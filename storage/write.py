@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 import logging
 
-from sqlalchemy import Select, bindparam, case, func, or_, select, text
+from sqlalchemy import Select, bindparam, case, func, insert, inspect, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -67,6 +67,7 @@ SEEN_AT_KEY = 0
 # Statements built once (the merge runs them for every stored page).
 STORY_BY_KEYS = _story_by_keys()
 STORY_URL = select(StoryUrl).where(StoryUrl.url == bindparam("url"))
+INSERT_STORY_URL = insert(StoryUrl)
 
 
 def find_story(session: Session, record: ArticleRecord) -> tuple[Story | None, bool]:
@@ -155,13 +156,19 @@ def _remember_url(session: Session, story: Story, url: str, relation: UrlRelatio
             known.http_etag = record.http_etag
             known.http_last_modified = record.http_last_modified
         return False
-    # Added through the backref: appending to story.urls would load all of them first.
-    session.add(StoryUrl(
-        story=story, url=url, relation=relation, kind=kind, site=record.site,
-        first_seen=record.fetched_at, last_seen=record.fetched_at,
-        http_etag=record.http_etag if fetched else None,
-        http_last_modified=record.http_last_modified if fetched else None,
-    ))
+    # One INSERT statement rather than an ORM object: no unit-of-work flush for it, and
+    # the story's URL list is not loaded to append one. A list already loaded is expired
+    # so it is read again, with this row, when next used.
+    if story.id is None:
+        session.flush()
+    session.execute(INSERT_STORY_URL, {
+        "story_id": story.id, "url": url, "relation": relation, "kind": kind,
+        "site": record.site, "first_seen": record.fetched_at, "last_seen": record.fetched_at,
+        "http_etag": record.http_etag if fetched else None,
+        "http_last_modified": record.http_last_modified if fetched else None,
+    })
+    if "urls" not in inspect(story).unloaded:
+        session.expire(story, ["urls"])
     return True
 
 
