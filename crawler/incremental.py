@@ -110,7 +110,7 @@ class IncrementalCrawlMiddleware:
 
     def process_request(self, request: Request) -> None:
         """Drop a known article URL, or make its revisit conditional once the interval passed."""
-        if not request.meta.get(ARTICLE_CANDIDATE) or REVISIT in request.meta:
+        if not self.known or not request.meta.get(ARTICLE_CANDIDATE) or REVISIT in request.meta:
             return
         known = self.known.get(canonical_url(request.url))
         if known is None:

@@ -1,14 +1,20 @@
-"""What a fetched HTML page is: an article or a listing, its feeds, its credited original."""
+"""What a fetched HTML page is: an article or a listing, its feeds, links, credited original.
+
+The page is parsed once with lxml (`parse_html`) and its anchors resolved in one pass
+(`page_anchors`), shared by the in-site links and the credit detection.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from parsel import Selector
+from lxml import etree
 
-from crawler.urls import host_of, is_fetchable_link, join_url
+from crawler.urls import host_of, is_fetchable_link, join_url, resolve_link, url_origin
 from pipelines.markers import Markers
 
 ARTICLE_SCHEMA_TYPES = frozenset(
@@ -33,6 +39,7 @@ NON_ARTICLE_QUERY = re.compile(r"(^|&)(page|p|q|query|s)=", re.IGNORECASE)
 ARTICLE_PATH_HINT = re.compile(
     r"(/\d{4}/\d{1,2}/)|(\d{5,})|([\w]+-[\w]+-[\w]+-[\w]+)|(\.s?html?$)", re.IGNORECASE
 )
+FIRST_WORD = re.compile(r"\S+")  # \s is what str.split() splits on
 MAX_CREDIT_LINE = 160
 MAX_CREDIT_TRAILER = 16  # room for the trailing colons _fold strips
 SHARE_HOSTS = frozenset(
@@ -44,12 +51,65 @@ SHARE_HOSTS = frozenset(
 )
 SHARE_SUFFIXES = tuple(sorted("." + host for host in SHARE_HOSTS))
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
+SKIPPED_HREF_PREFIXES = ("#", "javascript:", "mailto:", "tel:")
+JSON_LD_TEXTS = etree.XPath('//script[@type="application/ld+json"]/text()')
+OG_TYPE = etree.XPath('//meta[@property="og:type"]/@content')
+PUBLISHED_TIME = etree.XPath('//meta[@property="article:published_time"]')
+FEED_LINKS = etree.XPath('//link[@rel="alternate"][@href]')
+TEXT_CONTENT = etree.XPath("string()")  # what lxml.html's text_content() runs
+DECLARED_ORIGINALS = (
+    etree.XPath('//link[@rel="canonical"]/@href'),
+    etree.XPath('//meta[@property="og:url"]/@content'),
+)
 
 
-def _json_ld_types(selector: Selector) -> set[str]:
+class Anchor(NamedTuple):
+    """A fetchable <a href> of a page: its absolute URL, the URL's host and the element."""
+
+    url: str
+    host: str
+    element: etree._Element
+
+
+def parse_html(text: str) -> etree._Element:
+    """The page's lxml tree, parsed as parsel (Scrapy's selectors) parses it.
+
+    Plain lxml elements, not lxml.html's: the same tree without a Python class lookup per
+    element.
+    """
+    body = text.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
+    parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
+    root = etree.fromstring(body, parser=parser)
+    if root is None:
+        root = etree.fromstring(b"<html/>", parser=parser)
+    return root
+
+
+def page_anchors(root: etree._Element, base_url: str) -> list[Anchor]:
+    """The page's fetchable links, in document order, each href resolved once."""
+    origin = url_origin(base_url)
+    resolved: dict[str, tuple[str, str] | None] = {}
+    found = []
+    for element in root.iter("a"):
+        href = element.get("href")
+        if href is None:
+            continue
+        href = href.strip()
+        if not href or href.startswith(SKIPPED_HREF_PREFIXES):
+            continue
+        if href in resolved:
+            link = resolved[href]
+        else:
+            link = resolved[href] = resolve_link(base_url, href, origin)
+        if link is not None:
+            found.append(Anchor(link[0], link[1], element))
+    return found
+
+
+def _json_ld_types(root: etree._Element) -> set[str]:
     """Lower-cased @type values of the page's JSON-LD blocks, @graph included."""
     types: set[str] = set()
-    for raw in selector.xpath('//script[@type="application/ld+json"]/text()').getall():
+    for raw in JSON_LD_TEXTS(root):
         try:
             data = json.loads(raw)
         except (ValueError, RecursionError):
@@ -77,42 +137,42 @@ def url_looks_like_listing(url: str) -> bool:
     )
 
 
-def is_article_page(selector: Selector, url: str) -> bool:
+def _first(values: list[str]) -> str:
+    """The first of an XPath's string results, stripped; "" when there is none."""
+    return str(values[0]).strip() if values else ""
+
+
+def is_article_page(root: etree._Element, url: str) -> bool:
     """Tell an article page from the rest by its metadata, then by its URL."""
     if url_looks_like_listing(url):
         return False
-    og_type = (selector.xpath('//meta[@property="og:type"]/@content').get() or "").strip().lower()
+    og_type = _first(OG_TYPE(root)).lower()
     if og_type == "article" or og_type.startswith("article."):
         return True
-    if _json_ld_types(selector) & ARTICLE_SCHEMA_TYPES:
+    if _json_ld_types(root) & ARTICLE_SCHEMA_TYPES:
         return True
-    if selector.xpath('//meta[@property="article:published_time"]'):
+    if PUBLISHED_TIME(root):
         return True
     if og_type in ("website", "profile", "video.other", "product"):
         return False
     return bool(ARTICLE_PATH_HINT.search(urlsplit(url).path))
 
 
-def feed_links(selector: Selector, base_url: str) -> list[str]:
+def feed_links(root: etree._Element, base_url: str) -> list[str]:
     """RSS and Atom feeds the page announces with <link rel="alternate">."""
     found = []
-    for link in selector.xpath('//link[@rel="alternate"][@href]'):
-        absolute = join_url(base_url, (link.root.get("href") or "").strip())
-        if absolute and (link.root.get("type") or "").lower() in FEED_TYPES:
+    for link in FEED_LINKS(root):
+        absolute = join_url(base_url, (link.get("href") or "").strip())
+        if absolute and (link.get("type") or "").lower() in FEED_TYPES:
             found.append(absolute)
     return found
 
 
-def page_links(selector: Selector, base_url: str) -> list[str]:
-    """Absolute, fetchable <a href> links of a page, fragments dropped, in order, unique."""
+def page_links(anchors: list[Anchor]) -> list[str]:
+    """The anchors' URLs, fragments dropped, in order, unique."""
     seen: dict[str, None] = {}
-    for href in selector.xpath("//a/@href").getall():
-        href = href.strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
-            continue
-        absolute = join_url(base_url, href)
-        if absolute and is_fetchable_link(absolute):
-            seen.setdefault(absolute.split("#", 1)[0], None)
+    for anchor in anchors:
+        seen.setdefault(anchor.url.split("#", 1)[0], None)
     return list(seen)
 
 
@@ -131,34 +191,64 @@ def starts_with_marker(folded: str, markers: tuple[str, ...]) -> bool:
     return False
 
 
-def _credit_candidates(selector: Selector, url: str) -> list[tuple[str, Selector]]:
-    """(href, anchor) for links to other hosts."""
+def _credit_candidates(anchors: list[Anchor], url: str) -> list[Anchor]:
+    """The anchors that link to other hosts, share buttons left out."""
     own_host = host_of(url)
-    found = []
-    for anchor in selector.xpath("//a[@href]"):
-        href = join_url(url, (anchor.root.get("href") or "").strip()) or ""
-        host = host_of(href)
-        if host in ("", own_host) or host in SHARE_HOSTS or not is_fetchable_link(href):
-            continue
-        if host.endswith(SHARE_SUFFIXES):
-            continue
-        found.append((href, anchor))
-    return found
+    return [a for a in anchors if a.host != own_host and a.host not in SHARE_HOSTS
+            and not a.host.endswith(SHARE_SUFFIXES)]
 
 
-def _short_block(anchor: Selector, limit: int) -> str | None:
-    """The normalized text of the anchor's parent, or None when longer than LIMIT characters.
+def _text_content(element: etree._Element) -> str:
+    """The element's text, descendants included (its own text alone when it has no child)."""
+    if len(element):
+        return str(TEXT_CONTENT(element))
+    return element.text or ""
+
+
+def _first_word(text: str) -> str:
+    """A text's first word (as str.split() cuts it), lower-cased; "" for a blank text."""
+    first = FIRST_WORD.search(text)
+    return first.group().lower() if first else ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Openings:
+    """The first words a folded text starting with one of some markers can have.
+
+    The first word of a multi-word marker exactly (a space follows it), else a word that
+    starts with a one-word marker: a cheap test that rules out most link texts and blocks.
+    """
+
+    words: frozenset[str]
+    stems: tuple[str, ...]
+
+    @classmethod
+    def of(cls, markers: tuple[str, ...]) -> _Openings:
+        """The openings of MARKERS (lower-cased, single-spaced, as Markers holds them)."""
+        return cls(frozenset(m.split(" ", 1)[0] for m in markers if " " in m),
+                   tuple(m for m in markers if " " not in m))
+
+    def admit(self, word: str) -> bool:
+        """True when a text whose lower-cased first word is WORD may start with a marker."""
+        return word in self.words or word.startswith(self.stems)
+
+
+def _short_block(parent: etree._Element, limit: int, openings: _Openings) -> str | None:
+    """The normalized text of an anchor's parent; None when longer than LIMIT characters
+    or when its first word cannot open a marker (see _Openings).
 
     Reads the text piece by piece and stops past the limit: a link inside a long block
     (an article's paragraph, a menu) costs no more than one inside a credit line.
     """
-    parent = anchor.root.getparent()
-    if parent is None:
-        return ""
+    lead = _first_word(parent.text or "")
+    if lead and not openings.admit(lead):
+        return None
     words: list[str] = []
     size = 0
     for piece in parent.itertext():
         for word in piece.split():
+            if not words and not openings.admit(word.lower()):
+                return None
             words.append(word)
             size += len(word) + 1
             if size > limit + 1:
@@ -166,14 +256,25 @@ def _short_block(anchor: Selector, limit: int) -> str | None:
     return " ".join(words)
 
 
-def credited_url(selector: Selector, url: str, markers: Markers) -> str | None:
+def credited_url(root: etree._Element, anchors: list[Anchor], url: str,
+                 markers: Markers) -> str | None:
     """The original a page credits on another host: a credit link, else canonical / og:url."""
-    candidates = _credit_candidates(selector, url)
-    for href, anchor in candidates:
-        if _fold(anchor.root.text_content()) in markers.credit_prefixes:
-            return href
-    for href, anchor in candidates:
-        block = _short_block(anchor, MAX_CREDIT_LINE + MAX_CREDIT_TRAILER)
+    candidates = _credit_candidates(anchors, url)
+    openings = _Openings.of(markers.credit_prefixes)
+    for anchor in candidates:
+        text = _text_content(anchor.element)
+        if openings.admit(_first_word(text)) and _fold(text) in markers.credit_prefixes:
+            return anchor.url
+    blocks: dict[etree._Element, str | None] = {}  # anchors often share their parent
+    for anchor in candidates:
+        parent = anchor.element.getparent()
+        if parent is None:
+            block: str | None = ""
+        elif parent in blocks:
+            block = blocks[parent]
+        else:
+            block = blocks[parent] = _short_block(parent, MAX_CREDIT_LINE + MAX_CREDIT_TRAILER,
+                                                  openings)
         if block is None:
             continue
         folded = _fold(block)
@@ -182,10 +283,10 @@ def credited_url(selector: Selector, url: str, markers: Markers) -> str | None:
             and starts_with_marker(folded, markers.credit_prefixes)
             and not starts_with_marker(folded, markers.credit_exclusions)
         ):
-            return href
+            return anchor.url
     own_host = host_of(url)
-    for xpath in ('//link[@rel="canonical"]/@href', '//meta[@property="og:url"]/@content'):
-        value = (selector.xpath(xpath).get() or "").strip()
+    for xpath in DECLARED_ORIGINALS:
+        value = _first(xpath(root))
         if value:
             absolute = join_url(url, value) or ""
             if host_of(absolute) not in ("", own_host) and is_fetchable_link(absolute):

@@ -24,10 +24,13 @@ def permutations(num_perm: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarra
 
 
 def shingle_hashes(words: list[str], size: int) -> np.ndarray:
-    """32-bit hashes of the text's distinct word shingles of `size` words (one if it is shorter)."""
+    """32-bit hashes of the text's word shingles of `size` words (one if it is shorter).
+
+    Repeats are kept: they cannot change a MinHash minimum, and sorting them out costs more.
+    """
     if not words:
         return np.empty(0, dtype=np.uint64)
-    word_hashes = np.fromiter((zlib.crc32(w.encode("utf-8")) for w in words),
+    word_hashes = np.fromiter(map(zlib.crc32, map(str.encode, words)),
                               dtype=np.uint64, count=len(words))
     width = min(size, len(words))
     count = len(words) - width + 1
@@ -35,8 +38,7 @@ def shingle_hashes(words: list[str], size: int) -> np.ndarray:
     with np.errstate(over="ignore"):
         for offset in range(1, width):
             combined = combined * SHINGLE_MULTIPLIER + word_hashes[offset:offset + count]
-    folded = (combined >> np.uint64(32)) ^ (combined & MAX_HASH)
-    return np.unique(folded)
+    return (combined >> np.uint64(32)) ^ (combined & MAX_HASH)
 
 
 def signature(words: list[str], size: int, coefficients: tuple[np.ndarray, np.ndarray]

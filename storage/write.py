@@ -6,8 +6,9 @@ import datetime as dt
 import enum
 import logging
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Select, bindparam, case, func, insert, inspect, or_, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from storage.models import Story, StoryRevision, StoryUrl, UrlRelation
 from storage.records import ArticleRecord
@@ -44,33 +45,47 @@ def lock_story_keys(session: Session, record: ArticleRecord) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def find_story(session: Session, record: ArticleRecord) -> Story | None:
-    """The story this article belongs to: by any of its URLs, body hash, then near-duplicate."""
+def _story_by_keys() -> Select[Story, int]:
+    """(story, rank) of the story an article belongs to, the best rank then lowest id first.
+
+    Ranks: seen at one of the `keys` URLs (SEEN_AT_KEY), main URL one of them, the body
+    hash `content_hash`, the near-duplicate story `near_id`, the story seen at `near_url`.
+    """
+    keys: BindParameter[str] = bindparam("keys", expanding=True)
+    ranked = [
+        Story.id.in_(select(StoryUrl.story_id).where(StoryUrl.url.in_(keys))),
+        Story.url.in_(keys),
+        Story.content_hash == bindparam("content_hash"),
+        Story.id == bindparam("near_id"),
+        Story.id.in_(select(StoryUrl.story_id).where(StoryUrl.url == bindparam("near_url"))),
+    ]
+    rank = case(*((condition, number) for number, condition in enumerate(ranked)))
+    return select(Story, rank).where(or_(*ranked)).order_by(rank, Story.id).limit(1)
+
+
+SEEN_AT_KEY = 0
+# Statements built once (the merge runs them for every stored page).
+STORY_BY_KEYS = _story_by_keys()
+STORY_URL = select(StoryUrl).where(StoryUrl.url == bindparam("url"))
+INSERT_STORY_URL = insert(StoryUrl)
+
+
+def find_story(session: Session, record: ArticleRecord) -> tuple[Story | None, bool]:
+    """The story this article belongs to: by any of its URLs, body hash, then near-duplicate.
+
+    One query (STORY_BY_KEYS). The flag is True when a story was seen at one of the
+    article's URLs (False: every one of them is new to the database).
+    """
     keys = {record.url, *record.aliases}
     if record.original_url:
         keys.add(record.original_url)
-    story = session.scalars(
-        select(Story).join(StoryUrl).where(StoryUrl.url.in_(keys)).order_by(Story.id).limit(1)
-    ).first()
-    if story is None:
-        story = session.scalars(
-            select(Story).where(Story.url.in_(keys)).order_by(Story.id).limit(1)
-        ).first()
-    if story is None:
-        story = session.scalars(
-            select(Story)
-            .where(Story.content_hash == record.content_hash)
-            .order_by(Story.id)
-            .limit(1)
-        ).first()
-    if story is None and record.near_duplicate_of is not None:
-        story = session.get(Story, record.near_duplicate_of)
-    if story is None and record.near_duplicate_url is not None:
-        story = session.scalars(
-            select(Story).join(StoryUrl).where(StoryUrl.url == record.near_duplicate_url)
-            .order_by(Story.id).limit(1)
-        ).first()
-    return story
+    row = session.execute(STORY_BY_KEYS, {
+        "keys": sorted(keys), "content_hash": record.content_hash,
+        "near_id": record.near_duplicate_of, "near_url": record.near_duplicate_url,
+    }).first()
+    if row is None:
+        return None, False
+    return row[0], row[1] == SEEN_AT_KEY
 
 
 def _holds_own_text(story: Story) -> bool:
@@ -125,9 +140,12 @@ def _add_revision(session: Session, story: Story, replaced_at: dt.datetime) -> i
 
 
 def _remember_url(session: Session, story: Story, url: str, relation: UrlRelation,
-                  kind: str | None, record: ArticleRecord) -> bool:
-    """Record that the story was seen at a URL; True when the URL is new to the story."""
-    known = session.scalars(select(StoryUrl).where(StoryUrl.url == url)).first()
+                  kind: str | None, record: ArticleRecord, lookup: bool = True) -> bool:
+    """Record that the story was seen at a URL; True when the URL is new to the story.
+
+    LOOKUP False: the caller knows no story was seen at the URL (find_story said so).
+    """
+    known = session.scalars(STORY_URL, {"url": url}).first() if lookup else None
     fetched = url == (record.fetched_url or record.url)
     if known is not None:
         known.last_seen = max(known.last_seen, record.fetched_at)
@@ -138,12 +156,19 @@ def _remember_url(session: Session, story: Story, url: str, relation: UrlRelatio
             known.http_etag = record.http_etag
             known.http_last_modified = record.http_last_modified
         return False
-    story.urls.append(StoryUrl(
-        url=url, relation=relation, kind=kind, site=record.site,
-        first_seen=record.fetched_at, last_seen=record.fetched_at,
-        http_etag=record.http_etag if fetched else None,
-        http_last_modified=record.http_last_modified if fetched else None,
-    ))
+    # One INSERT statement rather than an ORM object: no unit-of-work flush for it, and
+    # the story's URL list is not loaded to append one. A list already loaded is expired
+    # so it is read again, with this row, when next used.
+    if story.id is None:
+        session.flush()
+    session.execute(INSERT_STORY_URL, {
+        "story_id": story.id, "url": url, "relation": relation, "kind": kind,
+        "site": record.site, "first_seen": record.fetched_at, "last_seen": record.fetched_at,
+        "http_etag": record.http_etag if fetched else None,
+        "http_last_modified": record.http_last_modified if fetched else None,
+    })
+    if "urls" not in inspect(story).unloaded:
+        session.expire(story, ["urls"])
     return True
 
 
@@ -187,7 +212,7 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
     The caller owns the transaction: commit after this returns, roll back on error.
     """
     lock_story_keys(session, record)
-    story = find_story(session, record)
+    story, seen = find_story(session, record)
     if story is None:
         story = Story(
             url=record.original_url or record.url,
@@ -208,14 +233,16 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
     if story.minhash is None:
         story.minhash = record.minhash
     kinds = dict(record.alias_kinds)
+    # Unless find_story found a story seen at one of the record's URLs, all are unknown.
+    lookup = seen
     new_url = False
     if not record.variant:
         new_url = _remember_url(session, story, record.url, _relation(story, record), None,
-                                record)
-    for alias in record.aliases:
+                                record, lookup)
+    for alias in dict.fromkeys(record.aliases):
         if alias != record.url:
             new_url |= _remember_url(session, story, alias, UrlRelation.ALIAS,
-                                     kinds.get(alias), record)
+                                     kinds.get(alias), record, lookup)
     session.flush()
     if outcome is SaveOutcome.DUPLICATE and new_url:
         logger.debug("Story %d also seen at %s", story.id, record.url)
@@ -225,7 +252,7 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
 def touch_url(session: Session, url: str, seen_at: dt.datetime, etag: str | None,
               last_modified: str | None) -> bool:
     """Record a revisit that found a URL unchanged (HTTP 304); False when the URL is unknown."""
-    known = session.scalars(select(StoryUrl).where(StoryUrl.url == url)).first()
+    known = session.scalars(STORY_URL, {"url": url}).first()
     if known is None:
         return False
     known.last_seen = max(known.last_seen, seen_at)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from parsel import Selector
+from lxml import etree
 
 from crawler.pages import (
     credited_url,
     feed_links,
     is_article_page,
+    page_anchors,
     page_links,
+    parse_html,
     url_looks_like_listing,
 )
 from pipelines.markers import load_markers
@@ -18,8 +20,8 @@ URL = "https://agg.example/lao-cai-cong-doan-post1045123.html"
 MARKERS = load_markers()
 
 
-def page(body: str, head: str = "") -> Selector:
-    return Selector(text=f"<html><head>{head}</head><body>{body}</body></html>")
+def page(body: str, head: str = "") -> etree._Element:
+    return parse_html(f"<html><head>{head}</head><body>{body}</body></html>")
 
 
 @pytest.mark.parametrize(
@@ -56,7 +58,15 @@ def test_feed_links() -> None:
 def test_page_links_are_absolute_unique_and_fetchable() -> None:
     body = ('<a href="/a.html#x">a</a><a href="/a.html">a</a><a href="mailto:x@y">m</a>'
             '<a href="/doc.pdf">pdf</a><a href="https://other.example/b">b</a>')
-    assert page_links(page(body), URL) == ["https://agg.example/a.html", "https://other.example/b"]
+    assert page_links(page_anchors(page(body), URL)) == ["https://agg.example/a.html",
+                                                         "https://other.example/b"]
+
+
+def test_parse_html_survives_empty_and_nul_text() -> None:
+    assert parse_html("").tag == "html"
+    assert parse_html(" \x00 ").tag == "html"
+    assert page_links(page_anchors(parse_html('<a href="/x\x00y">x</a>'), URL)) == [
+        "https://agg.example/xy"]
 
 
 @pytest.mark.parametrize(
@@ -76,7 +86,13 @@ def test_page_links_are_absolute_unique_and_fetchable() -> None:
         ('<p><a href="/own.html">Source link</a></p>',
          '<link rel="canonical" href="/own.html">', None),
         ('<p>Theory of <a href="https://orig.example/t">everything</a></p>', "", None),
+        ('<p>Read the original <a href="https://orig.example/r">here</a></p>', "",
+         "https://orig.example/r"),
+        ('<p>Read more <a href="https://orig.example/m">here</a></p>', "", None),
+        ('<div>Full story: <a href="https://orig.example/o"> Originally\n PUBLISHED: </a></div>',
+         "", "https://orig.example/o"),
     ],
 )
 def test_credited_url(body: str, head: str, expected: str | None) -> None:
-    assert credited_url(page(body, head), URL, MARKERS) == expected
+    root = page(body, head)
+    assert credited_url(root, page_anchors(root, URL), URL, MARKERS) == expected

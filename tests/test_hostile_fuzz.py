@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from parsel import Selector
 
 from crawler.encoding import looks_binary, page_text
 from crawler.feeds import (
@@ -16,8 +15,22 @@ from crawler.feeds import (
     parse_sitemap,
     robots_sitemaps,
 )
-from crawler.pages import credited_url, feed_links, is_article_page, page_links
-from crawler.urls import canonical_url, host_of, is_fetchable_link, join_url
+from crawler.pages import (
+    credited_url,
+    feed_links,
+    is_article_page,
+    page_anchors,
+    page_links,
+    parse_html,
+)
+from crawler.urls import (
+    canonical_url,
+    host_of,
+    is_fetchable_link,
+    join_url,
+    resolve_link,
+    url_origin,
+)
 from pipelines.extract import extract_article
 from pipelines.markers import load_markers
 
@@ -119,11 +132,12 @@ def test_robots_sitemaps_never_raise(lines: list[str]) -> None:
 @given(html_soup(), st.sampled_from([BASE, "http://news.example/", "https://[::1]:8080/a-b-c-d"]))
 @example('<a href=""\x08"></a><link rel="alternate" \x01=1 href="/f">', BASE)
 def test_page_classification_never_raises(html: str, url: str) -> None:
-    selector = Selector(text=html or "<html></html>")
-    assert is_article_page(selector, url) in (True, False)
-    assert all(is_fetchable_link(link) and host_of(link) for link in page_links(selector, url))
-    assert_links(feed_links(selector, url))
-    credit = credited_url(selector, url, MARKERS)
+    root = parse_html(html)
+    anchors = page_anchors(root, url)
+    assert is_article_page(root, url) in (True, False)
+    assert all(is_fetchable_link(link) and host_of(link) for link in page_links(anchors))
+    assert_links(feed_links(root, url))
+    credit = credited_url(root, anchors, url, MARKERS)
     assert credit is None or (is_fetchable_link(credit) and host_of(credit) != host_of(url))
 
 
@@ -133,6 +147,12 @@ def test_url_helpers_never_raise(href: str) -> None:
     joined = join_url(BASE, href)
     if joined is not None and is_fetchable_link(joined):
         assert urlsplit(canonical_url(joined)).hostname == host_of(joined)
+    for base in (BASE, "https://news.example:8443/a/b/c.html?x=1#f"):
+        expected = join_url(base, href)
+        if expected is None or not is_fetchable_link(expected):
+            assert resolve_link(base, href, url_origin(base)) is None
+        else:
+            assert resolve_link(base, href, url_origin(base)) == (expected, host_of(expected))
 
 
 @FUZZ
@@ -171,7 +191,8 @@ PARAGRAPH = "<p>Residents of the old town greeted the decision with relief after
 def test_extract_article_survives_huge_and_deep_pages(html: str) -> None:
     article = extract_article(html, BASE)
     assert article is None or isinstance(article.text, str)
-    selector = Selector(text=html)
-    assert is_article_page(selector, BASE) in (True, False)
-    page_links(selector, BASE)
-    credited_url(selector, BASE, MARKERS)
+    root = parse_html(html)
+    anchors = page_anchors(root, BASE)
+    assert is_article_page(root, BASE) in (True, False)
+    page_links(anchors)
+    credited_url(root, anchors, BASE, MARKERS)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import delete
+
 from storage.models import Story, UrlRelation
 from storage.read import iter_known_urls, iter_signatures, iter_stories, story_revisions
 from storage.write import SaveOutcome, save_article, touch_url
@@ -98,3 +100,37 @@ def test_amp_variant_never_revises_nor_stands_for_the_main_page(sessions) -> Non
         etags = {url: etag for url, _seen, etag, _lm in iter_known_urls(session)}
     assert story.text == "Main text."
     assert etags == {amp: None, A: '"m"'}
+
+
+def test_one_transaction_for_many_records_stores_what_one_each_stores(sessions) -> None:  # noqa: F811
+    """A batch (the store's) merges as per-record transactions do, URL lists included."""
+    hour = dt.timedelta(hours=1)
+    records = [
+        record(A, "Text of A.", published_at=T0),
+        record("https://c.example/c.html", "C.", published_at=T0 + hour, near_duplicate_url=A),
+        record(B, "Text of B.", published_at=T0 - hour, near_duplicate_url=A),
+        record("https://e.example/e.html", "Text of E.", published_at=T0 - 2 * hour,
+               near_duplicate_url=B),
+        record(A, "Text of A.", published_at=T0, fetched_at=T0 + hour,
+               aliases=(f"{A}?utm_source=x",), alias_kinds=((f"{A}?utm_source=x", "tracking"),)),
+    ]
+
+    def stored() -> tuple[str, dict[str, str]]:
+        with sessions() as session:
+            (story,) = list(iter_stories(session))
+        return story.url, {u.url: u.relation for u in story.urls}
+
+    outcomes = [save(sessions, rec) for rec in records]
+    one_each = stored()
+    with sessions.begin() as session:
+        session.execute(delete(Story))
+    batch, kept = [], []  # stories kept in the session's identity map, as a batch may
+    with sessions.begin() as session:
+        for rec in records:
+            outcome, story_id = save_article(session, rec)
+            batch.append(outcome)
+            kept.append(session.get(Story, story_id))
+    assert batch == outcomes
+    assert stored() == one_each
+    assert one_each[0] == "https://e.example/e.html"
+    assert list(one_each[1].values()).count("original") == 1

@@ -22,10 +22,13 @@ from crawler.feeds import parse_feed, parse_sitemap, robots_sitemaps
 from crawler.incremental import ARTICLE_CANDIDATE
 from crawler.items import PageItem
 from crawler.pages import (
+    Anchor,
     credited_url,
     feed_links,
     is_article_page,
+    page_anchors,
     page_links,
+    parse_html,
     url_looks_like_listing,
 )
 from crawler.sources import (
@@ -36,7 +39,7 @@ from crawler.sources import (
     source_download_slot,
     source_from_urls,
 )
-from crawler.urls import host_of, is_fetchable_link, robots_txt_url
+from crawler.urls import fetchable_host, host_of, robots_txt_url
 from pipelines.markers import Markers, load_markers
 
 logger = logging.getLogger(__name__)
@@ -142,7 +145,7 @@ class NewsSpider(scrapy.Spider):
 
     def _in_scope(self, url: str, source: Source) -> bool:
         """True for fetchable links on the source's own hosts."""
-        return is_fetchable_link(url) and host_of(url) in source.allowed_hosts
+        return fetchable_host(url) in source.allowed_hosts
 
     def _sitemap_in_scope(self, url: str, source: Source) -> bool:
         """True for sitemaps on the source's hosts, gzipped ones (.xml.gz) included."""
@@ -197,9 +200,13 @@ class NewsSpider(scrapy.Spider):
             return
         for url in urls:
             if self._in_scope(url, source):
-                yield Request(url, callback=self.parse_page, errback=self.on_error,
-                              meta={"source": source.name, "news_depth": depth,
-                                    ARTICLE_CANDIDATE: not url_looks_like_listing(url)})
+                yield self._page_request(url, source.name, depth)
+
+    def _page_request(self, url: str, source: str, depth: int) -> Request:
+        """The request for an in-scope page of a source at a depth."""
+        return Request(url, callback=self.parse_page, errback=self.on_error,
+                       meta={"source": source, "news_depth": depth,
+                             ARTICLE_CANDIDATE: not url_looks_like_listing(url)})
 
     def parse_page(self, response: Response) -> Iterator[Request | PageItem]:
         """Yield an article page as an item; follow feeds, links and a credited original."""
@@ -214,8 +221,11 @@ class NewsSpider(scrapy.Spider):
             return
         response = self._as_text(response)
         credit_hop = bool(response.meta.get("credit_hop"))
-        if is_article_page(response.selector, response.url):
-            original = credited_url(response.selector, response.url, self.markers)
+        root = parse_html(response.text)
+        anchors: list[Anchor] | None = None
+        if is_article_page(root, response.url):
+            anchors = page_anchors(root, response.url)
+            original = credited_url(root, anchors, response.url, self.markers)
             yield self._item(response, original)
             if original and self.follow_credits and not credit_hop:
                 yield from self._credit_request(response, original)
@@ -226,12 +236,16 @@ class NewsSpider(scrapy.Spider):
             return
         depth = response.meta.get("news_depth", 0) + 1
         source = self._source(response)
-        for url in feed_links(response.selector, response.url):
+        for url in feed_links(root, response.url):
             if self._in_scope(url, source):
                 yield Request(url, callback=self.parse_feed, errback=self.on_error,
                               meta={"source": source.name, "news_depth": depth - 1}, priority=15)
-        yield from self._page_requests(page_links(response.selector, response.url),
-                                       response, depth=depth)
+        if depth > self._depth_limit(source):
+            return
+        if anchors is None:
+            anchors = page_anchors(root, response.url)
+        for url in page_links([a for a in anchors if a.host in source.allowed_hosts]):
+            yield self._page_request(url, source.name, depth)
 
     def _as_text(self, response: HtmlResponse) -> HtmlResponse:
         """The response decoded right (see crawler.encoding.page_text), as NFC text."""
