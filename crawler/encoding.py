@@ -56,6 +56,18 @@ def nfc(text: str) -> str:
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
+def utf8_page(body: bytes, encoding: str, text: str) -> bytes:
+    """TEXT (the body decoded by ENCODING) as UTF-8: the body itself when it already is that.
+
+    A UTF-8 body without a BOM that decoded with no replacement character is TEXT's exact
+    UTF-8 form, so it is handed on as it is, without encoding 100+ KB of text again.
+    """
+    if (_same_codec(encoding, "utf-8") and not body.startswith(codecs.BOM_UTF8)
+            and "\ufffd" not in text):
+        return body
+    return text.encode("utf-8")
+
+
 def page_text(body: bytes, content_type: str | None, decoded: str) -> str:
     """The page's NFC text: Scrapy's decoding, unless header and page contradict each other."""
     return nfc(conflicting_charset_text(body, content_type) or decoded)

@@ -19,7 +19,7 @@ class PageItem:
     """
 
     url: str
-    html: str
+    html: bytes  # the page's text in UTF-8 (cheap to send to a worker process)
     source: str
     fetched_at: dt.datetime
     request_url: str

@@ -189,7 +189,7 @@ class PoolPipeline:
             stats.inc_value("news/pool/crashed_pages")
             logger.error("Dropping %s: the worker processing it died twice", item.url)
             raise DropItem(f"worker died twice on {item.url}") from None
-        item.html = ""
+        item.html = b""
         if result.article is None:
             stats.inc_value("news/extract/not_article")
             raise DropItem(f"no article at {item.url}")

@@ -29,9 +29,9 @@ class PageResult:
 NO_ARTICLE = PageResult(None, LanguageGuess(None, None, None))
 
 
-def process_page(html: str | bytes, url: str, options: LanguageOptions) -> PageResult:
-    """Extract the page's article, detect its language and hash its body."""
-    article = extract_article(html, url)
+def process_page(html: bytes, url: str, options: LanguageOptions) -> PageResult:
+    """Extract the article of a page (its text in UTF-8) and detect its language."""
+    article = extract_article(html.decode("utf-8"), url)
     if article is None:
         return NO_ARTICLE
     guess = detect_language(

@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from crawler.encoding import conflicting_charset_text, looks_binary, nfc, page_text
+from crawler.encoding import conflicting_charset_text, looks_binary, nfc, page_text, utf8_page
 from tests.sites.faults_pages import encode_cp1258
 
 VIETNAMESE = "Trường học vùng cao đón thư viện số đầu tiên ở Hà Giang"
@@ -64,3 +64,22 @@ def test_text_is_nfc() -> None:
 )
 def test_looks_binary(body: bytes, binary: bool) -> None:
     assert looks_binary(body) is binary
+
+
+def test_utf8_body_is_handed_on_as_it_is() -> None:
+    body = page("utf-8", VIETNAMESE).encode("utf-8")
+    assert utf8_page(body, "utf8", body.decode("utf-8")) is body
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding"),
+    [
+        (page("utf-8", VIETNAMESE).encode("utf-8")[:-30] + b"\xff\xfe" + b"</p></html>", "utf-8"),
+        (b"\xef\xbb\xbf" + page("utf-8", FRENCH).encode("utf-8"), "utf-8"),
+        (page("latin-1", FRENCH).encode("latin-1"), "cp1252"),
+    ],
+    ids=["invalid-bytes", "bom", "latin-1"],
+)
+def test_other_bodies_are_encoded_from_their_decoded_text(body: bytes, encoding: str) -> None:
+    text = body.decode(encoding, "replace").removeprefix("\ufeff")
+    assert utf8_page(body, encoding, text) == text.encode("utf-8")

@@ -46,7 +46,7 @@ def test_aggregator_article_is_an_item_and_its_original_is_followed_once() -> No
     original = f"{URLS['daidoanket']}/{SEED}-10287654.html"
     assert item.credited_url == original
     assert item.source == "start_urls"
-    assert "Những năm qua" in item.html
+    assert "Những năm qua" in item.html.decode("utf-8")
     hops = [o for o in out if isinstance(o, Request) and o.meta.get("credit_hop")]
     assert [h.url for h in hops] == [original]
     assert hops[0].meta["credited_by"] == item.url

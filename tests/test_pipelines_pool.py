@@ -126,7 +126,7 @@ def item(url: str, title: str | None) -> PageItem:
     article = Article(title=title, text=f"Body of {url}. " * 30, authors=[],  # type: ignore[arg-type]
                       published_at=None, publisher=None, language="en", canonical_url=None,
                       description=None)
-    return PageItem(url=url, html="", source="test", fetched_at=dt.datetime.now(dt.UTC),
+    return PageItem(url=url, html=b"", source="test", fetched_at=dt.datetime.now(dt.UTC),
                     request_url=url, article=article, canonical_url=url,
                     content_hash=url.rsplit("/", 1)[-1] * 8)
 

@@ -17,7 +17,7 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
 from crawler.distributed import use_redis_frontier
-from crawler.encoding import looks_binary, page_text
+from crawler.encoding import looks_binary, page_text, utf8_page
 from crawler.feeds import parse_feed, parse_sitemap, robots_sitemaps
 from crawler.incremental import ARTICLE_CANDIDATE
 from crawler.items import PageItem
@@ -262,7 +262,7 @@ class NewsSpider(scrapy.Spider):
         redirects = response.meta.get("redirect_urls") or [response.url]
         return PageItem(
             url=response.url,
-            html=response.text,
+            html=utf8_page(response.body, response.encoding, response.text),
             source=response.meta["source"],
             fetched_at=dt.datetime.now(dt.UTC),
             request_url=redirects[0],
