@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 from collections import Counter
@@ -10,8 +9,9 @@ from collections import Counter
 import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
-from readability import Document
 from readability.readability import Unparseable
+
+from pipelines.readable import ReadableDocument
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def trafilatura_text(tree: HtmlElement, url: str, *, precision: bool) -> str:
 def readability_html(tree: HtmlElement) -> HtmlElement | None:
     """Readability's main-content block as an lxml tree, or None."""
     try:
-        summary = Document(copy.deepcopy(tree)).summary(html_partial=True)
+        summary = ReadableDocument(tree).summary(html_partial=True)
     except Unparseable:
         logger.debug("readability found nothing to parse")
         return None
