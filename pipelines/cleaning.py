@@ -13,16 +13,11 @@ from pipelines.markers import Markers, normalize_label
 logger = logging.getLogger(__name__)
 
 BREADCRUMB_CASE = str.maketrans("BREADCRUM", "breadcrum")
-SHARE_CASE = str.maketrans("SHARE", "share")
-SOCIAL_CASE = str.maketrans("SOCIAL", "social")
+TITLE_CASE = str.maketrans("TITLEHEADING", "titleheading")
 EMBEDDED_QUOTE_XPATH = etree.XPath(".//blockquote")
 BLOCKQUOTE_XPATH = etree.XPath("//blockquote")
-HEADING_CANDIDATE_XPATH = etree.XPath(
-    "(//h1 | //h2 | //h3 | //h4 | //h5 | //h6 | //header | //strong | //b | //span | //p"
-    " | //div[contains(translate(@class, 'TITLEHEADING', 'titleheading'), 'title')"
-    " or contains(translate(@class, 'TITLEHEADING', 'titleheading'), 'heading')])"
-    "[string-length(normalize-space()) <= 60]"
-)
+HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "header", "strong", "b", "span", "p", "div")
+XML_SPACE_RUN = re.compile("[ \t\r\n]+")
 STOP_BLOCK_XPATH = etree.XPath(
     "self::h1 | self::main | .//h1 | .//main | .//*[@itemprop = 'articleBody']"
 )
@@ -63,37 +58,44 @@ def is_chrome_block(element: HtmlElement) -> bool:
     return len(text_of(element)) <= CHROME_MAX_CHARS or link_density(element) >= CHROME_LINK_DENSITY
 
 
-def is_breadcrumb(element: HtmlElement) -> bool:
-    """Tell whether ELEMENT is a nav or names a breadcrumb in its class, id or aria-label."""
-    return (
-        element.tag == "nav"
-        or "breadcrumb" in (element.get("class") or "").translate(BREADCRUMB_CASE)
-        or "breadcrumb" in (element.get("id") or "").translate(BREADCRUMB_CASE)
-        or (element.get("aria-label") or "").translate(BREADCRUMB_CASE) == "breadcrumb"
-    )
+def has_lower(value: str | None, word: str) -> bool:
+    """Tell whether VALUE holds the lower-case ASCII WORD in any case of its letters."""
+    return value is not None and word in value.lower()
 
 
-def is_share_bar(element: HtmlElement) -> bool:
-    """Tell whether ELEMENT names a share or social widget in its class or id."""
-    names = element.get("class") or ""
-    return (
-        "share" in names.translate(SHARE_CASE)
-        or "share" in (element.get("id") or "").translate(SHARE_CASE)
-        or "social" in names.translate(SOCIAL_CASE)
-    )
+def chrome_candidates(tree: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement]]:
+    """Nav/breadcrumb elements and share/social widgets by their names, in one pass.
+
+    str.lower() finds an ASCII word wherever translating its upper-case letters would: no
+    other character lowers to one of them (only U+0130 lowers to two, "i" and U+0307, which
+    no word can span). Widgets in a breadcrumb dropped before them are then dropped from a
+    detached tree, which changes nothing.
+    """
+    breadcrumbs: list[HtmlElement] = []
+    share_bars: list[HtmlElement] = []
+    for element in tree.iter(etree.Element):
+        names, ident = element.get("class"), element.get("id")
+        label = element.get("aria-label")
+        if (
+            element.tag == "nav" or has_lower(names, "breadcrumb")
+            or has_lower(ident, "breadcrumb")
+            or (label is not None and label.translate(BREADCRUMB_CASE) == "breadcrumb")
+        ):
+            breadcrumbs.append(element)
+        if has_lower(names, "share") or has_lower(ident, "share") or has_lower(names, "social"):
+            share_bars.append(element)
+    return breadcrumbs, share_bars
 
 
-def remove_breadcrumbs(tree: HtmlElement) -> None:
-    """Drop nav bars and breadcrumb trails."""
-    found = [element for element in tree.iter(etree.Element) if is_breadcrumb(element)]
+def remove_breadcrumbs(found: list[HtmlElement]) -> None:
+    """Drop the nav bars and breadcrumb trails among FOUND that are chrome."""
     for element in reversed(found):
         if is_chrome_block(element):
             drop_element(element)
 
 
-def remove_share_bars(tree: HtmlElement) -> None:
-    """Drop short share/social widgets."""
-    found = [element for element in tree.iter(etree.Element) if is_share_bar(element)]
+def remove_share_bars(found: list[HtmlElement]) -> None:
+    """Drop the short share/social widgets among FOUND."""
     for element in reversed(found):
         if (
             element.tag not in ("html", "body", "main", "article")
@@ -159,6 +161,27 @@ def is_marker_heading(element: HtmlElement, headings: frozenset[str]) -> bool:
     return 0 < len(text) <= MAX_LABEL_CHARS and normalize_label(text) in headings
 
 
+def heading_candidates(tree: HtmlElement) -> list[HtmlElement]:
+    """Headings, headers, strong/b/span/p and title/heading-classed divs of at most 60 characters.
+
+    The length is XPath's string-length(normalize-space()): XML whitespace runs count as one
+    space, trimmed; it only needs computing when the raw text is longer.
+    """
+    found = []
+    for element in tree.iter(*HEADING_TAGS):
+        if element.tag == "div":
+            names = (element.get("class") or "").translate(TITLE_CASE)
+            if "title" not in names and "heading" not in names:
+                continue
+        text = "".join(element.itertext())
+        if len(text) > MAX_LABEL_CHARS and (
+            len(XML_SPACE_RUN.sub(" ", text).strip(" ")) > MAX_LABEL_CHARS
+        ):
+            continue
+        found.append(element)
+    return found
+
+
 def heading_wrapper(element: HtmlElement) -> HtmlElement:
     """Climb from a heading to the outermost wrapper that holds only that heading."""
     return ([element, *wrappers_of(element)])[-1]
@@ -177,7 +200,7 @@ def ends_block(element: HtmlElement, headings: frozenset[str]) -> bool:
 
 def remove_marker_blocks(tree: HtmlElement, headings: frozenset[str]) -> int:
     """Drop each block opened by a marker heading; return how many were dropped."""
-    found = [el for el in HEADING_CANDIDATE_XPATH(tree) if is_marker_heading(el, headings)]
+    found = [el for el in heading_candidates(tree) if is_marker_heading(el, headings)]
     removed = 0
     for heading in found:
         if heading.getroottree().getroot() is not tree:
@@ -196,9 +219,10 @@ def remove_marker_blocks(tree: HtmlElement, headings: frozenset[str]) -> int:
 
 def clean_tree(tree: HtmlElement, markers: Markers) -> HtmlElement:
     """Remove breadcrumbs, menus, share bars and marker-headed blocks, in place."""
-    remove_breadcrumbs(tree)
+    breadcrumbs, share_bars = chrome_candidates(tree)
+    remove_breadcrumbs(breadcrumbs)
     remove_link_menus(tree)
-    remove_share_bars(tree)
+    remove_share_bars(share_bars)
     normalize_quotes(tree)
     count = remove_marker_blocks(tree, markers.block_headings)
     logger.debug("removed %d marker-headed blocks", count)
