@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from typing import NamedTuple
 
 import trafilatura
 from lxml import etree
@@ -110,9 +111,25 @@ def link_texts(tree: HtmlElement) -> frozenset[str]:
     return frozenset(token_string("".join(link.itertext())) for link in tree.iter("a"))
 
 
+class Line(NamedTuple):
+    """A stripped line of a candidate with its tokens and token string."""
+
+    text: str
+    tokens: list[str]
+    joined: str
+
+
+def lines_of(text: str) -> list[Line]:
+    """The non-empty stripped lines of TEXT, each tokenized once."""
+    return [
+        Line(line, line_tokens, joined_tokens(line_tokens))
+        for line in split_lines(text) for line_tokens in (tokens(line),)
+    ]
+
+
 def keep_agreed_span(
-    lines: list[str], agreed: list[bool], aside: str, links: frozenset[str]
-) -> list[str]:
+    lines: list[Line], agreed: list[bool], aside: str, links: frozenset[str]
+) -> list[Line]:
     """Keep the agreed lines and the non-aside, non-link lines enclosed between agreed ones."""
     if True not in agreed:
         return []
@@ -120,29 +137,31 @@ def keep_agreed_span(
     return [
         line for index, line in enumerate(lines)
         if agreed[index] or (
-            first < index < last and (joined := token_string(line)) not in aside
-            and joined not in links
+            first < index < last and line.joined not in aside and line.joined not in links
         )
     ]
 
 
-def anchor_index(kept: list[str], anchor: str) -> int | None:
+def anchor_index(kept: list[Line], anchor: Line) -> int | None:
     """Index of the last kept line that holds ANCHOR's tokens or is held by them."""
-    joined = token_string(anchor)
     for index in range(len(kept) - 1, -1, -1):
-        line = token_string(kept[index])
-        if line in joined or joined in line:
+        line = kept[index].joined
+        if line in anchor.joined or anchor.joined in line:
             return index
     return None
 
 
+def covered_lines(lines: list[Line], kept: list[Line]) -> list[bool]:
+    """Whether the KEPT lines' tokens cover each of LINES (CONTAINED_SHARE of its tokens)."""
+    counts = Counter(token for line in kept for token in line.tokens)
+    return [coverage(line.tokens, counts) >= CONTAINED_SHARE for line in lines]
+
+
 def insert_enclosed(
-    kept: list[str], precise_lines: list[str], links: frozenset[str]
-) -> list[str]:
-    """Insert each run of precise-only lines enclosed by kept lines after its predecessor."""
-    counts = Counter(tokens("\n".join(kept)))
-    covered = [coverage(tokens(line), counts) >= CONTAINED_SHARE for line in precise_lines]
-    inserts: dict[int, list[str]] = {}
+    kept: list[Line], precise_lines: list[Line], covered: list[bool], links: frozenset[str]
+) -> list[Line]:
+    """Insert each run of uncovered precise lines enclosed by kept lines after its predecessor."""
+    inserts: dict[int, list[Line]] = {}
     start = None
     for index, is_covered in enumerate(covered):
         if not is_covered:
@@ -152,10 +171,10 @@ def insert_enclosed(
             anchor = anchor_index(kept, precise_lines[start - 1])
             if anchor is not None:
                 inserts.setdefault(anchor, []).extend(
-                    line for line in precise_lines[start:index] if token_string(line) not in links
+                    line for line in precise_lines[start:index] if line.joined not in links
                 )
         start = None
-    merged: list[str] = []
+    merged: list[Line] = []
     for index, line in enumerate(kept):
         merged.append(line)
         merged.extend(inserts.get(index, []))
@@ -166,7 +185,10 @@ def merge_candidates(
     precise: str, readable: str, aside: str = " ", links: frozenset[str] = frozenset()
 ) -> str:
     """Merge two candidate texts, keeping the lines that agree and large precise-only parts."""
-    precise_tokens, readable_tokens = tokens(precise), tokens(readable)
+    precise_lines, readable_lines = lines_of(precise), lines_of(readable)
+    # line breaks are not word characters: a text's tokens are its lines' tokens
+    precise_tokens = [token for line in precise_lines for token in line.tokens]
+    readable_tokens = [token for line in readable_lines for token in line.tokens]
     if not precise_tokens or not readable_tokens:
         return precise or readable
     if (
@@ -177,33 +199,32 @@ def merge_candidates(
         return readable
     in_precise = joined_tokens(precise_tokens)
     precise_set = set(precise_tokens)
-    lines: list[str] = []
+    lines: list[Line] = []
     agreed: list[bool] = []
     seen: Counter[str] = Counter()
-    for line in split_lines(readable):
-        line_tokens = tokens(line)
-        joined = joined_tokens(line_tokens)
-        if not line_tokens or seen[joined] >= max(1, in_precise.count(joined)):
+    for line in readable_lines:
+        joined = line.joined
+        # a line seen before is kept again only as often as the precise text repeats it
+        if not line.tokens or (seen[joined] and seen[joined] >= in_precise.count(joined)):
             continue
         seen[joined] += 1
         lines.append(line)
         agreed.append(joined in in_precise or (
-            len(line_tokens) >= COVERED_LINE_MIN_TOKENS
-            and sum(token in precise_set for token in line_tokens)
-            >= CONTAINED_SHARE * len(line_tokens)
+            len(line.tokens) >= COVERED_LINE_MIN_TOKENS
+            and sum(token in precise_set for token in line.tokens)
+            >= CONTAINED_SHARE * len(line.tokens)
         ))
-    kept = insert_enclosed(
-        keep_agreed_span(lines, agreed, aside, links), split_lines(precise), links
-    )
-    merged_tokens = tokens("\n".join(kept))
-    merged_counts = Counter(merged_tokens)
-    missing = [
-        line for line in split_lines(precise)
-        if coverage(tokens(line), merged_counts) < CONTAINED_SHARE
-    ]
-    if len(tokens("\n".join(missing))) < APPEND_MIN_SHARE * len(merged_tokens):
-        return "\n".join(kept)
-    return "\n".join(kept + missing)
+    kept = keep_agreed_span(lines, agreed, aside, links)
+    covered = covered_lines(precise_lines, kept)
+    merged = insert_enclosed(kept, precise_lines, covered, links)
+    if len(merged) != len(kept):
+        covered = covered_lines(precise_lines, merged)
+    missing = [line for line, is_covered in zip(precise_lines, covered, strict=True)
+               if not is_covered]
+    merged_size = sum(len(line.tokens) for line in merged)
+    if sum(len(line.tokens) for line in missing) < APPEND_MIN_SHARE * merged_size:
+        return "\n".join(line.text for line in merged)
+    return "\n".join(line.text for line in merged + missing)
 
 
 def body_text(tree: HtmlElement, url: str) -> str:
