@@ -28,21 +28,45 @@ PROTECTED_XPATH = etree.XPath("ancestor-or-self::pre | ancestor-or-self::code")
 SEMANTIC_XPATH = etree.XPath(
     "descendant-or-self::main | descendant-or-self::article | descendant-or-self::math"
 )
+CASED_PATTERNS = {
+    name: re.compile(REGEXES[name].pattern)
+    for name in ("unlikelyCandidatesRe", "okMaybeItsACandidateRe", "positiveRe", "negativeRe")
+}
 INLINE_TAGS = frozenset({"a", "b", "cite", "code", "em", "font", "i", "small", "span",
                          "strong", "sub", "sup", "u"})
+LONG_RUN = 255
 LONG_SPACES = re.compile(r"\s{255,}")
+SPACE_RUN = re.compile(" {2,}")
 
 
 def cleaned_length(text: str) -> int:
-    """len(readability's clean(TEXT)), skipping its substitutions when none can apply."""
-    if "\n" in text or "\t" in text or "  " in text or LONG_SPACES.search(text):
+    """len(readability's clean(TEXT)), without its three substitutions where it can.
+
+    clean() caps whitespace runs at 255 spaces, turns each run holding a line break into
+    one, then each tab and each run of spaces and tabs into one space, and strips. A run
+    with a line break comes out one character long either way, so stripping the lines
+    does the second step. Tabs left outside such runs (readability replaces a tab alone
+    but not a tab followed by a space) and long runs without a line break go through
+    clean() itself.
+    """
+    if "\n" in text:
+        text = "\n".join(line for line in (part.strip() for part in text.split("\n")) if line)
+    if "\t" in text or (len(text) >= LONG_RUN and LONG_SPACES.search(text)):
         return len(clean(text))
+    if "  " in text:
+        text = SPACE_RUN.sub(" ", text)
     return len(text.strip())
 
 
-def element_text_length(element: HtmlElement) -> int:
-    """readability's text_length(ELEMENT), through cleaned_length."""
-    return cleaned_length(element.text_content() or "")
+def has_match(name: str, text: str) -> bool:
+    """REGEXES[NAME].search(TEXT), on ASCII text as a case-sensitive search of text.lower().
+
+    The class/id patterns are alternations of lower-case ASCII words, and ASCII text has no
+    character that matches a word's letter under IGNORECASE but its own two cases.
+    """
+    if text.isascii():
+        return CASED_PATTERNS[name].search(text.lower()) is not None
+    return REGEXES[name].search(text) is not None
 
 
 def clean_iframe_sources(doc: HtmlElement) -> None:
@@ -104,6 +128,17 @@ def block_holders(root: HtmlElement) -> set[HtmlElement]:
 class ReadableDocument(Document):
     """readability's Document over an lxml tree (left untouched), built without a URL."""
 
+    def __init__(self, tree: HtmlElement) -> None:
+        super().__init__(tree)
+        self.lengths: dict[str, int] = {}
+
+    def text_length(self, element: HtmlElement) -> int:
+        """readability's text_length(ELEMENT), each distinct text measured once."""
+        text = element.text_content() or ""
+        if text not in self.lengths:
+            self.lengths[text] = cleaned_length(text)
+        return self.lengths[text]
+
     def _parse(self, input: HtmlElement) -> HtmlElement:
         """Readability's _parse on a copy, with its Cleaner pass replaced by what it changes.
 
@@ -126,9 +161,8 @@ class ReadableDocument(Document):
             if len(names) < 2:
                 continue
             if names not in verdicts:
-                verdicts[names] = bool(
-                    REGEXES["unlikelyCandidatesRe"].search(names)
-                    and not REGEXES["okMaybeItsACandidateRe"].search(names)
+                verdicts[names] = has_match("unlikelyCandidatesRe", names) and not has_match(
+                    "okMaybeItsACandidateRe", names
                 )
             if (
                 verdicts[names]
@@ -187,10 +221,21 @@ class ReadableDocument(Document):
                 if child.tag == "br":
                     child.drop_tree()
 
+    def class_weight(self, e: HtmlElement) -> int:
+        """Readability's for a Document without positive or negative keywords, via has_match."""
+        weight = 0
+        for feature in (e.get("class", None), e.get("id", None)):
+            if feature:
+                if has_match("negativeRe", feature):
+                    weight -= 25
+                if has_match("positiveRe", feature):
+                    weight += 25
+        return weight
+
     def get_link_density(self, elem: HtmlElement) -> float:
-        """Readability's, through cleaned_length."""
-        link_length = sum(element_text_length(link) for link in elem.findall(".//a"))
-        return float(link_length) / max(element_text_length(elem), 1)
+        """Readability's, through text_length."""
+        link_length = sum(self.text_length(link) for link in elem.findall(".//a"))
+        return float(link_length) / max(self.text_length(elem), 1)
 
     def score_paragraphs(self) -> dict[HtmlElement, dict[str, Any]]:
         """Readability's, through cleaned_length and without its debug lines."""

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import copy
+import random
 from pathlib import Path
 
 import pytest
 from lxml import etree
 from readability import Document
-from readability.readability import clean
+from readability.readability import REGEXES, clean
 
 from pipelines.candidates import aside_tokens, readability_text
 from pipelines.cleaning import clean_tree
 from pipelines.extract import decode_html, parse_html
 from pipelines.markers import load_markers
-from pipelines.readable import ReadableDocument, cleaned_length
+from pipelines.readable import ReadableDocument, cleaned_length, has_match
 
 TESTS_DIR = Path(__file__).parent
 FIXTURE_PAGES = sorted((TESTS_DIR / "fixtures" / "pages").glob("*/*.html")) + sorted(
@@ -80,9 +81,22 @@ def test_odd_markup_reads_the_same(name: str) -> None:
     )
 
 
+def test_cleaned_length_is_readabilitys() -> None:
+    """cleaned_length is the length of readability's clean() on mixes of odd whitespace."""
+    pieces = ["a", "b", " ", "  ", "\n", "\t", "\xa0", "\r", "\u2003", "\x0b", "\x85",
+              "\u2028", " " * 300, "\n" * 260, "\xa0" * 256, " \xa0" * 130, "\t\n" * 130]
+    rng = random.Random(7)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        assert cleaned_length(text) == len(clean(text)), repr(text)
+
+
 @pytest.mark.parametrize(
-    "text", ["", " a b ", "a  b", "a\nb", "a\tb", "\xa0" * 300 + "x", "a" * 300, " x\xa0y "]
+    "text", ["SideBar", "main-Content", "post-header", "ſidebar", "ARTİCLE", "Komment", ""]
 )
-def test_cleaned_length_is_readabilitys(text: str) -> None:
-    """cleaned_length is the length of readability's clean()."""
-    assert cleaned_length(text) == len(clean(text))
+@pytest.mark.parametrize(
+    "name", ["unlikelyCandidatesRe", "okMaybeItsACandidateRe", "positiveRe", "negativeRe"]
+)
+def test_has_match_is_the_pattern_search(name: str, text: str) -> None:
+    """has_match agrees with readability's case-insensitive pattern, ASCII or not."""
+    assert has_match(name, text) == bool(REGEXES[name].search(text))
