@@ -17,7 +17,8 @@ TITLE_CASE = str.maketrans("TITLEHEADING", "titleheading")
 EMBEDDED_QUOTE_XPATH = etree.XPath(".//blockquote")
 BLOCKQUOTE_XPATH = etree.XPath("//blockquote")
 HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "header", "strong", "b", "span", "p", "div")
-XML_SPACE_RUN = re.compile("[ \t\r\n]+")
+XML_SPACES = " \t\r\n"
+XML_SPACE_RUN = re.compile(f"[{XML_SPACES}]+")
 STOP_BLOCK_XPATH = etree.XPath(
     "self::h1 | self::main | .//h1 | .//main | .//*[@itemprop = 'articleBody']"
 )
@@ -58,11 +59,6 @@ def is_chrome_block(element: HtmlElement) -> bool:
     return len(text_of(element)) <= CHROME_MAX_CHARS or link_density(element) >= CHROME_LINK_DENSITY
 
 
-def has_lower(value: str | None, word: str) -> bool:
-    """Tell whether VALUE holds the lower-case ASCII WORD in any case of its letters."""
-    return value is not None and word in value.lower()
-
-
 def chrome_candidates(tree: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement]]:
     """Nav/breadcrumb elements and share/social widgets by their names, in one pass.
 
@@ -75,14 +71,14 @@ def chrome_candidates(tree: HtmlElement) -> tuple[list[HtmlElement], list[HtmlEl
     share_bars: list[HtmlElement] = []
     for element in tree.iter(etree.Element):
         names, ident = element.get("class"), element.get("id")
-        label = element.get("aria-label")
+        names = names.lower() if names else ""
+        ident = ident.lower() if ident else ""
         if (
-            element.tag == "nav" or has_lower(names, "breadcrumb")
-            or has_lower(ident, "breadcrumb")
-            or (label is not None and label.translate(BREADCRUMB_CASE) == "breadcrumb")
+            element.tag == "nav" or "breadcrumb" in names or "breadcrumb" in ident
+            or (element.get("aria-label") or "").translate(BREADCRUMB_CASE) == "breadcrumb"
         ):
             breadcrumbs.append(element)
-        if has_lower(names, "share") or has_lower(ident, "share") or has_lower(names, "social"):
+        if names and ("share" in names or "social" in names) or "share" in ident:
             share_bars.append(element)
     return breadcrumbs, share_bars
 
@@ -165,7 +161,8 @@ def heading_candidates(tree: HtmlElement) -> list[HtmlElement]:
     """Headings, headers, strong/b/span/p and title/heading-classed divs of at most 60 characters.
 
     The length is XPath's string-length(normalize-space()): XML whitespace runs count as one
-    space, trimmed; it only needs computing when the raw text is longer.
+    space, trimmed. It is at least the count of other characters, so it only needs
+    computing when the raw text is longer and those are few.
     """
     found = []
     for element in tree.iter(*HEADING_TAGS):
@@ -175,7 +172,8 @@ def heading_candidates(tree: HtmlElement) -> list[HtmlElement]:
                 continue
         text = "".join(element.itertext())
         if len(text) > MAX_LABEL_CHARS and (
-            len(XML_SPACE_RUN.sub(" ", text).strip(" ")) > MAX_LABEL_CHARS
+            len(text) - sum(text.count(space) for space in XML_SPACES) > MAX_LABEL_CHARS
+            or len(XML_SPACE_RUN.sub(" ", text).strip(" ")) > MAX_LABEL_CHARS
         ):
             continue
         found.append(element)
