@@ -145,7 +145,7 @@ def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | No
     article_ld = metadata.find_article_ld(ld_objects)
     if article_ld is None and metadata.is_listing_ld(ld_objects):
         return None
-    title = metadata.page_title(tree, article_ld)
+    title = metadata.page_title(tree, article_ld, metadata.meta_tags(tree))
     if not title:
         return None
     lines = clean_lines(body_lines(clean_tree(tree, markers), url), title, markers)
@@ -153,19 +153,20 @@ def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | No
     text = "\n\n".join(lines)
     if len(text) < MIN_BODY_CHARS:
         return None
+    metas = metadata.meta_tags(tree)  # after clean_tree, as every lookup below
     ld_authors = metadata.ld_name(article_ld.get("author")) if article_ld else []
-    raw_authors = ld_authors or metadata.markup_authors(tree) or byline_authors
-    site = metadata.site_publisher(tree, article_ld)
+    raw_authors = ld_authors or metadata.markup_authors(tree, metas) or byline_authors
+    site = metadata.site_publisher(article_ld, metas)
     not_authors = frozenset(name.casefold() for name in (credited, site) if name)
     return Article(
         title=title,
         text=text,
         authors=metadata.normalize_authors(raw_authors, markers.byline_prefixes, not_authors),
-        published_at=metadata.published_at(tree, article_ld, url),
+        published_at=metadata.published_at(tree, article_ld, url, metas),
         publisher=credited or site,
-        language=metadata.declared_language(tree),
-        canonical_url=metadata.canonical_url(tree, url),
-        description=metadata.description(tree, article_ld),
+        language=metadata.declared_language(tree, metas),
+        canonical_url=metadata.canonical_url(tree, url, metas),
+        description=metadata.description(article_ld, metas),
     )
 
 
