@@ -7,6 +7,7 @@ import functools
 import logging
 import re
 from collections import Counter
+from collections.abc import Container
 from typing import NamedTuple
 
 import trafilatura
@@ -125,6 +126,19 @@ def link_texts(tree: HtmlElement) -> frozenset[str]:
     return frozenset(token_string("".join(link.itertext())) for link in tree.iter("a"))
 
 
+class LinkTexts:
+    """link_texts(TREE), collected on the first membership test (most merges make none)."""
+
+    def __init__(self, tree: HtmlElement) -> None:
+        self.tree = tree
+        self.texts: frozenset[str] | None = None
+
+    def __contains__(self, joined: object) -> bool:
+        if self.texts is None:
+            self.texts = link_texts(self.tree)
+        return joined in self.texts
+
+
 class Line(NamedTuple):
     """A stripped line of a candidate with its tokens and token string."""
 
@@ -142,7 +156,7 @@ def lines_of(text: str) -> list[Line]:
 
 
 def keep_agreed_span(
-    lines: list[Line], agreed: list[bool], aside: str, links: frozenset[str]
+    lines: list[Line], agreed: list[bool], aside: str, links: Container[str]
 ) -> list[Line]:
     """Keep the agreed lines and the non-aside, non-link lines enclosed between agreed ones."""
     if True not in agreed:
@@ -172,7 +186,7 @@ def covered_lines(lines: list[Line], kept: list[Line]) -> list[bool]:
 
 
 def insert_enclosed(
-    kept: list[Line], precise_lines: list[Line], covered: list[bool], links: frozenset[str]
+    kept: list[Line], precise_lines: list[Line], covered: list[bool], links: Container[str]
 ) -> list[Line]:
     """Insert each run of uncovered precise lines enclosed by kept lines after its predecessor."""
     inserts: dict[int, list[Line]] = {}
@@ -196,7 +210,7 @@ def insert_enclosed(
 
 
 def merge_candidates(
-    precise: str, readable: str, aside: str = " ", links: frozenset[str] = frozenset()
+    precise: str, readable: str, aside: str = " ", links: Container[str] = frozenset()
 ) -> str:
     """Merge two candidate texts, keeping the lines that agree and large precise-only parts."""
     precise_lines, readable_lines = lines_of(precise), lines_of(readable)
@@ -253,4 +267,4 @@ def body_text(tree: HtmlElement, url: str) -> str:
         if coverage(readable_tokens, Counter(tokens(recall))) >= CONTAINED_SHARE:
             logger.debug("precise candidate is degenerate; readability and recall agree")
             return readable
-    return merge_candidates(precise, readable, aside, link_texts(tree))
+    return merge_candidates(precise, readable, aside, LinkTexts(tree))
