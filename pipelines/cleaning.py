@@ -29,6 +29,7 @@ MENU_ITEM_MAX_WORDS = 4
 BLOCK_STOP_CHARS = 1500
 MAX_LABEL_CHARS = 60
 WORD = re.compile(r"\w+")
+IMAGE_LABEL = re.compile(r"\s(\w+)\s*\d+\s*$")
 TRAILING_SHORT_WORDS = 8
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.\w[\w.]*")
 TRAILER_MAX_WORDS = 60
@@ -137,6 +138,8 @@ def is_link_menu(element: HtmlElement) -> bool:
     if len(items) < 2:
         return False
     for item in items:
+        if item.find(".//a") is None:  # text without links: never a menu item
+            return False
         text = text_of(item)
         links = " ".join(text_of(link) for link in item.iter("a"))
         if not text or text != links or len(text.split()) > MENU_ITEM_MAX_WORDS:
@@ -229,7 +232,9 @@ def clean_tree(tree: HtmlElement, markers: Markers) -> HtmlElement:
 
 def is_image_label(line: str, title: str, image_words: tuple[str, ...]) -> bool:
     """Tell whether LINE is an image label: mostly the title plus "photo N"."""
-    match = re.search(r"\s(\w+)\s*\d+\s*$", line)
+    if not line.rstrip()[-1:].isdecimal():  # the pattern ends in digits: skip the search
+        return False
+    match = IMAGE_LABEL.search(line)
     if not match or match.group(1).lower() not in image_words:
         return False
     label = set(WORD.findall(line[: match.start()].lower()))
