@@ -21,17 +21,11 @@ from pipelines.readable import ReadableDocument
 logger = logging.getLogger(__name__)
 
 TOKEN = re.compile(r"\w+")
-READABILITY_BLOCKS_XPATH = etree.XPath(
-    "//p | //div | //h1 | //h2 | //h3 | //h4 | //h5 | //h6 | //li | //pre | //blockquote"
-    " | //tr | //br | //section | //article | //table | //ul | //ol | //figure"
-)
-ASIDE_XPATH = etree.XPath(
-    "//figure | //figcaption | //time | //*[@class and (" + " or ".join(
-        f"contains(translate(@class, '{word.upper()}', '{word}'), '{word}')"
-        for word in ("caption", "credit", "copyright", "byline", "author", "date",
+READABILITY_BLOCKS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "pre", "blockquote",
+                      "tr", "br", "section", "article", "table", "ul", "ol", "figure")
+ASIDE_TAGS = ("figure", "figcaption", "time")
+ASIDE_CLASS_WORDS = ("caption", "credit", "copyright", "byline", "author", "date",
                      "attribution", "off-screen", "sr-only", "hidden")
-    ) + ")]"
-)
 ASIDE_MAX_CHARS = 1000
 SHORTFALL_RATIO = 0.5
 DEGENERATE_SHARE = 0.2
@@ -102,17 +96,33 @@ def readability_text(root: HtmlElement | None) -> str:
     """Readability's main-content block as plain text, one block per line."""
     if root is None:
         return ""
-    for element in READABILITY_BLOCKS_XPATH(root):
+    for element in root.iter(*READABILITY_BLOCKS):
         element.tail = "\n" + (element.tail or "")
     lines = (" ".join(line.split()) for line in "".join(root.itertext()).split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+def aside_elements(root: HtmlElement) -> list[HtmlElement]:
+    """Figures, captions, times and elements whose class names a caption, credit, date...
+
+    str.lower() finds these ASCII words wherever translating their upper-case letters
+    would: no other character lowers to one of their letters but U+0130, to "i" and U+0307,
+    and no word ends in "i".
+    """
+    return [
+        element for element in root.iter(etree.Element)
+        if element.tag in ASIDE_TAGS or (
+            (names := element.get("class")) is not None
+            and any(word in names.lower() for word in ASIDE_CLASS_WORDS)
+        )
+    ]
 
 
 def aside_tokens(root: HtmlElement | None) -> str:
     """Token string of the short captions, credits and datelines in readability's block."""
     if root is None:
         return " "
-    texts = ("".join(element.itertext()) for element in ASIDE_XPATH(root))
+    texts = ("".join(element.itertext()) for element in aside_elements(root))
     return " ".join(token_string(text) for text in texts if len(text.strip()) <= ASIDE_MAX_CHARS)
 
 

@@ -18,12 +18,11 @@ from readability import Document
 from readability.cleaners import html_cleaner
 from readability.readability import REGEXES, clean
 
-DROPPED_XPATH = etree.XPath(
-    "//*[@hidden or @style or self::script or self::style or self::link]"
-)
+HIDDEN_OR_STYLED_XPATH = etree.XPath("//*[@hidden or @style]")
+KILLED_TAGS = ("script", "style", "link")
 IFRAME_SOURCES_XPATH = etree.XPath("//iframe/@src")
 BASE_XPATH = etree.XPath("//base[@href]")
-CLASS_OR_ID_XPATH = etree.XPath(".//*[@class or @id]")
+CLASS_OR_ID_XPATH = etree.XPath("descendant::*[@class or @id]")
 PROTECTED_XPATH = etree.XPath("ancestor-or-self::pre | ancestor-or-self::code")
 SEMANTIC_XPATH = etree.XPath(
     "descendant-or-self::main | descendant-or-self::article | descendant-or-self::math"
@@ -92,16 +91,15 @@ def drop_like_readability(doc: HtmlElement) -> None:
     javascript links; comments and PIs are gone already. Readability reads no link but an
     iframe's src (video iframes are kept), and its summary escapes "<" and ">" in attribute
     values, so the other links and the event and style attributes the Cleaner also drops
-    cannot reach its text: they are left as they are. Dropping is order-independent (each
-    drop keeps the tail), so one pass does all of them.
+    cannot reach its text: they are left as they are.
     """
-    for element in DROPPED_XPATH(doc):
-        if (
-            element.tag in ("script", "style", "link")
-            or element.get("hidden") is not None
-            or REGEXES["displayNoneRe"].search(element.get("style") or "")
+    for element in HIDDEN_OR_STYLED_XPATH(doc):
+        if element.get("hidden") is not None or REGEXES["displayNoneRe"].search(
+            element.get("style") or ""
         ):
             element.drop_tree()
+    for element in list(doc.iter(*KILLED_TAGS)):
+        element.drop_tree()
     for element in doc.iter("image"):
         element.tag = "img"
     clean_iframe_sources(doc)
