@@ -14,14 +14,10 @@ logger = logging.getLogger(__name__)
 
 BREADCRUMB_CASE = str.maketrans("BREADCRUM", "breadcrum")
 TITLE_CASE = str.maketrans("TITLEHEADING", "titleheading")
-EMBEDDED_QUOTE_XPATH = etree.XPath(".//blockquote")
-BLOCKQUOTE_XPATH = etree.XPath("//blockquote")
 HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "header", "strong", "b", "span", "p", "div")
 XML_SPACES = " \t\r\n"
 XML_SPACE_RUN = re.compile(f"[{XML_SPACES}]+")
-STOP_BLOCK_XPATH = etree.XPath(
-    "self::h1 | self::main | .//h1 | .//main | .//*[@itemprop = 'articleBody']"
-)
+ARTICLE_BODY_XPATH = etree.XPath("descendant::*[@itemprop = 'articleBody']")
 SHARE_BAR_MAX_CHARS = 200
 CHROME_MAX_CHARS = 300
 CHROME_LINK_DENSITY = 0.5
@@ -46,6 +42,11 @@ def text_of(element: HtmlElement) -> str:
     return " ".join("".join(element.itertext()).split())
 
 
+def is_stop_block(element: HtmlElement) -> bool:
+    """Tell whether ELEMENT is or holds an h1, a main or the itemprop=articleBody element."""
+    return next(element.iter("h1", "main"), None) is not None or bool(ARTICLE_BODY_XPATH(element))
+
+
 def link_density(element: HtmlElement) -> float:
     """Share of ELEMENT's text that sits inside links."""
     text = len(text_of(element))
@@ -55,7 +56,7 @@ def link_density(element: HtmlElement) -> float:
 
 def is_chrome_block(element: HtmlElement) -> bool:
     """Tell whether a nav/breadcrumb match is short or made of links, not content."""
-    if element.tag in ("html", "body", "main", "article") or STOP_BLOCK_XPATH(element):
+    if element.tag in ("html", "body", "main", "article") or is_stop_block(element):
         return False
     return len(text_of(element)) <= CHROME_MAX_CHARS or link_density(element) >= CHROME_LINK_DENSITY
 
@@ -97,7 +98,7 @@ def remove_share_bars(found: list[HtmlElement]) -> None:
         if (
             element.tag not in ("html", "body", "main", "article")
             and len(text_of(element)) <= SHARE_BAR_MAX_CHARS
-            and not EMBEDDED_QUOTE_XPATH(element)
+            and next(element.iterdescendants("blockquote"), None) is None
         ):
             drop_element(element)
 
@@ -117,7 +118,7 @@ def wrappers_of(element: HtmlElement) -> list[HtmlElement]:
 
 def normalize_quotes(tree: HtmlElement) -> None:
     """Make embedded posts plain quotes: no widget class/id, loose signature text in a <p>."""
-    for quote in BLOCKQUOTE_XPATH(tree):
+    for quote in list(tree.iter("blockquote")):
         for element in (quote, *wrappers_of(quote)):
             for attribute in ("class", "id"):
                 element.attrib.pop(attribute, None)
@@ -196,7 +197,7 @@ def ends_block(element: HtmlElement, headings: frozenset[str]) -> bool:
         element, headings
     ):
         return True
-    return bool(STOP_BLOCK_XPATH(element)) or len(text_of(element)) > BLOCK_STOP_CHARS
+    return is_stop_block(element) or len(text_of(element)) > BLOCK_STOP_CHARS
 
 
 def remove_marker_blocks(tree: HtmlElement, headings: frozenset[str]) -> int:
