@@ -53,7 +53,8 @@ def coverage(part: list[str], whole: Counter[str]) -> float:
     """Share of PART's tokens (as a multiset) that the WHOLE token counts also hold."""
     if not part:
         return 0.0
-    return sum(min(count, whole[token]) for token, count in Counter(part).items()) / len(part)
+    counts = Counter(part)
+    return sum(map(min, counts.values(), map(whole.__getitem__, counts))) / len(part)
 
 
 def split_lines(text: str) -> list[str]:

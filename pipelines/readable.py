@@ -155,15 +155,15 @@ class ReadableDocument(Document):
         """Readability's, over the elements with a class or id, testing each name once."""
         verdicts: dict[str, bool] = {}
         for elem in CLASS_OR_ID_XPATH(self.html):
-            names = "{} {}".format(elem.get("class", ""), elem.get("id", ""))
-            if len(names) < 2:
-                continue
-            if names not in verdicts:
-                verdicts[names] = has_match("unlikelyCandidatesRe", names) and not has_match(
-                    "okMaybeItsACandidateRe", names
+            names = f"{elem.get('class', '')} {elem.get('id', '')}"
+            verdict = verdicts.get(names)
+            if verdict is None:
+                verdict = verdicts[names] = len(names) >= 2 and (
+                    has_match("unlikelyCandidatesRe", names)
+                    and not has_match("okMaybeItsACandidateRe", names)
                 )
             if (
-                verdicts[names]
+                verdict
                 and elem.tag not in ("html", "body")
                 and not PROTECTED_XPATH(elem)
                 and not SEMANTIC_XPATH(elem)
@@ -231,8 +231,8 @@ class ReadableDocument(Document):
         return weight
 
     def get_link_density(self, elem: HtmlElement) -> float:
-        """Readability's, through text_length."""
-        link_length = sum(self.text_length(link) for link in elem.findall(".//a"))
+        """Readability's (its findall(".//a") is the a descendants), through text_length."""
+        link_length = sum(self.text_length(link) for link in elem.iterdescendants("a"))
         return float(link_length) / max(self.text_length(elem), 1)
 
     def score_paragraphs(self) -> dict[HtmlElement, dict[str, Any]]:
