@@ -47,18 +47,18 @@ def is_stop_block(element: HtmlElement) -> bool:
     return next(element.iter("h1", "main"), None) is not None or bool(ARTICLE_BODY_XPATH(element))
 
 
-def link_density(element: HtmlElement) -> float:
-    """Share of ELEMENT's text that sits inside links."""
-    text = len(text_of(element))
+def link_density(element: HtmlElement, text_length: int) -> float:
+    """Share of ELEMENT's text (TEXT_LENGTH characters of text_of) that sits inside links."""
     links = sum(len(text_of(link)) for link in element.iter("a"))
-    return links / text if text else 1.0
+    return links / text_length if text_length else 1.0
 
 
 def is_chrome_block(element: HtmlElement) -> bool:
     """Tell whether a nav/breadcrumb match is short or made of links, not content."""
     if element.tag in ("html", "body", "main", "article") or is_stop_block(element):
         return False
-    return len(text_of(element)) <= CHROME_MAX_CHARS or link_density(element) >= CHROME_LINK_DENSITY
+    length = len(text_of(element))
+    return length <= CHROME_MAX_CHARS or link_density(element, length) >= CHROME_LINK_DENSITY
 
 
 def chrome_candidates(tree: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement]]:
@@ -155,14 +155,18 @@ def remove_link_menus(tree: HtmlElement) -> None:
             drop_element(element)
 
 
-def is_marker_heading(element: HtmlElement, headings: frozenset[str]) -> bool:
-    """Tell whether ELEMENT is a short heading whose text is a block marker."""
-    text = text_of(element)
+def is_marker_label(text: str, headings: frozenset[str]) -> bool:
+    """Tell whether TEXT (whitespace-normalised) is a short block marker."""
     return 0 < len(text) <= MAX_LABEL_CHARS and normalize_label(text) in headings
 
 
-def heading_candidates(tree: HtmlElement) -> list[HtmlElement]:
-    """Headings, headers, strong/b/span/p and title/heading-classed divs of at most 60 characters.
+def is_marker_heading(element: HtmlElement, headings: frozenset[str]) -> bool:
+    """Tell whether ELEMENT is a short heading whose text is a block marker."""
+    return is_marker_label(text_of(element), headings)
+
+
+def heading_candidates(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
+    """Headings, headers, strong/b/span/p, title/heading divs of <= 60 characters, with texts.
 
     The length is XPath's string-length(normalize-space()): XML whitespace runs count as one
     space, trimmed. It is at least the count of other characters, so it only needs
@@ -180,7 +184,7 @@ def heading_candidates(tree: HtmlElement) -> list[HtmlElement]:
             or len(XML_SPACE_RUN.sub(" ", text).strip(" ")) > MAX_LABEL_CHARS
         ):
             continue
-        found.append(element)
+        found.append((element, text))
     return found
 
 
@@ -202,7 +206,10 @@ def ends_block(element: HtmlElement, headings: frozenset[str]) -> bool:
 
 def remove_marker_blocks(tree: HtmlElement, headings: frozenset[str]) -> int:
     """Drop each block opened by a marker heading; return how many were dropped."""
-    found = [el for el in heading_candidates(tree) if is_marker_heading(el, headings)]
+    found = [
+        element for element, text in heading_candidates(tree)
+        if is_marker_label(" ".join(text.split()), headings)
+    ]
     removed = 0
     for heading in found:
         if heading.getroottree().getroot() is not tree:

@@ -20,8 +20,6 @@ from readability.readability import REGEXES, clean
 
 HIDDEN_OR_STYLED_XPATH = etree.XPath("//*[@hidden or @style]")
 KILLED_TAGS = ("script", "style", "link")
-IFRAME_SOURCES_XPATH = etree.XPath("//iframe/@src")
-BASE_XPATH = etree.XPath("//base[@href]")
 CLASS_OR_ID_XPATH = etree.XPath("descendant::*[@class or @id]")
 PROTECTED_XPATH = etree.XPath("ancestor-or-self::pre | ancestor-or-self::code")
 SEMANTIC_XPATH = etree.XPath(
@@ -68,41 +66,49 @@ def has_match(name: str, text: str) -> bool:
     return REGEXES[name].search(text) is not None
 
 
-def clean_iframe_sources(doc: HtmlElement) -> None:
-    """The Cleaner's rewrite_links(_remove_javascript_link) on iframe sources.
+def clean_iframe_source(iframe: HtmlElement) -> None:
+    """The Cleaner's rewrite_links(_remove_javascript_link) on an iframe's source.
 
     rewrite_links sets every link to its stripped value ("" for a javascript-like scheme);
     a link without ":" or "%" cannot hold a scheme, so the Cleaner's test is skipped for it.
     """
-    for source in IFRAME_SOURCES_XPATH(doc):
-        stripped = source.strip()
-        new = (
-            html_cleaner._remove_javascript_link(stripped)
-            if ":" in stripped or "%" in stripped else stripped
-        )
-        if new != source:
-            source.getparent().set("src", new)
+    source = iframe.get("src")
+    if source is None:
+        return
+    stripped = source.strip()
+    new = (
+        html_cleaner._remove_javascript_link(stripped)
+        if ":" in stripped or "%" in stripped else stripped
+    )
+    if new != source:
+        iframe.set("src", new)
 
 
-def drop_like_readability(doc: HtmlElement) -> None:
+def drop_like_readability(doc: HtmlElement) -> bool:
     """Readability's hidden and display:none drops, then what its Cleaner changes that it reads.
 
     The Cleaner kills scripts, styles and links, renames <image> to <img> and rewrites
     javascript links; comments and PIs are gone already. Readability reads no link but an
     iframe's src (video iframes are kept), and its summary escapes "<" and ">" in attribute
     values, so the other links and the event and style attributes the Cleaner also drops
-    cannot reach its text: they are left as they are.
+    cannot reach its text: they are left as they are. Tells whether a <base href> is left.
     """
     for element in HIDDEN_OR_STYLED_XPATH(doc):
         if element.get("hidden") is not None or REGEXES["displayNoneRe"].search(
             element.get("style") or ""
         ):
             element.drop_tree()
-    for element in list(doc.iter(*KILLED_TAGS)):
-        element.drop_tree()
-    for element in doc.iter("image"):
-        element.tag = "img"
-    clean_iframe_sources(doc)
+    has_base = False
+    for element in list(doc.iter(*KILLED_TAGS, "image", "iframe", "base")):
+        if element.tag in KILLED_TAGS:
+            element.drop_tree()
+        elif element.tag == "image":
+            element.tag = "img"
+        elif element.tag == "iframe":
+            clean_iframe_source(element)
+        else:
+            has_base = has_base or element.get("href") is not None
+    return has_base
 
 
 def block_holders(root: HtmlElement) -> set[HtmlElement]:
@@ -146,8 +152,7 @@ class ReadableDocument(Document):
         """
         doc = copy.deepcopy(input)
         self.encoding = "utf-8"
-        drop_like_readability(doc)
-        if BASE_XPATH(doc):
+        if drop_like_readability(doc):
             doc.resolve_base_href(handle_failures=self.handle_failures)
         return doc
 
