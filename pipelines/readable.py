@@ -179,8 +179,10 @@ class ReadableDocument(Document):
         """Readability's, with its serialize-and-search test read from the descendants' tags.
 
         Serialized as XML, text and attribute values escape "<", so the pattern can only
-        match a descendant's start tag; renaming a div to p keeps it a match. Inline
-        children are still serialized (as HTML, as readability does) unless they hold one.
+        match a descendant's start tag; renaming a div to p keeps it a match. An inline
+        child without children serializes to its own (inline) tags and escaped text, so
+        only inline children with children are serialized, as HTML as readability does,
+        and only when they hold no match already.
         """
         holders = block_holders(self.html)
         for elem in self.tags(self.html, "div"):
@@ -201,10 +203,8 @@ class ReadableDocument(Document):
                 if child.tag == "br":
                     paragraph = None
                     continue
-                if (
-                    child.tag not in INLINE_TAGS
-                    or child in holders
-                    or REGEXES["divToPElementsRe"].search(
+                if child.tag not in INLINE_TAGS or child in holders or (
+                    len(child) and REGEXES["divToPElementsRe"].search(
                         tounicode(child, method="html")
                     )
                 ):
