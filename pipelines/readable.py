@@ -112,14 +112,18 @@ def drop_like_readability(doc: HtmlElement) -> bool:
 
 
 def block_holders(root: HtmlElement) -> set[HtmlElement]:
-    """The elements with a descendant whose start tag matches readability's divToPElementsRe."""
+    """The elements with a descendant whose start tag matches readability's divToPElementsRe.
+
+    Readability searches the str() of the UTF-8 bytes, so each tag is tested as it appears
+    there (a non-ASCII letter as its escaped bytes).
+    """
     pattern = REGEXES["divToPElementsRe"]
     verdicts: dict[str, bool] = {}
     holders: set[HtmlElement] = set()
     for element in root.iter(etree.Element):
         tag = element.tag
         if tag not in verdicts:
-            verdicts[tag] = pattern.match("<" + tag) is not None
+            verdicts[tag] = pattern.search(str(f"<{tag}".encode())) is not None
         if not verdicts[tag]:
             continue
         parent = element.getparent()

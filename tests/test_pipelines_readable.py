@@ -36,7 +36,8 @@ ODD_BODIES = {
                                 "<iframe src=' https://www.youtube.com '></iframe>"
                                 "<iframe src='javascript:alert(1)'></iframe></div>",
     "prefix tags in divs": f"<div>{PARAGRAPH}<span><picture></picture>{PARAGRAPH}</span><br>"
-                           f"{PARAGRAPH}</div>"
+                           f"{PARAGRAPH}</div><div>{PARAGRAPH}<span><dİv></dİv>{PARAGRAPH}"
+                           f"</span><br>{PARAGRAPH}</div>"
                            f"<div><abbr>ab</abbr>{PARAGRAPH}<param name='p'></div>"
                            f"<div><a href='#'><article>{PARAGRAPH}</article></a></div>",
     "unlikely classes": f"<div class='sidebar'><p>{PARAGRAPH}</p></div>"
