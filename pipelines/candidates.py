@@ -220,22 +220,39 @@ def insert_enclosed(
     return merged
 
 
+class Candidate(NamedTuple):
+    """A candidate text with its lines and tokens."""
+
+    text: str
+    lines: list[Line]
+    tokens: list[str]
+
+
+def candidate(text: str) -> Candidate:
+    """TEXT with its lines and their tokens (line breaks are not word characters)."""
+    lines = lines_of(text)
+    return Candidate(text, lines, [token for line in lines for token in line.tokens])
+
+
 def merge_candidates(
     precise: str, readable: str, aside: str = " ", links: Container[str] = frozenset()
 ) -> str:
     """Merge two candidate texts, keeping the lines that agree and large precise-only parts."""
-    precise_lines, readable_lines = lines_of(precise), lines_of(readable)
-    # line breaks are not word characters: a text's tokens are its lines' tokens
-    precise_tokens = [token for line in precise_lines for token in line.tokens]
-    readable_tokens = [token for line in readable_lines for token in line.tokens]
+    return merge(candidate(precise), candidate(readable), aside, links)
+
+
+def merge(precise: Candidate, readable: Candidate, aside: str, links: Container[str]) -> str:
+    """merge_candidates on tokenized candidates."""
+    precise_lines, readable_lines = precise.lines, readable.lines
+    precise_tokens, readable_tokens = precise.tokens, readable.tokens
     if not precise_tokens or not readable_tokens:
-        return precise or readable
+        return precise.text or readable.text
     if (
         len(precise_tokens) < SHORTFALL_RATIO * len(readable_tokens)
         and coverage(precise_tokens, Counter(readable_tokens)) >= CONTAINED_SHARE
     ):
         logger.debug("precise candidate is a small part of readability's: taking the larger")
-        return readable
+        return readable.text
     in_precise = joined_tokens(precise_tokens)
     precise_set = set(precise_tokens)
     lines: list[Line] = []
@@ -268,14 +285,13 @@ def merge_candidates(
 
 def body_text(tree: HtmlElement, url: str) -> str:
     """The body text of a cleaned tree, from trafilatura and readability candidates."""
-    precise = trafilatura_text(tree, url, precision=True)
+    precise = candidate(trafilatura_text(tree, url, precision=True))
     root = readability_html(tree)
     aside = aside_tokens(root)
-    readable = readability_text(root)
-    readable_tokens = tokens(readable)
-    if readable_tokens and is_degenerate(tokens(precise), readable_tokens):
+    readable = candidate(readability_text(root))
+    if readable.tokens and is_degenerate(precise.tokens, readable.tokens):
         recall = trafilatura_text(tree, url, precision=False)
-        if coverage(readable_tokens, Counter(tokens(recall))) >= CONTAINED_SHARE:
+        if coverage(readable.tokens, Counter(tokens(recall))) >= CONTAINED_SHARE:
             logger.debug("precise candidate is degenerate; readability and recall agree")
-            return readable
-    return merge_candidates(precise, readable, aside, LinkTexts(tree))
+            return readable.text
+    return merge(precise, readable, aside, LinkTexts(tree))
