@@ -21,10 +21,8 @@ from readability.readability import REGEXES, clean
 HIDDEN_OR_STYLED_XPATH = etree.XPath("//*[@hidden or @style]")
 KILLED_TAGS = ("script", "style", "link")
 CLASS_OR_ID_XPATH = etree.XPath("descendant::*[@class or @id]")
-PROTECTED_XPATH = etree.XPath("ancestor-or-self::pre | ancestor-or-self::code")
-SEMANTIC_XPATH = etree.XPath(
-    "descendant-or-self::main | descendant-or-self::article | descendant-or-self::math"
-)
+PROTECTED_TAGS = ("pre", "code")
+SEMANTIC_TAGS = ("main", "article", "math")
 CASED_PATTERNS = {
     name: re.compile(REGEXES[name].pattern)
     for name in ("unlikelyCandidatesRe", "okMaybeItsACandidateRe", "positiveRe", "negativeRe")
@@ -161,7 +159,10 @@ class ReadableDocument(Document):
         return doc
 
     def remove_unlikely_candidates(self) -> None:
-        """Readability's, over the elements with a class or id, testing each name once."""
+        """Readability's, over the elements with a class or id, testing each name once.
+
+        Its ancestor-or-self and descendant-or-self XPath tests are tag-filtered walks.
+        """
         verdicts: dict[str, bool] = {}
         for elem in CLASS_OR_ID_XPATH(self.html):
             names = f"{elem.get('class', '')} {elem.get('id', '')}"
@@ -174,8 +175,9 @@ class ReadableDocument(Document):
             if (
                 verdict
                 and elem.tag not in ("html", "body")
-                and not PROTECTED_XPATH(elem)
-                and not SEMANTIC_XPATH(elem)
+                and elem.tag not in PROTECTED_TAGS
+                and next(elem.iterancestors(*PROTECTED_TAGS), None) is None
+                and next(elem.iter(*SEMANTIC_TAGS), None) is None
             ):
                 elem.drop_tree()
 
