@@ -117,10 +117,11 @@ def page_metadata_truth(html: str) -> dict[str, Any]:
     if tree is None:
         return {}
     article_ld = metadata.find_article_ld(metadata.iter_json_ld(tree)) or {}
-    title = article_ld.get("headline") or metadata.meta_content(tree, "og:title")
-    authors = metadata.ld_name(article_ld.get("author")) or metadata.markup_authors(tree)
-    date = article_ld.get("datePublished") or metadata.meta_content(
-        tree, *metadata.DATE_META_KEYS)
+    metas = metadata.meta_tags(tree)
+    title = article_ld.get("headline") or metadata.meta_value(metas, "og:title")
+    authors = metadata.ld_name(article_ld.get("author")) or metadata.markup_authors(tree, metas)
+    date = article_ld.get("datePublished") or metadata.meta_value(
+        metas, *metadata.DATE_META_KEYS)
     parsed = metadata.parse_datetime(date) if isinstance(date, str) else None
     return {"title": title, "authors": authors, "published_at": parsed}
 

@@ -3,30 +3,29 @@
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import re
 from collections import Counter
+from collections.abc import Container
+from typing import NamedTuple
 
 import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
-from readability import Document
 from readability.readability import Unparseable
+from trafilatura.settings import Extractor
+
+from pipelines.readable import ReadableDocument
 
 logger = logging.getLogger(__name__)
 
 TOKEN = re.compile(r"\w+")
-READABILITY_BLOCKS_XPATH = etree.XPath(
-    "//p | //div | //h1 | //h2 | //h3 | //h4 | //h5 | //h6 | //li | //pre | //blockquote"
-    " | //tr | //br | //section | //article | //table | //ul | //ol | //figure"
-)
-ASIDE_XPATH = etree.XPath(
-    "//figure | //figcaption | //time | //*[@class and (" + " or ".join(
-        f"contains(translate(@class, '{word.upper()}', '{word}'), '{word}')"
-        for word in ("caption", "credit", "copyright", "byline", "author", "date",
+READABILITY_BLOCKS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "pre", "blockquote",
+                      "tr", "br", "section", "article", "table", "ul", "ol", "figure")
+ASIDE_TAGS = ("figure", "figcaption", "time")
+ASIDE_CLASS_WORDS = ("caption", "credit", "copyright", "byline", "author", "date",
                      "attribution", "off-screen", "sr-only", "hidden")
-    ) + ")]"
-)
 ASIDE_MAX_CHARS = 1000
 SHORTFALL_RATIO = 0.5
 DEGENERATE_SHARE = 0.2
@@ -54,7 +53,8 @@ def coverage(part: list[str], whole: Counter[str]) -> float:
     """Share of PART's tokens (as a multiset) that the WHOLE token counts also hold."""
     if not part:
         return 0.0
-    return sum(min(count, whole[token]) for token, count in Counter(part).items()) / len(part)
+    counts = Counter(part)
+    return sum(map(min, counts.values(), map(whole.__getitem__, counts))) / len(part)
 
 
 def split_lines(text: str) -> list[str]:
@@ -62,20 +62,31 @@ def split_lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+@functools.cache
+def extractor_options(precision: bool) -> Extractor:
+    """Trafilatura's options for a precision or recall pass (fast, no comments), built once.
+
+    Building them reads the config file's values, about a tenth of a millisecond a call.
+    """
+    return Extractor(
+        fast=True, precision=precision, recall=not precision, comments=False, tables=True,
+        dedup=False,
+    )
+
+
 def trafilatura_text(tree: HtmlElement, url: str, *, precision: bool) -> str:
     """Trafilatura's body text in precision or recall mode, without comments."""
-    text = trafilatura.extract(
-        tree, url=url, include_comments=False, favor_precision=precision,
-        favor_recall=not precision, include_tables=True, deduplicate=False,
-        fast=True,
-    )
-    return text or ""
+    options = copy.copy(extractor_options(precision))
+    # what Extractor(url=url) sets, as trafilatura's own command line does on reused options
+    options.url = url
+    options.source = url and url.encode("utf-8", "replace").decode("utf-8")
+    return trafilatura.extract(tree, url=url, options=options) or ""
 
 
 def readability_html(tree: HtmlElement) -> HtmlElement | None:
     """Readability's main-content block as an lxml tree, or None."""
     try:
-        summary = Document(copy.deepcopy(tree)).summary(html_partial=True)
+        summary = ReadableDocument(tree).summary(html_partial=True)
     except Unparseable:
         logger.debug("readability found nothing to parse")
         return None
@@ -86,17 +97,33 @@ def readability_text(root: HtmlElement | None) -> str:
     """Readability's main-content block as plain text, one block per line."""
     if root is None:
         return ""
-    for element in READABILITY_BLOCKS_XPATH(root):
+    for element in root.iter(*READABILITY_BLOCKS):
         element.tail = "\n" + (element.tail or "")
     lines = (" ".join(line.split()) for line in "".join(root.itertext()).split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+def aside_elements(root: HtmlElement) -> list[HtmlElement]:
+    """Figures, captions, times and elements whose class names a caption, credit, date...
+
+    str.lower() finds these ASCII words wherever translating their upper-case letters
+    would: no other character lowers to one of their letters but U+0130, to "i" and U+0307,
+    and no word ends in "i".
+    """
+    return [
+        element for element in root.iter(etree.Element)
+        if element.tag in ASIDE_TAGS or (
+            (names := element.get("class")) is not None
+            and any(word in names.lower() for word in ASIDE_CLASS_WORDS)
+        )
+    ]
 
 
 def aside_tokens(root: HtmlElement | None) -> str:
     """Token string of the short captions, credits and datelines in readability's block."""
     if root is None:
         return " "
-    texts = ("".join(element.itertext()) for element in ASIDE_XPATH(root))
+    texts = ("".join(element.itertext()) for element in aside_elements(root))
     return " ".join(token_string(text) for text in texts if len(text.strip()) <= ASIDE_MAX_CHARS)
 
 
@@ -110,9 +137,38 @@ def link_texts(tree: HtmlElement) -> frozenset[str]:
     return frozenset(token_string("".join(link.itertext())) for link in tree.iter("a"))
 
 
+class LinkTexts:
+    """link_texts(TREE), collected on the first membership test (most merges make none)."""
+
+    def __init__(self, tree: HtmlElement) -> None:
+        self.tree = tree
+        self.texts: frozenset[str] | None = None
+
+    def __contains__(self, joined: object) -> bool:
+        if self.texts is None:
+            self.texts = link_texts(self.tree)
+        return joined in self.texts
+
+
+class Line(NamedTuple):
+    """A stripped line of a candidate with its tokens and token string."""
+
+    text: str
+    tokens: list[str]
+    joined: str
+
+
+def lines_of(text: str) -> list[Line]:
+    """The non-empty stripped lines of TEXT, each tokenized once."""
+    return [
+        Line(line, line_tokens, joined_tokens(line_tokens))
+        for line in split_lines(text) for line_tokens in (tokens(line),)
+    ]
+
+
 def keep_agreed_span(
-    lines: list[str], agreed: list[bool], aside: str, links: frozenset[str]
-) -> list[str]:
+    lines: list[Line], agreed: list[bool], aside: str, links: Container[str]
+) -> list[Line]:
     """Keep the agreed lines and the non-aside, non-link lines enclosed between agreed ones."""
     if True not in agreed:
         return []
@@ -120,29 +176,31 @@ def keep_agreed_span(
     return [
         line for index, line in enumerate(lines)
         if agreed[index] or (
-            first < index < last and (joined := token_string(line)) not in aside
-            and joined not in links
+            first < index < last and line.joined not in aside and line.joined not in links
         )
     ]
 
 
-def anchor_index(kept: list[str], anchor: str) -> int | None:
+def anchor_index(kept: list[Line], anchor: Line) -> int | None:
     """Index of the last kept line that holds ANCHOR's tokens or is held by them."""
-    joined = token_string(anchor)
     for index in range(len(kept) - 1, -1, -1):
-        line = token_string(kept[index])
-        if line in joined or joined in line:
+        line = kept[index].joined
+        if line in anchor.joined or anchor.joined in line:
             return index
     return None
 
 
+def covered_lines(lines: list[Line], kept: list[Line]) -> list[bool]:
+    """Whether the KEPT lines' tokens cover each of LINES (CONTAINED_SHARE of its tokens)."""
+    counts = Counter(token for line in kept for token in line.tokens)
+    return [coverage(line.tokens, counts) >= CONTAINED_SHARE for line in lines]
+
+
 def insert_enclosed(
-    kept: list[str], precise_lines: list[str], links: frozenset[str]
-) -> list[str]:
-    """Insert each run of precise-only lines enclosed by kept lines after its predecessor."""
-    counts = Counter(tokens("\n".join(kept)))
-    covered = [coverage(tokens(line), counts) >= CONTAINED_SHARE for line in precise_lines]
-    inserts: dict[int, list[str]] = {}
+    kept: list[Line], precise_lines: list[Line], covered: list[bool], links: Container[str]
+) -> list[Line]:
+    """Insert each run of uncovered precise lines enclosed by kept lines after its predecessor."""
+    inserts: dict[int, list[Line]] = {}
     start = None
     for index, is_covered in enumerate(covered):
         if not is_covered:
@@ -152,70 +210,88 @@ def insert_enclosed(
             anchor = anchor_index(kept, precise_lines[start - 1])
             if anchor is not None:
                 inserts.setdefault(anchor, []).extend(
-                    line for line in precise_lines[start:index] if token_string(line) not in links
+                    line for line in precise_lines[start:index] if line.joined not in links
                 )
         start = None
-    merged: list[str] = []
+    merged: list[Line] = []
     for index, line in enumerate(kept):
         merged.append(line)
         merged.extend(inserts.get(index, []))
     return merged
 
 
+class Candidate(NamedTuple):
+    """A candidate text with its lines and tokens."""
+
+    text: str
+    lines: list[Line]
+    tokens: list[str]
+
+
+def candidate(text: str) -> Candidate:
+    """TEXT with its lines and their tokens (line breaks are not word characters)."""
+    lines = lines_of(text)
+    return Candidate(text, lines, [token for line in lines for token in line.tokens])
+
+
 def merge_candidates(
-    precise: str, readable: str, aside: str = " ", links: frozenset[str] = frozenset()
+    precise: str, readable: str, aside: str = " ", links: Container[str] = frozenset()
 ) -> str:
     """Merge two candidate texts, keeping the lines that agree and large precise-only parts."""
-    precise_tokens, readable_tokens = tokens(precise), tokens(readable)
+    return merge(candidate(precise), candidate(readable), aside, links)
+
+
+def merge(precise: Candidate, readable: Candidate, aside: str, links: Container[str]) -> str:
+    """merge_candidates on tokenized candidates."""
+    precise_lines, readable_lines = precise.lines, readable.lines
+    precise_tokens, readable_tokens = precise.tokens, readable.tokens
     if not precise_tokens or not readable_tokens:
-        return precise or readable
+        return precise.text or readable.text
     if (
         len(precise_tokens) < SHORTFALL_RATIO * len(readable_tokens)
         and coverage(precise_tokens, Counter(readable_tokens)) >= CONTAINED_SHARE
     ):
         logger.debug("precise candidate is a small part of readability's: taking the larger")
-        return readable
+        return readable.text
     in_precise = joined_tokens(precise_tokens)
     precise_set = set(precise_tokens)
-    lines: list[str] = []
+    lines: list[Line] = []
     agreed: list[bool] = []
     seen: Counter[str] = Counter()
-    for line in split_lines(readable):
-        line_tokens = tokens(line)
-        joined = joined_tokens(line_tokens)
-        if not line_tokens or seen[joined] >= max(1, in_precise.count(joined)):
+    for line in readable_lines:
+        joined = line.joined
+        # a line seen before is kept again only as often as the precise text repeats it
+        if not line.tokens or (seen[joined] and seen[joined] >= in_precise.count(joined)):
             continue
         seen[joined] += 1
         lines.append(line)
         agreed.append(joined in in_precise or (
-            len(line_tokens) >= COVERED_LINE_MIN_TOKENS
-            and sum(token in precise_set for token in line_tokens)
-            >= CONTAINED_SHARE * len(line_tokens)
+            len(line.tokens) >= COVERED_LINE_MIN_TOKENS
+            and sum(token in precise_set for token in line.tokens)
+            >= CONTAINED_SHARE * len(line.tokens)
         ))
-    kept = insert_enclosed(
-        keep_agreed_span(lines, agreed, aside, links), split_lines(precise), links
-    )
-    merged_tokens = tokens("\n".join(kept))
-    merged_counts = Counter(merged_tokens)
-    missing = [
-        line for line in split_lines(precise)
-        if coverage(tokens(line), merged_counts) < CONTAINED_SHARE
-    ]
-    if len(tokens("\n".join(missing))) < APPEND_MIN_SHARE * len(merged_tokens):
-        return "\n".join(kept)
-    return "\n".join(kept + missing)
+    kept = keep_agreed_span(lines, agreed, aside, links)
+    covered = covered_lines(precise_lines, kept)
+    merged = insert_enclosed(kept, precise_lines, covered, links)
+    if len(merged) != len(kept):
+        covered = covered_lines(precise_lines, merged)
+    missing = [line for line, is_covered in zip(precise_lines, covered, strict=True)
+               if not is_covered]
+    merged_size = sum(len(line.tokens) for line in merged)
+    if sum(len(line.tokens) for line in missing) < APPEND_MIN_SHARE * merged_size:
+        return "\n".join(line.text for line in merged)
+    return "\n".join(line.text for line in merged + missing)
 
 
 def body_text(tree: HtmlElement, url: str) -> str:
     """The body text of a cleaned tree, from trafilatura and readability candidates."""
-    precise = trafilatura_text(tree, url, precision=True)
+    precise = candidate(trafilatura_text(tree, url, precision=True))
     root = readability_html(tree)
     aside = aside_tokens(root)
-    readable = readability_text(root)
-    readable_tokens = tokens(readable)
-    if readable_tokens and is_degenerate(tokens(precise), readable_tokens):
+    readable = candidate(readability_text(root))
+    if readable.tokens and is_degenerate(precise.tokens, readable.tokens):
         recall = trafilatura_text(tree, url, precision=False)
-        if coverage(readable_tokens, Counter(tokens(recall))) >= CONTAINED_SHARE:
+        if coverage(readable.tokens, Counter(tokens(recall))) >= CONTAINED_SHARE:
             logger.debug("precise candidate is degenerate; readability and recall agree")
-            return readable
-    return merge_candidates(precise, readable, aside, link_texts(tree))
+            return readable.text
+    return merge(precise, readable, aside, LinkTexts(tree))

@@ -13,19 +13,11 @@ from pipelines.markers import Markers, normalize_label
 logger = logging.getLogger(__name__)
 
 BREADCRUMB_CASE = str.maketrans("BREADCRUM", "breadcrum")
-SHARE_CASE = str.maketrans("SHARE", "share")
-SOCIAL_CASE = str.maketrans("SOCIAL", "social")
-EMBEDDED_QUOTE_XPATH = etree.XPath(".//blockquote")
-BLOCKQUOTE_XPATH = etree.XPath("//blockquote")
-HEADING_CANDIDATE_XPATH = etree.XPath(
-    "(//h1 | //h2 | //h3 | //h4 | //h5 | //h6 | //header | //strong | //b | //span | //p"
-    " | //div[contains(translate(@class, 'TITLEHEADING', 'titleheading'), 'title')"
-    " or contains(translate(@class, 'TITLEHEADING', 'titleheading'), 'heading')])"
-    "[string-length(normalize-space()) <= 60]"
-)
-STOP_BLOCK_XPATH = etree.XPath(
-    "self::h1 | self::main | .//h1 | .//main | .//*[@itemprop = 'articleBody']"
-)
+TITLE_CASE = str.maketrans("TITLEHEADING", "titleheading")
+HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "header", "strong", "b", "span", "p", "div")
+XML_SPACES = " \t\r\n"
+XML_SPACE_RUN = re.compile(f"[{XML_SPACES}]+")
+ARTICLE_BODY_XPATH = etree.XPath("descendant::*[@itemprop = 'articleBody']")
 SHARE_BAR_MAX_CHARS = 200
 CHROME_MAX_CHARS = 300
 CHROME_LINK_DENSITY = 0.5
@@ -33,6 +25,7 @@ MENU_ITEM_MAX_WORDS = 4
 BLOCK_STOP_CHARS = 1500
 MAX_LABEL_CHARS = 60
 WORD = re.compile(r"\w+")
+IMAGE_LABEL = re.compile(r"\s(\w+)\s*\d+\s*$")
 TRAILING_SHORT_WORDS = 8
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.\w[\w.]*")
 TRAILER_MAX_WORDS = 60
@@ -49,56 +42,63 @@ def text_of(element: HtmlElement) -> str:
     return " ".join("".join(element.itertext()).split())
 
 
-def link_density(element: HtmlElement) -> float:
-    """Share of ELEMENT's text that sits inside links."""
-    text = len(text_of(element))
+def is_stop_block(element: HtmlElement) -> bool:
+    """Tell whether ELEMENT is or holds an h1, a main or the itemprop=articleBody element."""
+    return next(element.iter("h1", "main"), None) is not None or bool(ARTICLE_BODY_XPATH(element))
+
+
+def link_density(element: HtmlElement, text_length: int) -> float:
+    """Share of ELEMENT's text (TEXT_LENGTH characters of text_of) that sits inside links."""
     links = sum(len(text_of(link)) for link in element.iter("a"))
-    return links / text if text else 1.0
+    return links / text_length if text_length else 1.0
 
 
 def is_chrome_block(element: HtmlElement) -> bool:
     """Tell whether a nav/breadcrumb match is short or made of links, not content."""
-    if element.tag in ("html", "body", "main", "article") or STOP_BLOCK_XPATH(element):
+    if element.tag in ("html", "body", "main", "article") or is_stop_block(element):
         return False
-    return len(text_of(element)) <= CHROME_MAX_CHARS or link_density(element) >= CHROME_LINK_DENSITY
+    length = len(text_of(element))
+    return length <= CHROME_MAX_CHARS or link_density(element, length) >= CHROME_LINK_DENSITY
 
 
-def is_breadcrumb(element: HtmlElement) -> bool:
-    """Tell whether ELEMENT is a nav or names a breadcrumb in its class, id or aria-label."""
-    return (
-        element.tag == "nav"
-        or "breadcrumb" in (element.get("class") or "").translate(BREADCRUMB_CASE)
-        or "breadcrumb" in (element.get("id") or "").translate(BREADCRUMB_CASE)
-        or (element.get("aria-label") or "").translate(BREADCRUMB_CASE) == "breadcrumb"
-    )
+def chrome_candidates(tree: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement]]:
+    """Nav/breadcrumb elements and share/social widgets by their names, in one pass.
+
+    str.lower() finds an ASCII word wherever translating its upper-case letters would: no
+    other character lowers to one of them (only U+0130 lowers to two, "i" and U+0307, which
+    no word can span). Widgets in a breadcrumb dropped before them are then dropped from a
+    detached tree, which changes nothing.
+    """
+    breadcrumbs: list[HtmlElement] = []
+    share_bars: list[HtmlElement] = []
+    for element in tree.iter(etree.Element):
+        names, ident = element.get("class"), element.get("id")
+        names = names.lower() if names else ""
+        ident = ident.lower() if ident else ""
+        if (
+            element.tag == "nav" or "breadcrumb" in names or "breadcrumb" in ident
+            or (element.get("aria-label") or "").translate(BREADCRUMB_CASE) == "breadcrumb"
+        ):
+            breadcrumbs.append(element)
+        if names and ("share" in names or "social" in names) or "share" in ident:
+            share_bars.append(element)
+    return breadcrumbs, share_bars
 
 
-def is_share_bar(element: HtmlElement) -> bool:
-    """Tell whether ELEMENT names a share or social widget in its class or id."""
-    names = element.get("class") or ""
-    return (
-        "share" in names.translate(SHARE_CASE)
-        or "share" in (element.get("id") or "").translate(SHARE_CASE)
-        or "social" in names.translate(SOCIAL_CASE)
-    )
-
-
-def remove_breadcrumbs(tree: HtmlElement) -> None:
-    """Drop nav bars and breadcrumb trails."""
-    found = [element for element in tree.iter(etree.Element) if is_breadcrumb(element)]
+def remove_breadcrumbs(found: list[HtmlElement]) -> None:
+    """Drop the nav bars and breadcrumb trails among FOUND that are chrome."""
     for element in reversed(found):
         if is_chrome_block(element):
             drop_element(element)
 
 
-def remove_share_bars(tree: HtmlElement) -> None:
-    """Drop short share/social widgets."""
-    found = [element for element in tree.iter(etree.Element) if is_share_bar(element)]
+def remove_share_bars(found: list[HtmlElement]) -> None:
+    """Drop the short share/social widgets among FOUND."""
     for element in reversed(found):
         if (
             element.tag not in ("html", "body", "main", "article")
             and len(text_of(element)) <= SHARE_BAR_MAX_CHARS
-            and not EMBEDDED_QUOTE_XPATH(element)
+            and next(element.iterdescendants("blockquote"), None) is None
         ):
             drop_element(element)
 
@@ -118,7 +118,7 @@ def wrappers_of(element: HtmlElement) -> list[HtmlElement]:
 
 def normalize_quotes(tree: HtmlElement) -> None:
     """Make embedded posts plain quotes: no widget class/id, loose signature text in a <p>."""
-    for quote in BLOCKQUOTE_XPATH(tree):
+    for quote in list(tree.iter("blockquote")):
         for element in (quote, *wrappers_of(quote)):
             for attribute in ("class", "id"):
                 element.attrib.pop(attribute, None)
@@ -139,6 +139,8 @@ def is_link_menu(element: HtmlElement) -> bool:
     if len(items) < 2:
         return False
     for item in items:
+        if item.find(".//a") is None:  # text without links: never a menu item
+            return False
         text = text_of(item)
         links = " ".join(text_of(link) for link in item.iter("a"))
         if not text or text != links or len(text.split()) > MENU_ITEM_MAX_WORDS:
@@ -153,10 +155,37 @@ def remove_link_menus(tree: HtmlElement) -> None:
             drop_element(element)
 
 
+def is_marker_label(text: str, headings: frozenset[str]) -> bool:
+    """Tell whether TEXT (whitespace-normalised) is a short block marker."""
+    return 0 < len(text) <= MAX_LABEL_CHARS and normalize_label(text) in headings
+
+
 def is_marker_heading(element: HtmlElement, headings: frozenset[str]) -> bool:
     """Tell whether ELEMENT is a short heading whose text is a block marker."""
-    text = text_of(element)
-    return 0 < len(text) <= MAX_LABEL_CHARS and normalize_label(text) in headings
+    return is_marker_label(text_of(element), headings)
+
+
+def heading_candidates(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
+    """Headings, headers, strong/b/span/p, title/heading divs of <= 60 characters, with texts.
+
+    The length is XPath's string-length(normalize-space()): XML whitespace runs count as one
+    space, trimmed. It is at least the count of other characters, so it only needs
+    computing when the raw text is longer and those are few.
+    """
+    found = []
+    for element in tree.iter(*HEADING_TAGS):
+        if element.tag == "div":
+            names = (element.get("class") or "").translate(TITLE_CASE)
+            if "title" not in names and "heading" not in names:
+                continue
+        text = "".join(element.itertext())
+        if len(text) > MAX_LABEL_CHARS and (
+            len(text) - sum(text.count(space) for space in XML_SPACES) > MAX_LABEL_CHARS
+            or len(XML_SPACE_RUN.sub(" ", text).strip(" ")) > MAX_LABEL_CHARS
+        ):
+            continue
+        found.append((element, text))
+    return found
 
 
 def heading_wrapper(element: HtmlElement) -> HtmlElement:
@@ -172,12 +201,15 @@ def ends_block(element: HtmlElement, headings: frozenset[str]) -> bool:
         element, headings
     ):
         return True
-    return bool(STOP_BLOCK_XPATH(element)) or len(text_of(element)) > BLOCK_STOP_CHARS
+    return is_stop_block(element) or len(text_of(element)) > BLOCK_STOP_CHARS
 
 
 def remove_marker_blocks(tree: HtmlElement, headings: frozenset[str]) -> int:
     """Drop each block opened by a marker heading; return how many were dropped."""
-    found = [el for el in HEADING_CANDIDATE_XPATH(tree) if is_marker_heading(el, headings)]
+    found = [
+        element for element, text in heading_candidates(tree)
+        if is_marker_label(" ".join(text.split()), headings)
+    ]
     removed = 0
     for heading in found:
         if heading.getroottree().getroot() is not tree:
@@ -196,9 +228,10 @@ def remove_marker_blocks(tree: HtmlElement, headings: frozenset[str]) -> int:
 
 def clean_tree(tree: HtmlElement, markers: Markers) -> HtmlElement:
     """Remove breadcrumbs, menus, share bars and marker-headed blocks, in place."""
-    remove_breadcrumbs(tree)
+    breadcrumbs, share_bars = chrome_candidates(tree)
+    remove_breadcrumbs(breadcrumbs)
     remove_link_menus(tree)
-    remove_share_bars(tree)
+    remove_share_bars(share_bars)
     normalize_quotes(tree)
     count = remove_marker_blocks(tree, markers.block_headings)
     logger.debug("removed %d marker-headed blocks", count)
@@ -207,7 +240,9 @@ def clean_tree(tree: HtmlElement, markers: Markers) -> HtmlElement:
 
 def is_image_label(line: str, title: str, image_words: tuple[str, ...]) -> bool:
     """Tell whether LINE is an image label: mostly the title plus "photo N"."""
-    match = re.search(r"\s(\w+)\s*\d+\s*$", line)
+    if not line.rstrip()[-1:].isdecimal():  # the pattern ends in digits: skip the search
+        return False
+    match = IMAGE_LABEL.search(line)
     if not match or match.group(1).lower() not in image_words:
         return False
     label = set(WORD.findall(line[: match.start()].lower()))

@@ -34,7 +34,7 @@ MAX_INPUT_CHARS = 1_500_000
 MAX_ELEMENTS = 20_000
 XML_INCOMPATIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
-NONCHARACTERS_UTF8 = ("\ufffe".encode(), "\uffff".encode())
+NONCHARACTERS = ("\ufffe", "\uffff")
 MIN_BODY_CHARS = 200
 HTML_ELEMENT_CLASSES = {"form": FormElement, "input": InputElement, "label": LabelElement,
                         "select": SelectElement, "textarea": TextareaElement}
@@ -86,8 +86,9 @@ def xml_safe_bytes(text: str) -> bytes:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: the regular expression handles them
         return XML_INCOMPATIBLE.sub("", text).encode("utf-8", errors="replace")
-    for noncharacter in NONCHARACTERS_UTF8:
-        data = data.replace(noncharacter, b"")
+    for noncharacter in NONCHARACTERS:
+        if noncharacter in text:  # a str search is cheaper than a bytes replace finding none
+            data = data.replace(noncharacter.encode(), b"")
     return data.translate(None, CONTROL_BYTES)
 
 
@@ -144,7 +145,7 @@ def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | No
     article_ld = metadata.find_article_ld(ld_objects)
     if article_ld is None and metadata.is_listing_ld(ld_objects):
         return None
-    title = metadata.page_title(tree, article_ld)
+    title = metadata.page_title(tree, article_ld, metadata.meta_tags(tree))
     if not title:
         return None
     lines = clean_lines(body_lines(clean_tree(tree, markers), url), title, markers)
@@ -152,19 +153,20 @@ def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | No
     text = "\n\n".join(lines)
     if len(text) < MIN_BODY_CHARS:
         return None
+    metas = metadata.meta_tags(tree)  # after clean_tree, as every lookup below
     ld_authors = metadata.ld_name(article_ld.get("author")) if article_ld else []
-    raw_authors = ld_authors or metadata.markup_authors(tree) or byline_authors
-    site = metadata.site_publisher(tree, article_ld)
+    raw_authors = ld_authors or metadata.markup_authors(tree, metas) or byline_authors
+    site = metadata.site_publisher(article_ld, metas)
     not_authors = frozenset(name.casefold() for name in (credited, site) if name)
     return Article(
         title=title,
         text=text,
         authors=metadata.normalize_authors(raw_authors, markers.byline_prefixes, not_authors),
-        published_at=metadata.published_at(tree, article_ld, url),
+        published_at=metadata.published_at(tree, article_ld, url, metas),
         publisher=credited or site,
-        language=metadata.declared_language(tree),
-        canonical_url=metadata.canonical_url(tree, url),
-        description=metadata.description(tree, article_ld),
+        language=metadata.declared_language(tree, metas),
+        canonical_url=metadata.canonical_url(tree, url, metas),
+        description=metadata.description(article_ld, metas),
     )
 
 

@@ -52,8 +52,8 @@ TITLE_SEPARATORS = re.compile(r"\s+[|–—-]\s+|\s+[:»|]\s+")
 MAX_AUTHOR_WORDS = 6
 
 
-def meta_content(tree: HtmlElement, *keys: str) -> str | None:
-    """Return the first non-empty content of a meta tag named by one of KEYS."""
+def meta_tags(tree: HtmlElement) -> dict[str, str]:
+    """Each meta tag's name (property, name, itemprop, http-equiv) with its first content."""
     first: dict[str, str] = {}
     for meta in tree.iter("meta"):
         value = meta.get("content")
@@ -62,9 +62,14 @@ def meta_content(tree: HtmlElement, *keys: str) -> str | None:
                 name = meta.get(attribute)
                 if name:
                     first.setdefault(name.translate(ASCII_LOWER), value)
+    return first
+
+
+def meta_value(metas: dict[str, str], *keys: str) -> str | None:
+    """Return the content (spaces normalized) of the first of KEYS that METAS names."""
     for key in keys:
-        if key in first:
-            return " ".join(first[key].split())
+        if key in metas:
+            return " ".join(metas[key].split())
     return None
 
 
@@ -160,9 +165,9 @@ def normalize_authors(
     return authors
 
 
-def markup_authors(tree: HtmlElement) -> list[str]:
+def markup_authors(tree: HtmlElement, metas: dict[str, str]) -> list[str]:
     """Return author names given by meta tags, rel=author links or itemprop=author."""
-    meta = meta_content(tree, *AUTHOR_META_KEYS)
+    meta = meta_value(metas, *AUTHOR_META_KEYS)
     if meta and not URL_OR_EMAIL.search(meta):
         return [meta]
     for xpath in (REL_AUTHOR_XPATH, ITEMPROP_AUTHOR_XPATH):
@@ -222,12 +227,14 @@ def parse_datetime(value: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def published_at(tree: HtmlElement, article_ld: dict | None, url: str) -> datetime | None:
+def published_at(
+    tree: HtmlElement, article_ld: dict | None, url: str, metas: dict[str, str]
+) -> datetime | None:
     """Return the publication time: JSON-LD, meta tags, <time>, then htmldate."""
     candidates: list[str] = []
     if article_ld:
         candidates += [v for v in (article_ld.get("datePublished"),) if isinstance(v, str)]
-    meta = meta_content(tree, *DATE_META_KEYS)
+    meta = meta_value(metas, *DATE_META_KEYS)
     candidates += [meta] if meta else []
     candidates += [str(v) for v in TIME_XPATH(tree)[:1]]
     for candidate in candidates:
@@ -242,10 +249,10 @@ def published_at(tree: HtmlElement, article_ld: dict | None, url: str) -> dateti
     return parse_datetime(found) if found else None
 
 
-def declared_language(tree: HtmlElement) -> str | None:
+def declared_language(tree: HtmlElement, metas: dict[str, str]) -> str | None:
     """Return the page's declared ISO 639-1 language code, lower-case."""
     root_lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
-    declared = (root_lang, meta_content(tree, "content-language"), meta_content(tree, "og:locale"))
+    declared = (root_lang, meta_value(metas, "content-language"), meta_value(metas, "og:locale"))
     for value in declared:
         match = LANGUAGE_CODE.match((value or "").strip().split(",")[0].strip())
         if match:
@@ -253,9 +260,9 @@ def declared_language(tree: HtmlElement) -> str | None:
     return None
 
 
-def canonical_url(tree: HtmlElement, url: str) -> str | None:
+def canonical_url(tree: HtmlElement, url: str, metas: dict[str, str]) -> str | None:
     """Return the absolute rel=canonical URL, else og:url."""
-    for value in [*CANONICAL_XPATH(tree), meta_content(tree, "og:url")]:
+    for value in [*CANONICAL_XPATH(tree), meta_value(metas, "og:url")]:
         if not value or not value.strip():
             continue
         try:
@@ -276,12 +283,12 @@ def shares_words(text: str, other: str | None) -> bool:
     return bool(words) and len(words & set(WORDS.findall(other.lower()))) >= len(words) / 2
 
 
-def page_title(tree: HtmlElement, article_ld: dict | None) -> str | None:
+def page_title(tree: HtmlElement, article_ld: dict | None, metas: dict[str, str]) -> str | None:
     """Return the headline: JSON-LD, the h1 that <title>/og:title confirm, og:title, <title>."""
     headline = article_ld.get("headline") if article_ld else None
     if isinstance(headline, str) and headline.strip():
         return " ".join(headline.split())
-    og_title = meta_content(tree, "og:title", "twitter:title")
+    og_title = meta_value(metas, "og:title", "twitter:title")
     titles = [" ".join(t.split()) for t in TITLE_XPATH(tree) if t.strip()]
     head_title = titles[0] if titles else None
     h1s = [" ".join("".join(h.itertext()).split()) for h in H1_XPATH(tree)]
@@ -296,18 +303,18 @@ def page_title(tree: HtmlElement, article_ld: dict | None) -> str | None:
     return h1s[0] if h1s else None
 
 
-def site_publisher(tree: HtmlElement, article_ld: dict | None) -> str | None:
+def site_publisher(article_ld: dict | None, metas: dict[str, str]) -> str | None:
     """Return og:site_name, else the JSON-LD publisher's name."""
-    site_name = meta_content(tree, "og:site_name")
+    site_name = meta_value(metas, "og:site_name")
     if site_name:
         return site_name
     names = ld_name(article_ld.get("publisher")) if article_ld else []
     return names[0].strip() if names and names[0].strip() else None
 
 
-def description(tree: HtmlElement, article_ld: dict | None) -> str | None:
+def description(article_ld: dict | None, metas: dict[str, str]) -> str | None:
     """Return the meta description, og:description, else the JSON-LD description."""
-    value = meta_content(tree, "description", "og:description", "twitter:description")
+    value = meta_value(metas, "description", "og:description", "twitter:description")
     if value:
         return value
     ld_value = article_ld.get("description") if article_ld else None

@@ -13,7 +13,13 @@ from pipelines.candidates import aside_tokens, merge_candidates, token_string
 from pipelines.cleaning import clean_lines
 from pipelines.extract import Article, decode_html, extract_article, parse_html
 from pipelines.markers import load_markers
-from pipelines.metadata import declared_language, normalize_authors, page_title, split_byline
+from pipelines.metadata import (
+    declared_language,
+    meta_tags,
+    normalize_authors,
+    page_title,
+    split_byline,
+)
 
 PAGES_DIR = Path(__file__).parent / "fixtures" / "pages"
 GOLDEN_PAGES = sorted(PAGES_DIR.glob("*/*.html"))
@@ -162,7 +168,7 @@ def test_page_title_prefers_the_confirmed_h1(head: str, expected: str) -> None:
             "<h1>Storm closes the coast road</h1></body></html>")
     tree = parse_html(html)
     assert tree is not None
-    assert page_title(tree, None) == expected
+    assert page_title(tree, None, meta_tags(tree)) == expected
 
 
 def test_split_byline_takes_author_and_publisher_lines() -> None:
@@ -204,7 +210,7 @@ def test_declared_language(html: str, expected: str | None) -> None:
     """The declared language is read from lang, content-language, then og:locale."""
     tree = parse_html(html)
     assert tree is not None
-    assert declared_language(tree) == expected
+    assert declared_language(tree, meta_tags(tree)) == expected
 
 
 def test_naive_dates_are_utc() -> None:
