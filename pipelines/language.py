@@ -10,6 +10,8 @@ import logging
 import re
 from dataclasses import dataclass
 
+import numpy as np
+from langdetect.detector import Detector
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 
@@ -18,6 +20,36 @@ logger = logging.getLogger(__name__)
 LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 DETECTED = "detected"
 DECLARED = "declared"
+
+
+class VectorDetector(Detector):
+    """langdetect's Detector with its per-n-gram update over all languages done by numpy.
+
+    The same floating-point operations in the same order, so the same probabilities: each
+    language's probability times (weight + the n-gram's probability in it), elementwise in
+    float64; normalization divides by the sum taken by Python's sum() in list order, as
+    langdetect does. The n-grams' probability vectors are built once per factory.
+    """
+
+    def __init__(self, factory: DetectorFactory, vectors: dict[str, np.ndarray]) -> None:
+        super().__init__(factory)
+        self.vectors = vectors
+
+    def _init_probability(self) -> np.ndarray:
+        return np.array(super()._init_probability(), dtype=np.float64)
+
+    def _update_lang_prob(self, prob: np.ndarray, word: str | None, alpha: float) -> bool:
+        if word is None or word not in self.word_lang_prob_map:
+            return False
+        vector = self.vectors.get(word)
+        if vector is None:
+            vector = self.vectors[word] = np.array(self.word_lang_prob_map[word], np.float64)
+        prob *= alpha / self.BASE_FREQ + vector
+        return True
+
+    def _normalize_prob(self, prob: np.ndarray) -> float:
+        prob /= sum(prob.tolist())
+        return float(prob.max())
 
 
 @dataclass(frozen=True)
@@ -52,17 +84,25 @@ def detect_language(
     """Detect the body's language; use the declared one only when the text is too short."""
     declared_code = normalize_language_code(declared)
     if len(LETTER.findall(text[: sample_chars * 2])) >= min_letters:
-        detector = detector_factory(seed).create()
+        factory = detector_factory(seed)
+        detector = VectorDetector(factory, ngram_vectors(factory))
         detector.append(sample_text(text, sample_chars))
         try:
             best = detector.get_probabilities()[0]
         except (LangDetectException, IndexError):
             logger.debug("langdetect found no features in %d chars", len(text))
         else:
-            return LanguageGuess(normalize_language_code(best.lang), round(best.prob, 4), DETECTED)
+            return LanguageGuess(normalize_language_code(best.lang), round(float(best.prob), 4),
+                                 DETECTED)
     if declared_code:
         return LanguageGuess(declared_code, None, DECLARED)
     return LanguageGuess(None, None, None)
+
+
+@functools.cache
+def ngram_vectors(factory: DetectorFactory) -> dict[str, np.ndarray]:
+    """The n-gram probability vectors a factory's detectors have built so far (shared)."""
+    return {}
 
 
 @functools.cache

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from langdetect.detector import Detector
 
-from pipelines.language import detect_language, normalize_language_code, sample_text
+from pipelines.language import (
+    VectorDetector,
+    detect_language,
+    detector_factory,
+    ngram_vectors,
+    normalize_language_code,
+    sample_text,
+)
 
 VI = ("Những năm qua, Liên đoàn Lao động tỉnh Lào Cai luôn xác định việc tham gia xây dựng "
       "Đảng, chính quyền trong sạch, vững mạnh là một trong những nhiệm vụ trọng tâm của tổ "
@@ -54,3 +62,18 @@ def test_sample_is_bounded() -> None:
     text = "a" * 10_000
     assert len(sample_text(text, 3000)) <= 3002
     assert sample_text("short", 3000) == "short"
+
+
+MIXED = [VI, FR, EN, VI[:60], EN[:40] + FR[:40], FR[:120] + " " + VI[:50], "Hà Nội 2024 OK",
+         EN.upper(), "Ελληνικά κείμενα και English words", "日本語のテキストと English"]
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+@pytest.mark.parametrize("text", MIXED)
+def test_vector_detector_gives_langdetects_own_probabilities(text: str, seed: int) -> None:
+    factory = detector_factory(seed)
+    ours, theirs = VectorDetector(factory, ngram_vectors(factory)), Detector(factory)
+    ours.append(text)
+    theirs.append(text)
+    assert [(p.lang, float(p.prob)) for p in ours.get_probabilities()] == [
+        (p.lang, p.prob) for p in theirs.get_probabilities()]
