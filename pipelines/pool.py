@@ -22,7 +22,7 @@ from pipelines.work import LanguageOptions, process_page, warm_up
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-IN_FLIGHT_PER_WORKER = 2
+IN_FLIGHT_PER_WORKER = 4
 START_TIMEOUT_S = 120.0
 MAX_BREAKS_PER_JOB = 2
 PRELOAD = ["pipelines.work"]
