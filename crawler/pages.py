@@ -71,13 +71,15 @@ class Anchor(NamedTuple):
     element: etree._Element
 
 
-def parse_html(text: str) -> etree._Element:
-    """The page's lxml tree, parsed as parsel (Scrapy's selectors) parses it.
+def parse_html(page: str | bytes) -> etree._Element:
+    """The page's lxml tree (PAGE: its text, or that text in UTF-8), parsed as parsel parses it.
 
     Plain lxml elements, not lxml.html's: the same tree without a Python class lookup per
-    element.
+    element. UTF-8 bytes are parsed as they are, without encoding the text again.
     """
-    body = text.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
+    if isinstance(page, str):
+        page = page.encode("utf-8")
+    body = page.strip().replace(b"\x00", b"") or b"<html/>"
     parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
     root = etree.fromstring(body, parser=parser)
     if root is None:

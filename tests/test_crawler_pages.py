@@ -65,6 +65,7 @@ def test_page_links_are_absolute_unique_and_fetchable() -> None:
 def test_parse_html_survives_empty_and_nul_text() -> None:
     assert parse_html("").tag == "html"
     assert parse_html(" \x00 ").tag == "html"
+    assert parse_html(b" \x00 ").tag == "html"
     assert page_links(page_anchors(parse_html('<a href="/x\x00y">x</a>'), URL)) == [
         "https://agg.example/xy"]
 

@@ -221,12 +221,13 @@ class NewsSpider(scrapy.Spider):
             return
         response = self._as_text(response)
         credit_hop = bool(response.meta.get("credit_hop"))
-        root = parse_html(response.text)
+        html = utf8_page(response.body, response.encoding, response.text)
+        root = parse_html(html)
         anchors: list[Anchor] | None = None
         if is_article_page(root, response.url):
             anchors = page_anchors(root, response.url)
             original = credited_url(root, anchors, response.url, self.markers)
-            yield self._item(response, original)
+            yield self._item(response, html, original)
             if original and self.follow_credits and not credit_hop:
                 yield from self._credit_request(response, original)
         else:
@@ -256,13 +257,13 @@ class NewsSpider(scrapy.Spider):
         self._count("recoded_pages")
         return response.replace(body=text.encode("utf-8"), encoding="utf-8")
 
-    def _item(self, response: HtmlResponse, original: str | None) -> PageItem:
+    def _item(self, response: HtmlResponse, html: bytes, original: str | None) -> PageItem:
         """The item for an article page."""
         self._count("article_pages")
         redirects = response.meta.get("redirect_urls") or [response.url]
         return PageItem(
             url=response.url,
-            html=utf8_page(response.body, response.encoding, response.text),
+            html=html,
             source=response.meta["source"],
             fetched_at=dt.datetime.now(dt.UTC),
             request_url=redirects[0],
