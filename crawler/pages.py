@@ -263,10 +263,15 @@ def credited_url(root: etree._Element, anchors: list[Anchor], url: str,
     """The original a page credits on another host: a credit link, else canonical / og:url."""
     candidates = _credit_candidates(anchors, url)
     openings = _Openings.of(markers.credit_prefixes)
+    unopened: set[etree._Element] = set()  # childless links whose text opens no marker
     for anchor in candidates:
         text = _text_content(anchor.element)
-        if openings.admit(_first_word(text)) and _fold(text) in markers.credit_prefixes:
-            return anchor.url
+        first = _first_word(text)
+        if openings.admit(first):
+            if _fold(text) in markers.credit_prefixes:
+                return anchor.url
+        elif first and not len(anchor.element):
+            unopened.add(anchor.element)
     blocks: dict[etree._Element, str | None] = {}  # anchors often share their parent
     for anchor in candidates:
         parent = anchor.element.getparent()
@@ -274,6 +279,9 @@ def credited_url(root: etree._Element, anchors: list[Anchor], url: str,
             block: str | None = ""
         elif parent in blocks:
             block = blocks[parent]
+        elif (anchor.element in unopened and parent[0] is anchor.element
+              and not (parent.text or "").strip()):
+            block = blocks[parent] = None  # the block opens with that link's text
         else:
             block = blocks[parent] = _short_block(parent, MAX_CREDIT_LINE + MAX_CREDIT_TRAILER,
                                                   openings)
