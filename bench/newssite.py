@@ -83,7 +83,7 @@ def local_links(html: bytes, page_url: str, pages: int) -> bytes:
         return b'href="' + url.encode("utf-8") + b'"'
 
     html = CANONICAL.sub(b"", html)
-    return RELATIVE_HREF.sub(absolute, ANCHOR_HREF.sub(anchor, html))
+    return ANCHOR_HREF.sub(anchor, RELATIVE_HREF.sub(absolute, html))
 
 
 def words(text: str) -> str:
