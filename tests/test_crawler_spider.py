@@ -72,6 +72,18 @@ def test_listing_pages_are_followed_not_stored() -> None:
     assert not [u for u in urls if u.endswith((".svg", ".jpg", ".png", ".pdf"))]
 
 
+def test_a_link_is_requested_once_however_many_pages_carry_it() -> None:
+    news = spider()
+    first = [o.url for o in news.parse_page(response("vietnam", "/tag/cong-doan/index.html"))
+             if isinstance(o, Request) and o.callback == news.parse_page]
+    again = [o.url for o in news.parse_page(response("vietnam", "/tag/cong-doan/index.html"))
+             if isinstance(o, Request) and o.callback == news.parse_page]
+    assert first
+    assert len(first) == len(set(first))
+    assert again == []
+    assert news.crawler.stats.get_value("news/spider/links_already_requested") == len(first)
+
+
 def test_home_page_announces_its_feed() -> None:
     news = spider()
     out = list(news.parse_page(response("vietnam", "/index.html")))

@@ -85,6 +85,7 @@ class NewsSpider(scrapy.Spider):
             host for s in sources for host in s.allowed_hosts
         )
         self._by_name = {s.name: s for s in sources}
+        self.requested: set[int] = set()
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -198,15 +199,29 @@ class NewsSpider(scrapy.Spider):
         source = self._source(response)
         if depth > self._depth_limit(source):
             return
-        for url in urls:
-            if self._in_scope(url, source):
-                yield self._page_request(url, source.name, depth)
+        yield from self._new_page_requests(
+            [url for url in urls if self._in_scope(url, source)], source.name, depth)
 
-    def _page_request(self, url: str, source: str, depth: int) -> Request:
-        """The request for an in-scope page of a source at a depth."""
-        return Request(url, callback=self.parse_page, errback=self.on_error,
-                       meta={"source": source, "news_depth": depth,
-                             ARTICLE_CANDIDATE: not url_looks_like_listing(url)})
+    def _new_page_requests(self, urls: list[str], source: str, depth: int) -> Iterator[Request]:
+        """Requests for the pages of a source at a depth that this spider has not requested yet.
+
+        A news page links to a hundred pages the crawl already knows; the dupefilter would drop
+        them, but only after each Request is built and passes the spider middlewares. The
+        hashes of the URLs requested are kept (one int per URL; a resumed or distributed crawl
+        starts without them and leaves the rest to the dupefilter, as before).
+        """
+        known = 0
+        for url in urls:
+            key = hash(url)
+            if key in self.requested:
+                known += 1
+                continue
+            self.requested.add(key)
+            yield Request(url, callback=self.parse_page, errback=self.on_error,
+                          meta={"source": source, "news_depth": depth,
+                                ARTICLE_CANDIDATE: not url_looks_like_listing(url)})
+        if known:
+            self.crawler.stats.inc_value("news/spider/links_already_requested", known)
 
     def parse_page(self, response: Response) -> Iterator[Request | PageItem]:
         """Yield an article page as an item; follow feeds, links and a credited original."""
@@ -245,8 +260,8 @@ class NewsSpider(scrapy.Spider):
             return
         if anchors is None:
             anchors = page_anchors(root, response.url)
-        for url in page_links([a for a in anchors if a.host in source.allowed_hosts]):
-            yield self._page_request(url, source.name, depth)
+        yield from self._new_page_requests(
+            page_links([a for a in anchors if a.host in source.allowed_hosts]), source.name, depth)
 
     def _as_text(self, response: HtmlResponse) -> HtmlResponse:
         """The response decoded right (see crawler.encoding.page_text), as NFC text."""
