@@ -31,9 +31,9 @@ class VectorDetector(Detector):
     langdetect does. The n-grams' probability vectors are built once per factory.
     """
 
-    def __init__(self, factory: DetectorFactory, vectors: dict[str, np.ndarray]) -> None:
+    def __init__(self, factory: DetectorFactory) -> None:
         super().__init__(factory)
-        self.vectors = vectors
+        self.vectors = ngram_vectors(factory)
 
     def _init_probability(self) -> np.ndarray:
         return np.array(super()._init_probability(), dtype=np.float64)
@@ -84,8 +84,7 @@ def detect_language(
     """Detect the body's language; use the declared one only when the text is too short."""
     declared_code = normalize_language_code(declared)
     if len(LETTER.findall(text[: sample_chars * 2])) >= min_letters:
-        factory = detector_factory(seed)
-        detector = VectorDetector(factory, ngram_vectors(factory))
+        detector = VectorDetector(detector_factory(seed))
         detector.append(sample_text(text, sample_chars))
         try:
             best = detector.get_probabilities()[0]

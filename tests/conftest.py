@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import database_url, postgres_url, redis_url, scrapyd_url, stop_server  # noqa: F401
 from tests.sites.faults import FaultSite
 from tests.sites.server import SampleSites
 
@@ -46,12 +47,7 @@ def serving(module: str, log_path: Path) -> Iterator[dict[str, str]]:
             pytest.fail(f"{module} did not start; see {log_path}")
         yield json.loads(line)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +64,3 @@ def fault_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultSite]:
     log_path = tmp_path_factory.mktemp("fault_site") / "server.log"
     with serving("tests.sites.faults", log_path) as urls:
         yield FaultSite(urls=urls, log_path=log_path)
-
-
-from tests.servers import database_url, postgres_url, redis_url, scrapyd_url  # noqa: E402, F401

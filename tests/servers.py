@@ -20,6 +20,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -49,7 +50,7 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, log: Pat
     pytest.fail(f"{what} did not start on port {port}:\n{log.read_text(errors='replace')[-3000:]}")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_server(proc: subprocess.Popen[Any]) -> None:
     """Terminate a server process, then kill it if it lingers."""
     proc.terminate()
     try:
@@ -107,7 +108,7 @@ def postgres_url() -> Iterator[str]:
         _wait_for_port(port, proc, "PostgreSQL", log)
         yield f"postgresql+psycopg://newsagg@127.0.0.1:{port}/postgres"
     finally:
-        _stop(proc)
+        stop_server(proc)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -137,7 +138,7 @@ def redis_url() -> Iterator[str]:
         _wait_for_port(port, proc, "redis-server", log)
         yield f"redis://127.0.0.1:{port}"
     finally:
-        _stop(proc)
+        stop_server(proc)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -166,7 +167,7 @@ def scrapyd_url() -> Iterator[str]:
             assert response.status == 200
         yield url
     finally:
-        _stop(proc)
+        stop_server(proc)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -9,7 +9,6 @@ from pipelines.language import (
     VectorDetector,
     detect_language,
     detector_factory,
-    ngram_vectors,
     normalize_language_code,
     sample_text,
 )
@@ -72,7 +71,7 @@ MIXED = [VI, FR, EN, VI[:60], EN[:40] + FR[:40], FR[:120] + " " + VI[:50], "Hà 
 @pytest.mark.parametrize("text", MIXED)
 def test_vector_detector_gives_langdetects_own_probabilities(text: str, seed: int) -> None:
     factory = detector_factory(seed)
-    ours, theirs = VectorDetector(factory, ngram_vectors(factory)), Detector(factory)
+    ours, theirs = VectorDetector(factory), Detector(factory)
     ours.append(text)
     theirs.append(text)
     assert [(p.lang, float(p.prob)) for p in ours.get_probabilities()] == [
