@@ -152,6 +152,11 @@ class NewsSpider(scrapy.Spider):
         """True for sitemaps on the source's hosts, gzipped ones (.xml.gz) included."""
         return url.startswith(("http://", "https://")) and host_of(url) in source.allowed_hosts
 
+    def _discovery_meta(self, response: Response) -> dict[str, Any]:
+        """Meta for a sitemap found in a response: its source, at depth 0 (none of the meta
+        Scrapy's components keep per response, such as download_slot or redirect_urls)."""
+        return {"source": response.meta["source"], "news_depth": 0}
+
     def _count(self, key: str) -> None:
         """Increment a namespaced stats counter."""
         self.crawler.stats.inc_value(f"news/spider/{key}")
@@ -162,7 +167,7 @@ class NewsSpider(scrapy.Spider):
         for url in robots_sitemaps(text, response.url):
             if self._sitemap_in_scope(url, self._source(response)):
                 yield response.follow(url, callback=self.parse_sitemap, errback=self.on_error,
-                                      meta={**response.meta, "news_depth": 0}, priority=15)
+                                      meta=self._discovery_meta(response), priority=15)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         """Follow a sitemap index's sitemaps and a urlset's pages."""
@@ -183,7 +188,7 @@ class NewsSpider(scrapy.Spider):
         for url in links.sitemaps:
             if self._sitemap_in_scope(url, source):
                 yield Request(url, callback=self.parse_sitemap, errback=self.on_error,
-                              meta=dict(response.meta), priority=15)
+                              meta=self._discovery_meta(response), priority=15)
         yield from self._page_requests(links.pages, response, depth=1)
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
