@@ -22,7 +22,7 @@ from pipelines.work import LanguageOptions, process_page, warm_up
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-IN_FLIGHT_PER_WORKER = 4
+IN_FLIGHT_PER_WORKER = 8
 START_TIMEOUT_S = 120.0
 MAX_BREAKS_PER_JOB = 2
 PRELOAD = ["pipelines.work"]
@@ -78,6 +78,7 @@ class WorkerPool:
         self.initargs = (warm, *warm_args)
         self.restarts = 0
         self.executor: Executor | None = None
+        self.ready: asyncio.Future[None] | None = None
         self.slots = asyncio.Semaphore(max(1, workers) * IN_FLIGHT_PER_WORKER)
 
     def _new_executor(self) -> ProcessPoolExecutor:
@@ -103,6 +104,15 @@ class WorkerPool:
         self.executor = executor
         logger.info("Worker pool started: %d processes", self.workers)
 
+    def start_soon(self) -> None:
+        """Start the workers in a thread while the crawl goes on; run() waits for them."""
+        self.ready = asyncio.ensure_future(asyncio.to_thread(self.start))
+
+    async def wait_started(self) -> None:
+        """Return once start_soon's start is over (at once when it was never called)."""
+        if self.ready is not None:
+            await self.ready
+
     def _replace(self, broken: Executor, exc: BaseException) -> None:
         """Rebuild a broken pool, or fall back to in-process work after too many rebuilds."""
         if broken is not self.executor:
@@ -124,6 +134,7 @@ class WorkerPool:
         A job is resubmitted once when its pool breaks; if the next pool breaks under it too,
         it is taken for the cause and CrashedWorker is raised instead of running it here.
         """
+        await self.wait_started()
         async with self.slots:
             breaks = 0
             while (executor := self.executor) is not None:
@@ -171,11 +182,12 @@ class PoolPipeline:
                    settings.getint("NEWS_WORKERS_MAX_RESTARTS"), options)
 
     async def open_spider(self) -> None:
-        """Start the workers without blocking the reactor."""
-        await asyncio.to_thread(self.pool.start)
+        """Start the workers in the background: the crawl fetches its first pages meanwhile."""
+        self.pool.start_soon()
 
     async def close_spider(self) -> None:
         """Stop the workers once their last pages are done."""
+        await self.pool.wait_started()
         restarts = self.pool.restarts
         await asyncio.to_thread(self.pool.close)
         self.crawler.stats.set_value("news/pool/restarts", restarts)
