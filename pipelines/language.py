@@ -8,12 +8,16 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from langdetect.detector import Detector
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
+from langdetect.utils.ngram import NGram
+from langdetect.utils.unicode_block import unicode_block
 
 logger = logging.getLogger(__name__)
 
@@ -22,18 +26,76 @@ DETECTED = "detected"
 DECLARED = "declared"
 
 
-class VectorDetector(Detector):
-    """langdetect's Detector with its per-n-gram update over all languages done by numpy.
+class CharTable(dict[str, str]):
+    """A pure function of one character, computed once per character."""
 
-    The same floating-point operations in the same order, so the same probabilities: each
-    language's probability times (weight + the n-gram's probability in it), elementwise in
-    float64; normalization divides by the sum taken by Python's sum() in list order, as
-    langdetect does. The n-grams' probability vectors are built once per factory.
+    def __init__(self, function: Callable[[str], str]) -> None:
+        super().__init__()
+        self.function = function
+
+    def __missing__(self, ch: str) -> str:
+        value = self[ch] = self.function(ch)
+        return value
+
+
+NORMALIZED_CHAR = CharTable(NGram.normalize)
+UNICODE_BLOCK = CharTable(unicode_block)
+
+
+class VectorDetector(Detector):
+    """langdetect's Detector, giving its answers with fewer Python operations.
+
+    The same floating-point operations in the same order, so the same probabilities:
+    - the per-n-gram update over all languages is done by numpy: each language's probability
+      times (weight + the n-gram's probability in it), elementwise in float64; the n-grams'
+      probability vectors are built once per factory;
+    - normalization divides by the sum taken by Python's sum() in list order, as langdetect;
+    - the random draws are langdetect's own (the same seeded random.Random, the same calls);
+    - text cleaning and n-gram extraction look each character's Unicode block and normalized
+      form up once per character (both are pure functions of the character).
     """
+
+    text: str  # set by langdetect's append(), cleaned by cleaning_text()
 
     def __init__(self, factory: DetectorFactory) -> None:
         super().__init__(factory)
         self.vectors = ngram_vectors(factory)
+
+    def cleaning_text(self) -> None:
+        """Drop Latin letters from a text mostly in another script, as langdetect does."""
+        latin_count = non_latin_count = 0
+        for ch, count in Counter(self.text).items():
+            if "A" <= ch <= "z":
+                latin_count += count
+            elif ch >= "\u0300" and UNICODE_BLOCK[ch] != "Latin Extended Additional":
+                non_latin_count += count
+        if latin_count * 2 < non_latin_count:
+            self.text = "".join(ch for ch in self.text if ch < "A" or "z" < ch)
+
+    def _extract_ngrams(self) -> list[str]:
+        """The text's 1- to 3-grams that have a profile, in the order langdetect's NGram
+        yields them (its add_char state machine, written out)."""
+        known = self.word_lang_prob_map
+        found: list[str] = []
+        grams, capital_word = " ", False
+        for raw in self.text:
+            ch = NORMALIZED_CHAR[raw]
+            last = grams[-1]
+            if last == " ":
+                grams, capital_word = " ", False
+                if ch == " ":
+                    continue
+            elif len(grams) >= NGram.N_GRAM:
+                grams = grams[1:]
+            grams += ch
+            capital_word = ch.isupper() and (capital_word or last.isupper())
+            if capital_word:
+                continue
+            for n in range(1, len(grams) + 1):
+                gram = grams[-n:]
+                if gram != " " and gram in known:
+                    found.append(gram)
+        return found
 
     def _init_probability(self) -> np.ndarray:
         return np.array(super()._init_probability(), dtype=np.float64)

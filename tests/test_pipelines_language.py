@@ -64,7 +64,10 @@ def test_sample_is_bounded() -> None:
 
 
 MIXED = [VI, FR, EN, VI[:60], EN[:40] + FR[:40], FR[:120] + " " + VI[:50], "Hà Nội 2024 OK",
-         EN.upper(), "Ελληνικά κείμενα και English words", "日本語のテキストと English"]
+         EN.upper(), "Ελληνικά κείμενα και English words", "日本語のテキストと English",
+         "NASA and the ESA: a JOINT Mission to MARS in 2030! aB Cd EFg hIJ",
+         "Ελληνικά κείμενα και λίγες λέξεις OK", "Привет мир и MOSCOW news",
+         "İSTANBUL'da Şişli ve BEYOĞLU, ÀÉÎÕÜ àéîõü ÇÑ çñ ș ț"]
 
 
 @pytest.mark.parametrize("seed", [0, 7])
