@@ -34,7 +34,7 @@ MAX_INPUT_CHARS = 1_500_000
 MAX_ELEMENTS = 20_000
 XML_INCOMPATIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
-NONCHARACTERS = ("\ufffe", "\uffff")
+NONCHARACTERS = ("\ufffe".encode(), "\uffff".encode())  # in UTF-8
 MIN_BODY_CHARS = 200
 HTML_ELEMENT_CLASSES = {"form": FormElement, "input": InputElement, "label": LabelElement,
                         "select": SelectElement, "textarea": TextareaElement}
@@ -86,9 +86,14 @@ def xml_safe_bytes(text: str) -> bytes:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: the regular expression handles them
         return XML_INCOMPATIBLE.sub("", text).encode("utf-8", errors="replace")
+    return xml_safe_utf8(data)
+
+
+def xml_safe_utf8(data: bytes) -> bytes:
+    """Valid UTF-8 DATA without the characters XML cannot hold (it has no surrogates)."""
     for noncharacter in NONCHARACTERS:
-        if noncharacter in text:  # a str search is cheaper than a bytes replace finding none
-            data = data.replace(noncharacter.encode(), b"")
+        if noncharacter in data:
+            data = data.replace(noncharacter, b"")
     return data.translate(None, CONTROL_BYTES)
 
 
@@ -100,7 +105,18 @@ def is_blank(data: bytes) -> bool:
 
 def parse_html(text: str) -> HtmlElement | None:
     """Parse TEXT (capped in size) into an lxml tree, or None if nothing parses."""
-    data = xml_safe_bytes(text[:MAX_INPUT_CHARS])
+    return parse_xml_safe(xml_safe_bytes(text[:MAX_INPUT_CHARS]))
+
+
+def parse_utf8_html(page: bytes) -> HtmlElement | None:
+    """parse_html for a page given as valid UTF-8, without decoding and encoding it again."""
+    if len(page) > MAX_INPUT_CHARS:  # may hold more characters than the cap: cut the text
+        return parse_html(page.decode("utf-8"))
+    return parse_xml_safe(xml_safe_utf8(page))
+
+
+def parse_xml_safe(data: bytes) -> HtmlElement | None:
+    """Parse UTF-8 DATA free of XML-incompatible characters into an lxml tree, or None."""
     if is_blank(data):
         return None
     try:
@@ -173,11 +189,21 @@ def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | No
 def extract_article(html: str | bytes, url: str) -> Article | None:
     """Extract the article of one page; None for pages without one. Never raises."""
     try:
-        tree = parse_html(decode_html(html))
-        if tree is None:
-            return None
-        return build_article(tree, url, load_markers())
+        return article_of(parse_html(decode_html(html)), url)
     except Exception:  # the contract: a bad page must never stop the pipeline
         logger.exception("extraction failed for %s", url)
         return None
 
+
+def extract_utf8_article(page: bytes, url: str) -> Article | None:
+    """extract_article for a page already in valid UTF-8 (the crawl sends pages so)."""
+    try:
+        return article_of(parse_utf8_html(page), url)
+    except Exception:  # the contract: a bad page must never stop the pipeline
+        logger.exception("extraction failed for %s", url)
+        return None
+
+
+def article_of(tree: HtmlElement | None, url: str) -> Article | None:
+    """The article of a parsed page (None: nothing parsed)."""
+    return None if tree is None else build_article(tree, url, load_markers())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipelines.extract import Article, extract_article
+from pipelines.extract import Article, extract_utf8_article
 from pipelines.language import LanguageGuess, detect_language, detector_factory
 from pipelines.markers import load_markers
 
@@ -31,7 +31,7 @@ NO_ARTICLE = PageResult(None, LanguageGuess(None, None, None))
 
 def process_page(html: bytes, url: str, options: LanguageOptions) -> PageResult:
     """Extract the article of a page (its text in UTF-8) and detect its language."""
-    article = extract_article(html.decode("utf-8"), url)
+    article = extract_utf8_article(html, url)
     if article is None:
         return NO_ARTICLE
     guess = detect_language(

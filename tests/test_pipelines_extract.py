@@ -11,7 +11,14 @@ from lxml.html import document_fromstring
 
 from pipelines.candidates import aside_tokens, merge_candidates, token_string
 from pipelines.cleaning import clean_lines
-from pipelines.extract import Article, decode_html, extract_article, parse_html
+from pipelines.extract import (
+    MAX_INPUT_CHARS,
+    Article,
+    decode_html,
+    extract_article,
+    extract_utf8_article,
+    parse_html,
+)
 from pipelines.markers import load_markers
 from pipelines.metadata import (
     declared_language,
@@ -37,6 +44,36 @@ TEASERS = (
     "<div class='item'><a href='/b'>Zeppelin museum extends opening hours for summer</a>"
     "<p>The museum will stay open until ten in the evening on weekends.</p></div>"
 )
+
+
+@pytest.mark.parametrize("page", GOLDEN_PAGES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_utf8_path_extracts_what_the_text_path_does(page: Path) -> None:
+    """Workers get pages as UTF-8 bytes: extract_utf8_article matches extract_article."""
+    text = decode_html(page.read_bytes())
+    assert extract_utf8_article(text.encode("utf-8"), "https://example.org/a") == (
+        extract_article(text, "https://example.org/a"))
+
+
+@pytest.mark.parametrize("junk", ["\x01\x08", "\ufffe", "\uffff", "\x0b\ufffe\x1f"])
+def test_utf8_path_drops_what_xml_cannot_hold(junk: str) -> None:
+    """Control characters and noncharacters go from the bytes as from the text."""
+    html = page_with_block("Related").replace("lowest level in two", f"lowest{junk} level in two")
+    article = extract_utf8_article(html.encode("utf-8"), "https://example.org/reservoir")
+    assert article is not None
+    assert "lowest level in two decades" in article.text
+    assert article == extract_article(html, "https://example.org/reservoir")
+
+
+def test_utf8_path_caps_long_pages_by_characters() -> None:
+    """A page over the cap in bytes is cut at MAX_INPUT_CHARS characters, as the text is."""
+    head = "<html><head><title>Reservoir at lowest level</title></head><body><!-- "
+    filler = "é" * (MAX_INPUT_CHARS - len(head) - len(BODY) - 200)
+    html = f"{head}{filler} --><div class='main'><h1>Reservoir</h1>{BODY}{BODY}</div></body></html>"
+    assert len(html) > MAX_INPUT_CHARS > html.index(BODY) + len(BODY)
+    article = extract_utf8_article(html.encode("utf-8"), "https://example.org/reservoir")
+    assert article is not None
+    assert article == extract_article(html, "https://example.org/reservoir")
+    assert article.text.count("lasted most of the day") == 1  # the second copy is cut short
 
 
 def page_with_block(heading: str, tag: str = "h3") -> str:
