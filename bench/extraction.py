@@ -24,7 +24,7 @@ from readability import Document
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from pipelines import metadata  # noqa: E402
+from pipelines import authors, metadata  # noqa: E402
 from pipelines.extract import extract_article, parse_html  # noqa: E402
 from tests.sites.server import render  # noqa: E402
 
@@ -119,11 +119,11 @@ def page_metadata_truth(html: str) -> dict[str, Any]:
     article_ld = metadata.find_article_ld(metadata.iter_json_ld(tree)) or {}
     metas = metadata.meta_tags(tree)
     title = article_ld.get("headline") or metadata.meta_value(metas, "og:title")
-    authors = metadata.ld_name(article_ld.get("author")) or metadata.markup_authors(tree, metas)
+    names = metadata.ld_name(article_ld.get("author")) or authors.markup_authors(tree, metas)
     date = article_ld.get("datePublished") or metadata.meta_value(
         metas, *metadata.DATE_META_KEYS)
     parsed = metadata.parse_datetime(date) if isinstance(date, str) else None
-    return {"title": title, "authors": authors, "published_at": parsed}
+    return {"title": title, "authors": names, "published_at": parsed}
 
 
 def agrees(key: str, ours: Any, declared: Any) -> bool:

@@ -23,7 +23,7 @@ from lxml.html import (
 )
 from w3lib.encoding import html_to_unicode
 
-from pipelines import metadata
+from pipelines import authors, metadata
 from pipelines.candidates import body_text
 from pipelines.cleaning import clean_lines, clean_tree
 from pipelines.markers import Markers, load_markers
@@ -165,19 +165,19 @@ def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | No
     if not title:
         return None
     lines = clean_lines(body_lines(clean_tree(tree, markers), url), title, markers)
-    lines, byline_authors, credited = metadata.split_byline(lines, markers)
+    lines, byline_authors, credited = authors.split_byline(lines, markers)
     text = "\n\n".join(lines)
     if len(text) < MIN_BODY_CHARS:
         return None
     metas = metadata.meta_tags(tree)  # after clean_tree, as every lookup below
     ld_authors = metadata.ld_name(article_ld.get("author")) if article_ld else []
-    raw_authors = ld_authors or metadata.markup_authors(tree, metas) or byline_authors
+    raw_authors = ld_authors or authors.markup_authors(tree, metas) or byline_authors
     site = metadata.site_publisher(article_ld, metas)
     not_authors = frozenset(name.casefold() for name in (credited, site) if name)
     return Article(
         title=title,
         text=text,
-        authors=metadata.normalize_authors(raw_authors, markers.byline_prefixes, not_authors),
+        authors=authors.normalize_authors(raw_authors, markers.byline_prefixes, not_authors),
         published_at=metadata.published_at(tree, article_ld, url, metas),
         publisher=credited or site,
         language=metadata.declared_language(tree, metas),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from lxml.html import document_fromstring
 
+from pipelines.authors import normalize_authors, split_byline
 from pipelines.candidates import aside_tokens, merge_candidates, token_string
 from pipelines.cleaning import clean_lines
 from pipelines.extract import (
@@ -20,13 +21,7 @@ from pipelines.extract import (
     parse_html,
 )
 from pipelines.markers import load_markers
-from pipelines.metadata import (
-    declared_language,
-    meta_tags,
-    normalize_authors,
-    page_title,
-    split_byline,
-)
+from pipelines.metadata import declared_language, meta_tags, page_title
 
 PAGES_DIR = Path(__file__).parent / "fixtures" / "pages"
 GOLDEN_PAGES = sorted(PAGES_DIR.glob("*/*.html"))

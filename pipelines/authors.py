@@ -1,0 +1,113 @@
+"""Authors and credits: bylines, author markup and meta tags, names cleaned and split."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from pipelines.cleaning import credit_rest
+from pipelines.markers import Markers
+from pipelines.metadata import meta_value
+
+REL_AUTHOR_XPATH = etree.XPath("//a[contains(concat(' ', normalize-space(@rel), ' '), ' author ')]")
+ITEMPROP_AUTHOR_XPATH = etree.XPath("//*[@itemprop = 'author']")
+AUTHOR_META_KEYS = ("author", "article:author", "dc.creator", "byl", "sailthru.author",
+                    "parsely-author", "dcterms.creator")
+AUTHOR_SPLIT = re.compile(r"\s+(?:and|&|và|und|et|y)\s+|\s*[,;/|]\s*", re.IGNORECASE)
+URL_OR_EMAIL = re.compile(r"(?:https?://|www\.|@|\.\w{2,4}/)", re.IGNORECASE)
+DOMAIN = re.compile(r"\w\.(?:com|net|org|co|info|news|[a-z]{2})\b", re.IGNORECASE)
+CREDENTIAL = re.compile(r"^(?:[A-Z]{2,4}|Ph\.?D\.?|M\.?D\.?|Jr\.?|Sr\.?)$")
+LEADING_BY = re.compile(r"^(?:[^\W\d_]+\s+){1,2}by\s+", re.IGNORECASE)
+NAME_WORD = re.compile(r"^[^\W\d_][\w'’.-]*$")
+MAX_AUTHOR_WORDS = 6
+
+
+def strip_prefix(name: str, prefixes: tuple[str, ...]) -> str:
+    """Remove a byline prefix such as "By" from NAME."""
+    lowered = name.lower()
+    for prefix in prefixes:
+        if lowered.startswith(prefix + " ") or lowered.startswith(prefix + ":"):
+            return name[len(prefix) :].lstrip(" :").strip()
+    return name
+
+
+def is_author_name(name: str, exclude: frozenset[str]) -> bool:
+    """Tell whether NAME can be a person's name rather than a site, date or credential."""
+    return bool(
+        name
+        and not URL_OR_EMAIL.search(name)
+        and not DOMAIN.search(name)
+        and not any(ch.isdigit() for ch in name)
+        and not CREDENTIAL.match(name)
+        and len(name.split()) <= MAX_AUTHOR_WORDS
+        and name.casefold() not in exclude
+    )
+
+
+def normalize_authors(
+    raw: Iterable[str], prefixes: tuple[str, ...], exclude: frozenset[str] = frozenset()
+) -> list[str]:
+    """Split, clean and dedupe author names, keeping their order; EXCLUDE is casefolded."""
+    authors: list[str] = []
+    for value in raw:
+        if URL_OR_EMAIL.match(value.strip()) or "@" in value or "://" in value:
+            continue
+        value = LEADING_BY.sub("", strip_prefix(" ".join(value.split()), prefixes))
+        for part in AUTHOR_SPLIT.split(value):
+            name = strip_prefix(part.strip(" .:-–—"), prefixes)
+            if is_author_name(name, exclude) and name.casefold() not in {
+                a.casefold() for a in authors
+            }:
+                authors.append(name)
+    return authors
+
+
+def markup_authors(tree: HtmlElement, metas: dict[str, str]) -> list[str]:
+    """Return author names given by meta tags, rel=author links or itemprop=author."""
+    meta = meta_value(metas, *AUTHOR_META_KEYS)
+    if meta and not URL_OR_EMAIL.search(meta):
+        return [meta]
+    for xpath in (REL_AUTHOR_XPATH, ITEMPROP_AUTHOR_XPATH):
+        names = [" ".join("".join(el.itertext()).split()) for el in xpath(tree)]
+        names = [name for name in names if name]
+        if names:
+            return names
+    return []
+
+
+def looks_like_name(line: str, prefixes: tuple[str, ...]) -> bool:
+    """Tell whether LINE reads like a person's name ("Tuệ Phương", "By Jane Doe")."""
+    words = strip_prefix(line, prefixes).split()
+    return 1 < len(words) <= 4 and all(NAME_WORD.match(w) and w[0].isupper() for w in words)
+
+
+def publisher_line(line: str, prefixes: tuple[str, ...]) -> bool:
+    """Tell whether LINE is a publisher's name such as "Báo Đại đoàn kết"."""
+    lowered = line.lower()
+    short = len(line.split()) <= MAX_AUTHOR_WORDS and not line.endswith((".", "!", "?"))
+    return short and any(lowered == p or lowered.startswith(p + " ") for p in prefixes)
+
+
+def split_byline(lines: list[str], markers: Markers) -> tuple[list[str], list[str], str | None]:
+    """Split trailing byline and credit lines off LINES: (body, authors, publisher)."""
+    body = list(lines)
+    authors: list[str] = []
+    publisher: str | None = None
+    for _ in range(4):
+        if len(body) < 2:
+            break
+        last = body[-1]
+        rest = credit_rest(last, markers.credit_prefixes)
+        if rest is not None:
+            publisher = publisher or rest or None
+        elif publisher_line(last, markers.publisher_prefixes) and publisher is None:
+            publisher = last
+        elif looks_like_name(last, markers.byline_prefixes) and not authors:
+            authors = [last]
+        else:
+            break
+        body.pop()
+    return body, authors, publisher
