@@ -129,6 +129,11 @@ NEWS_STORE_BATCH_SECONDS = 2.0
 # 4 lets a page's requests pass while its item waits for the worker pool.
 CONCURRENT_ITEMS = 4
 
+# Scrapy's check for generator callbacks that return a value parses the callback's source
+# (ast) again for many responses (its cache holds bound methods weakly, as they come and go);
+# this spider's callbacks return none.
+WARN_ON_GENERATOR_RETURN_VALUE = False
+
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from scrapy.http import HtmlResponse, Request, TextResponse, XmlResponse
+from scrapy.utils.misc import is_generator_with_return_value
 from scrapy.utils.test import get_crawler
 
 from crawler import settings as project_settings
@@ -125,3 +126,11 @@ def test_unknown_source_name_is_an_error(tmp_path: Path) -> None:
                        encoding="utf-8")
     with pytest.raises(ValueError, match="no source named 'b'"):
         NewsSpider(source="b", sources_file=sources)
+
+
+@pytest.mark.parametrize("callback", ["parse_robots", "parse_sitemap", "parse_feed",
+                                      "parse_page"])
+def test_callbacks_return_no_value(callback: str) -> None:
+    """What Scrapy's WARN_ON_GENERATOR_RETURN_VALUE (off in our settings) checked per response."""
+    assert not project_settings.WARN_ON_GENERATOR_RETURN_VALUE
+    assert not is_generator_with_return_value(getattr(NewsSpider, callback))
