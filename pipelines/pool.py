@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -45,10 +46,16 @@ def _exit_with_crawl() -> None:
 
 
 def init_worker(warm: Callable[..., None], *args: Any) -> None:
-    """Leave Ctrl-C to the crawl (it drains the pool), die with it, and warm up."""
+    """Leave Ctrl-C to the crawl (it drains the pool), die with it, and warm up.
+
+    What is loaded by then (langdetect's profiles: 130,000 objects) lives as long as the
+    worker: frozen out of the garbage collector's sight, it is not traversed again by full
+    collections (0.1 ms per page on the bench site).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_crawl, daemon=True).start()
     warm(*args)
+    gc.freeze()
 
 
 def _context() -> multiprocessing.context.BaseContext:
