@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+import math
+from urllib.parse import urlsplit
 
-from sqlalchemy import Select, bindparam, case, func, insert, inspect, or_, select, text
+from sqlalchemy import Select, bindparam, case, exists, func, insert, inspect, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -45,11 +47,12 @@ def lock_story_keys(session: Session, record: ArticleRecord) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _story_by_keys() -> Select[Story, int]:
-    """(story, rank) of the story an article belongs to, the best rank then lowest id first.
+def _story_by_keys() -> Select[Story, int, bool]:
+    """(story, rank, own text) of the story an article belongs to, best rank then lowest id.
 
     Ranks: seen at one of the `keys` URLs (SEEN_AT_KEY), main URL one of them, the body
     hash `content_hash`, the near-duplicate story `near_id`, the story seen at `near_url`.
+    Own text: the story's main version was fetched at its own URL (an `original` row there).
     """
     keys: BindParameter[str] = bindparam("keys", expanding=True)
     ranked = [
@@ -60,7 +63,10 @@ def _story_by_keys() -> Select[Story, int]:
         Story.id.in_(select(StoryUrl.story_id).where(StoryUrl.url == bindparam("near_url"))),
     ]
     rank = case(*((condition, number) for number, condition in enumerate(ranked)))
-    return select(Story, rank).where(or_(*ranked)).order_by(rank, Story.id).limit(1)
+    own_text = exists().where(StoryUrl.url == Story.url,
+                              StoryUrl.relation == UrlRelation.ORIGINAL)
+    return (select(Story, rank, own_text).where(or_(*ranked)).order_by(rank, Story.id)
+            .limit(1))
 
 
 SEEN_AT_KEY = 0
@@ -68,13 +74,28 @@ SEEN_AT_KEY = 0
 STORY_BY_KEYS = _story_by_keys()
 STORY_URL = select(StoryUrl).where(StoryUrl.url == bindparam("url"))
 INSERT_STORY_URL = insert(StoryUrl)
+STORY_AT_URL = select(Story.id).where(Story.url == bindparam("url"))
 
 
-def find_story(session: Session, record: ArticleRecord) -> tuple[Story | None, bool]:
+class Tier(enum.IntEnum):
+    """The first key of the main-version order, best first (docs/dedup.md)."""
+
+    CREDITED_ORIGINAL = 0  # fetched at the URL the story's copies credit
+    CREDITED_VARIANT = 1  # an AMP, print or other alias page of the credited original
+    CREDITING_COPY = 2  # a copy crediting the original: it stands in for it
+    PAGE = 3  # a page fetched at its own URL, crediting no one
+    VARIANT = 4  # an AMP, print or other alias page of such a page
+
+
+Rank = tuple[int, float, int, str, str, str, str, tuple[str, ...], str, str, str, float]
+
+
+def find_story(session: Session, record: ArticleRecord) -> tuple[Story | None, bool, bool]:
     """The story this article belongs to: by any of its URLs, body hash, then near-duplicate.
 
-    One query (STORY_BY_KEYS). The flag is True when a story was seen at one of the
-    article's URLs (False: every one of them is new to the database).
+    One query (STORY_BY_KEYS). The first flag is True when a story was seen at one of the
+    article's URLs (False: every one of them is new to the database); the second when the
+    story's main version was fetched at the story's own URL.
     """
     keys = {record.url, *record.aliases}
     if record.original_url:
@@ -84,31 +105,56 @@ def find_story(session: Session, record: ArticleRecord) -> tuple[Story | None, b
         "near_id": record.near_duplicate_of, "near_url": record.near_duplicate_url,
     }).first()
     if row is None:
-        return None, False
-    return row[0], row[1] == SEEN_AT_KEY
+        return None, False, False
+    return row[0], row[1] == SEEN_AT_KEY, bool(row[2])
 
 
-def _holds_own_text(story: Story) -> bool:
-    """True when the story's text was fetched at its own URL (not taken from a copy)."""
-    return any(u.url == story.url and u.relation is UrlRelation.ORIGINAL for u in story.urls)
+def _host(url: str) -> str:
+    """The lower-cased host of a URL (as ArticleRecord.site holds it)."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
-def _sort_key(published_at: dt.datetime | None, text: str) -> tuple[float, int]:
-    """Main-version rank among uncredited copies: earliest published, then longest body."""
-    return (published_at.timestamp() if published_at else float("inf"), -len(text))
+def _rank(tier: Tier, url: str, version: Story | ArticleRecord) -> Rank:
+    """A version's place in the main-version order; the smallest is the main version.
 
-
-def _is_better_copy(story: Story, record: ArticleRecord) -> bool:
-    """True when the record should become the story's main version.
-
-    The credited original always wins; without one, the earliest published copy, then the
-    longest body. A copy that credits someone else never becomes the main version.
+    The tier, then the earliest published (undated last), the longest body, the URL the
+    story takes, then the version's own fields: versions of equal rank give equal stories.
     """
-    if story.original_url:
-        return record.url == story.original_url
-    if record.relation is not UrlRelation.ORIGINAL:
-        return False
-    return _sort_key(record.published_at, record.text) < _sort_key(story.published_at, story.text)
+    published = version.published_at.timestamp() if version.published_at else math.inf
+    probability = version.language_probability
+    return (tier, published, -len(version.text), url, version.content_hash, version.site,
+            version.title, tuple(version.authors or ()), version.publisher or "",
+            version.language or "", version.language_method or "",
+            -1.0 if probability is None else probability)
+
+
+def _record_tier(record: ArticleRecord, credited: str | None) -> Tier:
+    """The record's tier in a story whose copies credit CREDITED (None: no credit)."""
+    if record.relation is UrlRelation.AGGREGATOR:
+        return Tier.CREDITING_COPY
+    if credited is not None and record.url == credited:
+        return Tier.CREDITED_VARIANT if record.variant else Tier.CREDITED_ORIGINAL
+    return Tier.VARIANT if record.variant else Tier.PAGE
+
+
+def _main_tier(story: Story, own_text: bool) -> Tier:
+    """The tier of the story's current main version, from what the story row holds.
+
+    A story whose copies credit an original has that URL; its text is the original's
+    (fetched there: own text), an alias page's of the same host, else a crediting copy's
+    (credits name another host). Otherwise the text is its URL's own, else an alias page's.
+    """
+    credited = story.original_url
+    if credited is not None and story.url == credited:
+        if own_text:
+            return Tier.CREDITED_ORIGINAL
+        if story.site == _host(credited):
+            return Tier.CREDITED_VARIANT
+        return Tier.CREDITING_COPY
+    return Tier.PAGE if own_text else Tier.VARIANT
 
 
 def _apply_content(story: Story, record: ArticleRecord) -> None:
@@ -121,9 +167,10 @@ def _apply_content(story: Story, record: ArticleRecord) -> None:
     story.language_probability = record.language_probability
     story.language_method = record.language_method
     story.content_hash = record.content_hash
-    story.minhash = record.minhash or story.minhash
+    story.minhash = record.minhash
     story.site = record.site
-    story.publisher = record.publisher or story.publisher
+    story.source = record.source
+    story.publisher = record.publisher
 
 
 def _add_revision(session: Session, story: Story, replaced_at: dt.datetime) -> int:
@@ -179,24 +226,51 @@ def _demote_main_url(story: Story) -> None:
             seen.relation = UrlRelation.AGGREGATOR
 
 
-def _merge(session: Session, story: Story, record: ArticleRecord) -> SaveOutcome:
-    """Merge a record into an existing story; the outcome says what changed."""
-    if record.url == story.url and record.relation is UrlRelation.ORIGINAL:
-        if not _holds_own_text(story):
-            _apply_content(story, record)
-            return SaveOutcome.UPDATED
+def _take_credit(session: Session, story: Story, record: ArticleRecord) -> bool:
+    """Make the record's credited original the story's; False when another story has its URL.
+
+    A story whose copies credit an original takes that URL, so a story seen at one of the
+    record's URLs must not take a URL that is already another story's.
+    """
+    credited = record.original_url
+    assert credited is not None
+    if story.url != credited and session.scalar(STORY_AT_URL, {"url": credited}) is not None:
+        logger.info("Story %d: %s credits %s, already another story's URL", story.id,
+                    record.url, credited)
+        return False
+    story.original_url = credited
+    return True
+
+
+def _merge(session: Session, story: Story, record: ArticleRecord, own_text: bool
+           ) -> SaveOutcome:
+    """Merge a record into an existing story; the outcome says what changed.
+
+    The record becomes the main version when it ranks before the current one (_rank), so
+    the main version is the first of the story's records in that order, whatever came first.
+    """
+    if record.url == story.url and own_text:
         if not record.variant and record.content_hash != story.content_hash:
             number = _add_revision(session, story, record.fetched_at)
             logger.info("Story %d changed at %s: kept revision %d", story.id, story.url, number)
             _apply_content(story, record)
             return SaveOutcome.REVISED
+        if story.minhash is None and record.content_hash == story.content_hash:
+            story.minhash = record.minhash
         return SaveOutcome.DUPLICATE
-    if _is_better_copy(story, record):
+    if (record.original_url and story.original_url is None
+            and not _take_credit(session, story, record)):
+        return SaveOutcome.DUPLICATE
+    credited = story.original_url
+    tier = _record_tier(record, credited)
+    url = credited if credited is not None and tier <= Tier.CREDITING_COPY else record.url
+    if _rank(tier, url, record) >= _rank(_main_tier(story, own_text), story.url, story):
+        return SaveOutcome.DUPLICATE
+    if story.url != url:
         _demote_main_url(story)
-        story.url = record.url
-        _apply_content(story, record)
-        return SaveOutcome.UPDATED
-    return SaveOutcome.DUPLICATE
+        story.url = url
+    _apply_content(story, record)
+    return SaveOutcome.UPDATED
 
 
 def _relation(story: Story, record: ArticleRecord) -> UrlRelation:
@@ -212,7 +286,7 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
     The caller owns the transaction: commit after this returns, roll back on error.
     """
     lock_story_keys(session, record)
-    story, seen = find_story(session, record)
+    story, seen, own_text = find_story(session, record)
     if story is None:
         story = Story(
             url=record.original_url or record.url,
@@ -225,13 +299,9 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
         session.add(story)
         outcome = SaveOutcome.NEW
     else:
-        outcome = _merge(session, story, record)
+        outcome = _merge(session, story, record, own_text)
         if outcome is not SaveOutcome.DUPLICATE:
             story.updated_at = record.fetched_at
-    if record.original_url and not story.original_url:
-        story.original_url = record.original_url
-    if story.minhash is None:
-        story.minhash = record.minhash
     kinds = dict(record.alias_kinds)
     # Unless find_story found a story seen at one of the record's URLs, all are unknown.
     lookup = seen
