@@ -290,7 +290,6 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
     if story is None:
         story = Story(
             url=record.original_url or record.url,
-            source=record.source,
             original_url=record.original_url,
             created_at=record.fetched_at,
             updated_at=record.fetched_at,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from pipelines.dedup import content_hash, normalize_body
 from pipelines.neardup import NearDuplicateIndex, permutations, signature, to_bytes
 from storage.models import Story, StoryRevision, StoryUrl, UrlRelation
+from storage.read import iter_known_urls
 from storage.records import ArticleRecord
 from storage.write import SaveOutcome, save_article
 from tests.test_storage import T0, record, sessions  # noqa: F401
@@ -126,6 +127,11 @@ def stored_after(sessions, records: list[ArticleRecord]) -> list[tuple]:  # noqa
             outcome, story_id = save_article(session, rec)
         if outcome in REINDEXED or story_id not in index.signatures:
             index.put(story_id, sig)
+    return snapshot(sessions)
+
+
+def snapshot(sessions) -> list[tuple]:  # noqa: F811
+    """Every stored story's fields and URL rows, without ids or times, in URL order."""
     with sessions() as session:
         stories = session.scalars(select(Story).options(selectinload(Story.urls))
                                   .order_by(Story.url)).all()
@@ -149,3 +155,24 @@ def test_every_arrival_order_stores_the_same_story(sessions, case: str) -> None:
     assert story[9] == to_bytes(main_signature)
     for order in itertools.islice(itertools.permutations(records), 1, None):
         assert stored_after(sessions, list(order)) == first, [r.url for r in order]
+
+
+def test_an_original_outranked_before_any_credit_wins_when_fetched_again(sessions) -> None:  # noqa: F811
+    """Not order-free in one crawl (its text was replaced); the next crawl refetches it."""
+    original = record(X, text(BRIDGE), published_at=T0)
+    longer = record(U, text([*BRIDGE, "Pictures of the opening are in our gallery."]),
+                    published_at=T0)
+    credit = copy_credit(C1, "Follow Aggregator One for more news from the region.")
+    settled = stored_after(sessions, [credit, original, longer])
+    assert settled[0][:3] == (X, "A title", text(BRIDGE))
+    late = stored_after(sessions, [original, longer, credit])
+    assert late[0][2] == credit.text
+    with sessions() as session:
+        known = {url for url, *_ in iter_known_urls(session)}
+    assert known.isdisjoint({X, U, C1})
+    refetched, _ = with_dedup_keys(original, NearDuplicateIndex(0.5, 64), T0 + 2 * HOUR)
+    with sessions.begin() as session:
+        assert save_article(session, refetched)[0] is SaveOutcome.UPDATED
+    with sessions() as session:
+        assert {url for url, *_ in iter_known_urls(session)} == {X, U, C1}
+    assert snapshot(sessions) == settled
