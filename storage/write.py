@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
-import math
-from urllib.parse import urlsplit
 
 from sqlalchemy import Select, bindparam, case, exists, func, insert, inspect, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
 from storage.models import Story, StoryRevision, StoryUrl, UrlRelation
+from storage.rank import Tier, main_tier, rank, record_tier
 from storage.records import ArticleRecord
 
 logger = logging.getLogger(__name__)
@@ -62,11 +61,11 @@ def _story_by_keys() -> Select[Story, int, bool]:
         Story.id == bindparam("near_id"),
         Story.id.in_(select(StoryUrl.story_id).where(StoryUrl.url == bindparam("near_url"))),
     ]
-    rank = case(*((condition, number) for number, condition in enumerate(ranked)))
+    key_rank = case(*((condition, number) for number, condition in enumerate(ranked)))
     own_text = exists().where(StoryUrl.url == Story.url,
                               StoryUrl.relation == UrlRelation.ORIGINAL)
-    return (select(Story, rank, own_text).where(or_(*ranked)).order_by(rank, Story.id)
-            .limit(1))
+    return (select(Story, key_rank, own_text).where(or_(*ranked))
+            .order_by(key_rank, Story.id).limit(1))
 
 
 SEEN_AT_KEY = 0
@@ -75,19 +74,6 @@ STORY_BY_KEYS = _story_by_keys()
 STORY_URL = select(StoryUrl).where(StoryUrl.url == bindparam("url"))
 INSERT_STORY_URL = insert(StoryUrl)
 STORY_AT_URL = select(Story.id).where(Story.url == bindparam("url"))
-
-
-class Tier(enum.IntEnum):
-    """The first key of the main-version order, best first (docs/dedup.md)."""
-
-    CREDITED_ORIGINAL = 0  # fetched at the URL the story's copies credit
-    CREDITED_VARIANT = 1  # an AMP, print or other alias page of the credited original
-    CREDITING_COPY = 2  # a copy crediting the original: it stands in for it
-    PAGE = 3  # a page fetched at its own URL, crediting no one
-    VARIANT = 4  # an AMP, print or other alias page of such a page
-
-
-Rank = tuple[int, float, int, str, str, str, str, tuple[str, ...], str, str, str, float]
 
 
 def find_story(session: Session, record: ArticleRecord) -> tuple[Story | None, bool, bool]:
@@ -107,54 +93,6 @@ def find_story(session: Session, record: ArticleRecord) -> tuple[Story | None, b
     if row is None:
         return None, False, False
     return row[0], row[1] == SEEN_AT_KEY, bool(row[2])
-
-
-def _host(url: str) -> str:
-    """The lower-cased host of a URL (as ArticleRecord.site holds it)."""
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
-
-
-def _rank(tier: Tier, url: str, version: Story | ArticleRecord) -> Rank:
-    """A version's place in the main-version order; the smallest is the main version.
-
-    The tier, then the earliest published (undated last), the longest body, the URL the
-    story takes, then the version's own fields: versions of equal rank give equal stories.
-    """
-    published = version.published_at.timestamp() if version.published_at else math.inf
-    probability = version.language_probability
-    return (tier, published, -len(version.text), url, version.content_hash, version.site,
-            version.title, tuple(version.authors or ()), version.publisher or "",
-            version.language or "", version.language_method or "",
-            -1.0 if probability is None else probability)
-
-
-def _record_tier(record: ArticleRecord, credited: str | None) -> Tier:
-    """The record's tier in a story whose copies credit CREDITED (None: no credit)."""
-    if record.relation is UrlRelation.AGGREGATOR:
-        return Tier.CREDITING_COPY
-    if credited is not None and record.url == credited:
-        return Tier.CREDITED_VARIANT if record.variant else Tier.CREDITED_ORIGINAL
-    return Tier.VARIANT if record.variant else Tier.PAGE
-
-
-def _main_tier(story: Story, own_text: bool) -> Tier:
-    """The tier of the story's current main version, from what the story row holds.
-
-    A story whose copies credit an original has that URL; its text is the original's
-    (fetched there: own text), an alias page's of the same host, else a crediting copy's
-    (credits name another host). Otherwise the text is its URL's own, else an alias page's.
-    """
-    credited = story.original_url
-    if credited is not None and story.url == credited:
-        if own_text:
-            return Tier.CREDITED_ORIGINAL
-        if story.site == _host(credited):
-            return Tier.CREDITED_VARIANT
-        return Tier.CREDITING_COPY
-    return Tier.PAGE if own_text else Tier.VARIANT
 
 
 def _apply_content(story: Story, record: ArticleRecord) -> None:
@@ -246,7 +184,7 @@ def _merge(session: Session, story: Story, record: ArticleRecord, own_text: bool
            ) -> SaveOutcome:
     """Merge a record into an existing story; the outcome says what changed.
 
-    The record becomes the main version when it ranks before the current one (_rank), so
+    The record becomes the main version when it ranks before the current one (rank), so
     the main version is the first of the story's records in that order, whatever came first.
     """
     if record.url == story.url and own_text:
@@ -262,9 +200,9 @@ def _merge(session: Session, story: Story, record: ArticleRecord, own_text: bool
             and not _take_credit(session, story, record)):
         return SaveOutcome.DUPLICATE
     credited = story.original_url
-    tier = _record_tier(record, credited)
+    tier = record_tier(record, credited)
     url = credited if credited is not None and tier <= Tier.CREDITING_COPY else record.url
-    if _rank(tier, url, record) >= _rank(_main_tier(story, own_text), story.url, story):
+    if rank(tier, url, record) >= rank(main_tier(story, own_text), story.url, story):
         return SaveOutcome.DUPLICATE
     if story.url != url:
         _demote_main_url(story)
