@@ -59,6 +59,15 @@ def story_url(fetched_url: str, declared_canonical: str | None) -> str:
     return fetched
 
 
+def recorded_url(fetched_url: str, canonical: str) -> str:
+    """A URL the store records for a page: its canonical URL, unless the page is an alias page.
+
+    An AMP, print or other alias page does not stand for its canonical URL (it is kept only
+    as an alias of its story, by the URL it was fetched at): that URL is the one recorded.
+    """
+    return canonical if canonical_url(fetched_url) == canonical else fetched_url
+
+
 def alias_urls(canonical: str, *seen: str) -> list[str]:
     """URLs a page was also reached at (before redirects, with tracking), in order, unique."""
     aliases: dict[str, None] = {}
@@ -87,7 +96,7 @@ class DedupPipeline:
     The MinHash LSH index holds every stored story's signature: loaded from the database
     when the spider opens, updated after each committed item (signal story_stored). Items still
     on their way to the store are indexed under a negative pending key, so a copy that
-    follows them closely is sent to their URL.
+    follows them closely is sent to a URL their story will have (recorded_url).
     """
 
     def __init__(self, crawler: Crawler, database_url: str | None, threshold: float,
@@ -147,7 +156,7 @@ class DedupPipeline:
         match = self.index.best_match(sig)
         if match is None:
             pending = -1 - len(self.pending)
-            self.pending[pending] = item.canonical_url
+            self.pending[pending] = recorded_url(item.url, item.canonical_url)
             self.index.put(pending, sig)
             item.pending_key = pending
             return item

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from storage.models import Story, StoryRevision, StoryUrl
+from storage.models import Story, StoryRevision, StoryUrl, UrlRelation
 from storage.records import SeenUrl, StoryView
 
 BATCH_SIZE = 500
@@ -92,14 +92,16 @@ def iter_signatures(session: Session) -> Iterator[tuple[int, bytes]]:
 def iter_known_urls(session: Session) -> Iterator[tuple[str, dt.datetime, str | None, str | None]]:
     """(url, last_seen, ETag, Last-Modified) of the URLs of stories that need no refetch.
 
-    A story whose credited original was never fetched is left out: its aggregator copy is
-    fetched again so that the crawl can follow the credit.
+    A story whose credited original is not its main version (never fetched, or fetched before
+    any copy credited it and outranked then: docs/dedup.md) is left out: its aggregator copy
+    is fetched again so that the crawl can follow the credit.
     """
     original = aliased(StoryUrl)
     awaiting_original = (
         select(Story.id)
         .where(Story.original_url.is_not(None))
-        .where(~exists().where(original.url == Story.original_url))
+        .where(~exists().where(original.url == Story.original_url,
+                               original.relation == UrlRelation.ORIGINAL))
     )
     query = (
         select(StoryUrl.url, StoryUrl.last_seen, StoryUrl.http_etag, StoryUrl.http_last_modified)

@@ -6,11 +6,12 @@ import datetime as dt
 import enum
 import logging
 
-from sqlalchemy import Select, bindparam, case, func, insert, inspect, or_, select, text
+from sqlalchemy import Select, bindparam, case, exists, func, insert, inspect, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
 from storage.models import Story, StoryRevision, StoryUrl, UrlRelation
+from storage.rank import Tier, main_tier, rank, record_tier
 from storage.records import ArticleRecord
 
 logger = logging.getLogger(__name__)
@@ -45,11 +46,12 @@ def lock_story_keys(session: Session, record: ArticleRecord) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _story_by_keys() -> Select[Story, int]:
-    """(story, rank) of the story an article belongs to, the best rank then lowest id first.
+def _story_by_keys() -> Select[Story, int, bool]:
+    """(story, rank, own text) of the story an article belongs to, best rank then lowest id.
 
     Ranks: seen at one of the `keys` URLs (SEEN_AT_KEY), main URL one of them, the body
     hash `content_hash`, the near-duplicate story `near_id`, the story seen at `near_url`.
+    Own text: the story's main version was fetched at its own URL (an `original` row there).
     """
     keys: BindParameter[str] = bindparam("keys", expanding=True)
     ranked = [
@@ -59,8 +61,11 @@ def _story_by_keys() -> Select[Story, int]:
         Story.id == bindparam("near_id"),
         Story.id.in_(select(StoryUrl.story_id).where(StoryUrl.url == bindparam("near_url"))),
     ]
-    rank = case(*((condition, number) for number, condition in enumerate(ranked)))
-    return select(Story, rank).where(or_(*ranked)).order_by(rank, Story.id).limit(1)
+    key_rank = case(*((condition, number) for number, condition in enumerate(ranked)))
+    own_text = exists().where(StoryUrl.url == Story.url,
+                              StoryUrl.relation == UrlRelation.ORIGINAL)
+    return (select(Story, key_rank, own_text).where(or_(*ranked))
+            .order_by(key_rank, Story.id).limit(1))
 
 
 SEEN_AT_KEY = 0
@@ -68,13 +73,15 @@ SEEN_AT_KEY = 0
 STORY_BY_KEYS = _story_by_keys()
 STORY_URL = select(StoryUrl).where(StoryUrl.url == bindparam("url"))
 INSERT_STORY_URL = insert(StoryUrl)
+STORY_AT_URL = select(Story.id).where(Story.url == bindparam("url"))
 
 
-def find_story(session: Session, record: ArticleRecord) -> tuple[Story | None, bool]:
+def find_story(session: Session, record: ArticleRecord) -> tuple[Story | None, bool, bool]:
     """The story this article belongs to: by any of its URLs, body hash, then near-duplicate.
 
-    One query (STORY_BY_KEYS). The flag is True when a story was seen at one of the
-    article's URLs (False: every one of them is new to the database).
+    One query (STORY_BY_KEYS). The first flag is True when a story was seen at one of the
+    article's URLs (False: every one of them is new to the database); the second when the
+    story's main version was fetched at the story's own URL.
     """
     keys = {record.url, *record.aliases}
     if record.original_url:
@@ -84,31 +91,8 @@ def find_story(session: Session, record: ArticleRecord) -> tuple[Story | None, b
         "near_id": record.near_duplicate_of, "near_url": record.near_duplicate_url,
     }).first()
     if row is None:
-        return None, False
-    return row[0], row[1] == SEEN_AT_KEY
-
-
-def _holds_own_text(story: Story) -> bool:
-    """True when the story's text was fetched at its own URL (not taken from a copy)."""
-    return any(u.url == story.url and u.relation is UrlRelation.ORIGINAL for u in story.urls)
-
-
-def _sort_key(published_at: dt.datetime | None, text: str) -> tuple[float, int]:
-    """Main-version rank among uncredited copies: earliest published, then longest body."""
-    return (published_at.timestamp() if published_at else float("inf"), -len(text))
-
-
-def _is_better_copy(story: Story, record: ArticleRecord) -> bool:
-    """True when the record should become the story's main version.
-
-    The credited original always wins; without one, the earliest published copy, then the
-    longest body. A copy that credits someone else never becomes the main version.
-    """
-    if story.original_url:
-        return record.url == story.original_url
-    if record.relation is not UrlRelation.ORIGINAL:
-        return False
-    return _sort_key(record.published_at, record.text) < _sort_key(story.published_at, story.text)
+        return None, False, False
+    return row[0], row[1] == SEEN_AT_KEY, bool(row[2])
 
 
 def _apply_content(story: Story, record: ArticleRecord) -> None:
@@ -121,9 +105,10 @@ def _apply_content(story: Story, record: ArticleRecord) -> None:
     story.language_probability = record.language_probability
     story.language_method = record.language_method
     story.content_hash = record.content_hash
-    story.minhash = record.minhash or story.minhash
+    story.minhash = record.minhash
     story.site = record.site
-    story.publisher = record.publisher or story.publisher
+    story.source = record.source
+    story.publisher = record.publisher
 
 
 def _add_revision(session: Session, story: Story, replaced_at: dt.datetime) -> int:
@@ -179,24 +164,51 @@ def _demote_main_url(story: Story) -> None:
             seen.relation = UrlRelation.AGGREGATOR
 
 
-def _merge(session: Session, story: Story, record: ArticleRecord) -> SaveOutcome:
-    """Merge a record into an existing story; the outcome says what changed."""
-    if record.url == story.url and record.relation is UrlRelation.ORIGINAL:
-        if not _holds_own_text(story):
-            _apply_content(story, record)
-            return SaveOutcome.UPDATED
+def _take_credit(session: Session, story: Story, record: ArticleRecord) -> bool:
+    """Make the record's credited original the story's; False when another story has its URL.
+
+    A story whose copies credit an original takes that URL, so a story seen at one of the
+    record's URLs must not take a URL that is already another story's.
+    """
+    credited = record.original_url
+    assert credited is not None
+    if story.url != credited and session.scalar(STORY_AT_URL, {"url": credited}) is not None:
+        logger.info("Story %d: %s credits %s, already another story's URL", story.id,
+                    record.url, credited)
+        return False
+    story.original_url = credited
+    return True
+
+
+def _merge(session: Session, story: Story, record: ArticleRecord, own_text: bool
+           ) -> SaveOutcome:
+    """Merge a record into an existing story; the outcome says what changed.
+
+    The record becomes the main version when it ranks before the current one (rank), so
+    the main version is the first of the story's records in that order, whatever came first.
+    """
+    if record.url == story.url and own_text:
         if not record.variant and record.content_hash != story.content_hash:
             number = _add_revision(session, story, record.fetched_at)
             logger.info("Story %d changed at %s: kept revision %d", story.id, story.url, number)
             _apply_content(story, record)
             return SaveOutcome.REVISED
+        if story.minhash is None and record.content_hash == story.content_hash:
+            story.minhash = record.minhash
         return SaveOutcome.DUPLICATE
-    if _is_better_copy(story, record):
+    if (record.original_url and story.original_url is None
+            and not _take_credit(session, story, record)):
+        return SaveOutcome.DUPLICATE
+    credited = story.original_url
+    tier = record_tier(record, credited)
+    url = credited if credited is not None and tier <= Tier.CREDITING_COPY else record.url
+    if rank(tier, url, record) >= rank(main_tier(story, own_text), story.url, story):
+        return SaveOutcome.DUPLICATE
+    if story.url != url:
         _demote_main_url(story)
-        story.url = record.url
-        _apply_content(story, record)
-        return SaveOutcome.UPDATED
-    return SaveOutcome.DUPLICATE
+        story.url = url
+    _apply_content(story, record)
+    return SaveOutcome.UPDATED
 
 
 def _relation(story: Story, record: ArticleRecord) -> UrlRelation:
@@ -212,11 +224,10 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
     The caller owns the transaction: commit after this returns, roll back on error.
     """
     lock_story_keys(session, record)
-    story, seen = find_story(session, record)
+    story, seen, own_text = find_story(session, record)
     if story is None:
         story = Story(
             url=record.original_url or record.url,
-            source=record.source,
             original_url=record.original_url,
             created_at=record.fetched_at,
             updated_at=record.fetched_at,
@@ -225,13 +236,9 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
         session.add(story)
         outcome = SaveOutcome.NEW
     else:
-        outcome = _merge(session, story, record)
+        outcome = _merge(session, story, record, own_text)
         if outcome is not SaveOutcome.DUPLICATE:
             story.updated_at = record.fetched_at
-    if record.original_url and not story.original_url:
-        story.original_url = record.original_url
-    if story.minhash is None:
-        story.minhash = record.minhash
     kinds = dict(record.alias_kinds)
     # Unless find_story found a story seen at one of the record's URLs, all are unknown.
     lookup = seen

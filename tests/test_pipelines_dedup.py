@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from crawler.incremental import KnownUrl, conditional_headers, known_urls
-from pipelines.dedup import alias_kind, alias_urls, content_hash, normalize_body, story_url
+from pipelines.dedup import (
+    alias_kind,
+    alias_urls,
+    content_hash,
+    normalize_body,
+    recorded_url,
+    story_url,
+)
 
 T0 = dt.datetime(2024, 8, 14, tzinfo=dt.UTC)
 T1 = T0 + dt.timedelta(days=1)
@@ -24,6 +31,13 @@ def test_story_url_honours_same_host_canonical() -> None:
         "https://agg.example/a-canonical.html"
     )
     assert story_url(fetched, "https://other.example/a.html") == "https://agg.example/a.html"
+
+
+def test_recorded_url_of_an_alias_page_is_where_it_was_fetched() -> None:
+    main = "https://g.example/news/library.html"
+    assert recorded_url(f"{main}?utm_source=rss", main) == main
+    assert recorded_url("https://g.example/amp/library.html", main) == (
+        "https://g.example/amp/library.html")
 
 
 def test_alias_urls() -> None:
