@@ -10,7 +10,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
@@ -85,7 +85,7 @@ class WorkerPool:
         self.initargs = (warm, *warm_args)
         self.restarts = 0
         self.executor: Executor | None = None
-        self.ready: asyncio.Future[None] | None = None
+        self.ready: Future[None] | None = None
         self.slots = asyncio.Semaphore(max(1, workers) * IN_FLIGHT_PER_WORKER)
 
     def _new_executor(self) -> ProcessPoolExecutor:
@@ -113,12 +113,14 @@ class WorkerPool:
 
     def start_soon(self) -> None:
         """Start the workers in a thread while the crawl goes on; run() waits for them."""
-        self.ready = asyncio.ensure_future(asyncio.to_thread(self.start))
+        starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsagg-pool-start")
+        self.ready = starter.submit(self.start)
+        starter.shutdown(wait=False)
 
     async def wait_started(self) -> None:
         """Return once start_soon's start is over (at once when it was never called)."""
         if self.ready is not None:
-            await self.ready
+            await asyncio.wrap_future(self.ready)
 
     def _replace(self, broken: Executor, exc: BaseException) -> None:
         """Rebuild a broken pool, or fall back to in-process work after too many rebuilds."""
@@ -177,7 +179,7 @@ class PoolPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PoolPipeline:
-        """Build the stage from NEWS_WORKERS* and NEWS_LANGUAGE_* settings."""
+        """Build the stage from NEWS_WORKERS* and NEWS_LANGUAGE_* settings; start its workers."""
         settings = crawler.settings
         workers = settings.get("NEWS_WORKERS")
         options = LanguageOptions(
@@ -185,12 +187,11 @@ class PoolPipeline:
             sample_chars=settings.getint("NEWS_LANGUAGE_SAMPLE_CHARS"),
             seed=settings.getint("NEWS_LANGUAGE_SEED"),
         )
-        return cls(crawler, available_cores() if workers in (None, "") else int(workers),
-                   settings.getint("NEWS_WORKERS_MAX_RESTARTS"), options)
-
-    async def open_spider(self) -> None:
-        """Start the workers in the background: the crawl fetches its first pages meanwhile."""
-        self.pool.start_soon()
+        pipeline = cls(crawler, available_cores() if workers in (None, "") else int(workers),
+                       settings.getint("NEWS_WORKERS_MAX_RESTARTS"), options)
+        # The workers boot (about a second) while the crawl opens and fetches its first pages.
+        pipeline.pool.start_soon()
+        return pipeline
 
     async def close_spider(self) -> None:
         """Stop the workers once their last pages are done."""

@@ -43,7 +43,6 @@ def stages(tmp_path: Path):
     crawler.stats.open_spider()
     built = [build_from_crawler(cls, crawler)
              for cls in (PoolPipeline, DedupPipeline, StorePipeline)]
-    asyncio.run(built[0].open_spider())
     built[1].open_spider()
     built[2].open_spider()
     yield built, db_url, crawler.stats
