@@ -77,6 +77,7 @@ DOWNLOADER_MIDDLEWARES = {
 # after a SIGKILL (crawler/jobdir.py). Replaced by scrapy-redis's with REDIS_URL.
 DUPEFILTER_CLASS = "crawler.jobdir.ResumableDupeFilter"
 EXTENSIONS = {
+    "crawler.collector.CollectorTuning": 50,
     "crawler.extensions.SourceLockExtension": 100,
     "crawler.extensions.RunRecordExtension": 900,
 }
@@ -123,6 +124,13 @@ NEWS_WORKERS_MAX_RESTARTS = 3
 # Stories are written in one transaction per batch of this many, or at least this often.
 NEWS_STORE_BATCH_SIZE = 50
 NEWS_STORE_BATCH_SECONDS = 2.0
+
+# --- Garbage collector (crawl process) -----------------------------------------------------
+# Freeze the objects startup made (modules, settings, components) at spider open, so full
+# collections no longer walk them.
+NEWS_GC_FREEZE = True
+# gc.set_threshold() values at spider open (gen0, gen1, gen2); empty: Python's own.
+NEWS_GC_THRESHOLDS: list[int] = [10_000, 10, 10]
 
 # Outputs of one response processed at once. A page yields at most one item, so Scrapy's
 # default (100) only costs 100 asyncio tasks per response (about 1.5 ms of the crawl's CPU);
