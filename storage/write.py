@@ -141,12 +141,12 @@ def _remember_url(session: Session, story: Story, url: str, relation: UrlRelatio
             known.http_etag = record.http_etag
             known.http_last_modified = record.http_last_modified
         return False
-    # One INSERT statement rather than an ORM object: no unit-of-work flush for it, and
-    # the story's URL list is not loaded to append one. A list already loaded is expired
-    # so it is read again, with this row, when next used.
+    # One INSERT statement on the session's connection rather than an ORM object: no
+    # unit-of-work flush for it, and the story's URL list is not loaded to append one. A
+    # list already loaded is expired so it is read again, with this row, when next used.
     if story.id is None:
         session.flush()
-    session.execute(INSERT_STORY_URL, {
+    session.connection().execute(INSERT_STORY_URL, {
         "story_id": story.id, "url": url, "relation": relation, "kind": kind,
         "site": record.site, "first_seen": record.fetched_at, "last_seen": record.fetched_at,
         "http_etag": record.http_etag if fetched else None,
