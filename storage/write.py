@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+from typing import Any
 
 from sqlalchemy import Select, bindparam, case, exists, func, insert, inspect, or_, select, text
 from sqlalchemy.orm import Session
@@ -46,8 +47,8 @@ def lock_story_keys(session: Session, record: ArticleRecord) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _story_by_keys() -> Select[Story, int, bool]:
-    """(story, rank, own text) of the story an article belongs to, best rank then lowest id.
+def _story_by_keys() -> Select[int, int, bool]:
+    """(story id, rank, own text) of the story an article belongs to, best rank then lowest id.
 
     Ranks: seen at one of the `keys` URLs (SEEN_AT_KEY), main URL one of them, the body
     hash `content_hash`, the near-duplicate story `near_id`, the story seen at `near_url`.
@@ -64,7 +65,7 @@ def _story_by_keys() -> Select[Story, int, bool]:
     key_rank = case(*((condition, number) for number, condition in enumerate(ranked)))
     own_text = exists().where(StoryUrl.url == Story.url,
                               StoryUrl.relation == UrlRelation.ORIGINAL)
-    return (select(Story, key_rank, own_text).where(or_(*ranked))
+    return (select(Story.id, key_rank, own_text).where(or_(*ranked))
             .order_by(key_rank, Story.id).limit(1))
 
 
@@ -73,42 +74,59 @@ SEEN_AT_KEY = 0
 STORY_BY_KEYS = _story_by_keys()
 STORY_URL = select(StoryUrl).where(StoryUrl.url == bindparam("url"))
 INSERT_STORY_URL = insert(StoryUrl)
+INSERT_STORY = insert(Story).returning(Story.id)
 STORY_AT_URL = select(Story.id).where(Story.url == bindparam("url"))
 
 
 def find_story(session: Session, record: ArticleRecord) -> tuple[Story | None, bool, bool]:
     """The story this article belongs to: by any of its URLs, body hash, then near-duplicate.
 
-    One query (STORY_BY_KEYS). The first flag is True when a story was seen at one of the
-    article's URLs (False: every one of them is new to the database); the second when the
-    story's main version was fetched at the story's own URL.
+    One query (STORY_BY_KEYS) on the session's connection, after flushing what is pending
+    (as Session.execute would), then the story itself when one matched. The first flag is
+    True when a story was seen at one of the article's URLs (False: every one of them is new
+    to the database); the second when the story's main version was fetched at its own URL.
     """
     keys = {record.url, *record.aliases}
     if record.original_url:
         keys.add(record.original_url)
-    row = session.execute(STORY_BY_KEYS, {
+    session.flush()
+    row = session.connection().execute(STORY_BY_KEYS, {
         "keys": sorted(keys), "content_hash": record.content_hash,
         "near_id": record.near_duplicate_of, "near_url": record.near_duplicate_url,
     }).first()
     if row is None:
         return None, False, False
-    return row[0], row[1] == SEEN_AT_KEY, bool(row[2])
+    return session.get_one(Story, row[0]), row[1] == SEEN_AT_KEY, bool(row[2])
+
+
+def _content(record: ArticleRecord) -> dict[str, Any]:
+    """The story columns a main version sets: the record's article fields."""
+    return {
+        "title": record.title, "text": record.text, "authors": list(record.authors),
+        "published_at": record.published_at, "language": record.language,
+        "language_probability": record.language_probability,
+        "language_method": record.language_method, "content_hash": record.content_hash,
+        "minhash": record.minhash, "site": record.site, "source": record.source,
+        "publisher": record.publisher,
+    }
 
 
 def _apply_content(story: Story, record: ArticleRecord) -> None:
     """Copy the record's article fields onto the story."""
-    story.title = record.title
-    story.text = record.text
-    story.authors = list(record.authors)
-    story.published_at = record.published_at
-    story.language = record.language
-    story.language_probability = record.language_probability
-    story.language_method = record.language_method
-    story.content_hash = record.content_hash
-    story.minhash = record.minhash
-    story.site = record.site
-    story.source = record.source
-    story.publisher = record.publisher
+    for column, value in _content(record).items():
+        setattr(story, column, value)
+
+
+def _insert_story(session: Session, record: ArticleRecord) -> int:
+    """A new story made of the record, in one INSERT on the session's connection; its id.
+
+    No ORM object: nothing of a new story is read again in this merge, and a later record of
+    the batch that belongs to it finds it in the database like any other.
+    """
+    return session.connection().execute(INSERT_STORY, {
+        "url": record.original_url or record.url, "original_url": record.original_url,
+        "created_at": record.fetched_at, "updated_at": record.fetched_at, **_content(record),
+    }).scalar_one()
 
 
 def _add_revision(session: Session, story: Story, replaced_at: dt.datetime) -> int:
@@ -124,9 +142,11 @@ def _add_revision(session: Session, story: Story, replaced_at: dt.datetime) -> i
     return number
 
 
-def _remember_url(session: Session, story: Story, url: str, relation: UrlRelation,
-                  kind: str | None, record: ArticleRecord, lookup: bool = True) -> bool:
-    """Record that the story was seen at a URL; True when the URL is new to the story.
+def _remember_url(session: Session, story_id: int, loaded: Story | None, url: str,
+                  relation: UrlRelation, kind: str | None, record: ArticleRecord,
+                  lookup: bool = True) -> bool:
+    """Record that story STORY_ID (LOADED: its ORM object, if any) was seen at a URL; True
+    when the URL is new to the story.
 
     LOOKUP False: the caller knows no story was seen at the URL (find_story said so).
     """
@@ -144,16 +164,14 @@ def _remember_url(session: Session, story: Story, url: str, relation: UrlRelatio
     # One INSERT statement on the session's connection rather than an ORM object: no
     # unit-of-work flush for it, and the story's URL list is not loaded to append one. A
     # list already loaded is expired so it is read again, with this row, when next used.
-    if story.id is None:
-        session.flush()
     session.connection().execute(INSERT_STORY_URL, {
-        "story_id": story.id, "url": url, "relation": relation, "kind": kind,
+        "story_id": story_id, "url": url, "relation": relation, "kind": kind,
         "site": record.site, "first_seen": record.fetched_at, "last_seen": record.fetched_at,
         "http_etag": record.http_etag if fetched else None,
         "http_last_modified": record.http_last_modified if fetched else None,
     })
-    if "urls" not in inspect(story).unloaded:
-        session.expire(story, ["urls"])
+    if loaded is not None and "urls" not in inspect(loaded).unloaded:
+        session.expire(loaded, ["urls"])
     return True
 
 
@@ -211,9 +229,9 @@ def _merge(session: Session, story: Story, record: ArticleRecord, own_text: bool
     return SaveOutcome.UPDATED
 
 
-def _relation(story: Story, record: ArticleRecord) -> UrlRelation:
+def _relation(story_url: str, record: ArticleRecord) -> UrlRelation:
     """The fetched URL's relation: an uncredited page merged into another's story is a copy."""
-    if record.relation is UrlRelation.ORIGINAL and record.url != story.url:
+    if record.relation is UrlRelation.ORIGINAL and record.url != story_url:
         return UrlRelation.AGGREGATOR
     return record.relation
 
@@ -226,34 +244,28 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
     lock_story_keys(session, record)
     story, seen, own_text = find_story(session, record)
     if story is None:
-        story = Story(
-            url=record.original_url or record.url,
-            original_url=record.original_url,
-            created_at=record.fetched_at,
-            updated_at=record.fetched_at,
-        )
-        _apply_content(story, record)
-        session.add(story)
+        story_id, story_url = _insert_story(session, record), record.original_url or record.url
         outcome = SaveOutcome.NEW
     else:
         outcome = _merge(session, story, record, own_text)
         if outcome is not SaveOutcome.DUPLICATE:
             story.updated_at = record.fetched_at
+        story_id, story_url = story.id, story.url
     kinds = dict(record.alias_kinds)
     # Unless find_story found a story seen at one of the record's URLs, all are unknown.
     lookup = seen
     new_url = False
     if not record.variant:
-        new_url = _remember_url(session, story, record.url, _relation(story, record), None,
-                                record, lookup)
+        new_url = _remember_url(session, story_id, story, record.url,
+                                _relation(story_url, record), None, record, lookup)
     for alias in dict.fromkeys(record.aliases):
         if alias != record.url:
-            new_url |= _remember_url(session, story, alias, UrlRelation.ALIAS,
+            new_url |= _remember_url(session, story_id, story, alias, UrlRelation.ALIAS,
                                      kinds.get(alias), record, lookup)
     session.flush()
     if outcome is SaveOutcome.DUPLICATE and new_url:
-        logger.debug("Story %d also seen at %s", story.id, record.url)
-    return outcome, story.id
+        logger.debug("Story %d also seen at %s", story_id, record.url)
+    return outcome, story_id
 
 
 def touch_url(session: Session, url: str, seen_at: dt.datetime, etag: str | None,
