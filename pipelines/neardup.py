@@ -49,8 +49,10 @@ def signature(words: list[str], size: int, coefficients: tuple[np.ndarray, np.nd
         return None
     a, b = coefficients
     with np.errstate(over="ignore"):
-        permuted = (np.outer(hashes, a) + b) >> HIGH_BITS
-    return permuted.min(axis=0).astype(SIGNATURE_DTYPE)
+        permuted = np.multiply.outer(hashes, a)
+        permuted += b
+    # The shift is monotonic: the minimum's high bits are the minimum of the high bits.
+    return (permuted.min(axis=0) >> HIGH_BITS).astype(SIGNATURE_DTYPE)
 
 
 def to_bytes(sig: np.ndarray) -> bytes:
