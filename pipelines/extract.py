@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -188,22 +189,19 @@ def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | No
 
 def extract_article(html: str | bytes, url: str) -> Article | None:
     """Extract the article of one page; None for pages without one. Never raises."""
-    try:
-        return article_of(parse_html(decode_html(html)), url)
-    except Exception:  # the contract: a bad page must never stop the pipeline
-        logger.exception("extraction failed for %s", url)
-        return None
+    return article_of(lambda: parse_html(decode_html(html)), url)
 
 
 def extract_utf8_article(page: bytes, url: str) -> Article | None:
     """extract_article for a page already in valid UTF-8 (the crawl sends pages so)."""
+    return article_of(lambda: parse_utf8_html(page), url)
+
+
+def article_of(parse: Callable[[], HtmlElement | None], url: str) -> Article | None:
+    """The article of the page PARSE parses (None: nothing parsed). Never raises."""
     try:
-        return article_of(parse_utf8_html(page), url)
+        tree = parse()
+        return None if tree is None else build_article(tree, url, load_markers())
     except Exception:  # the contract: a bad page must never stop the pipeline
         logger.exception("extraction failed for %s", url)
         return None
-
-
-def article_of(tree: HtmlElement | None, url: str) -> Article | None:
-    """The article of a parsed page (None: nothing parsed)."""
-    return None if tree is None else build_article(tree, url, load_markers())

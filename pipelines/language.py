@@ -9,7 +9,6 @@ import functools
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,20 +25,9 @@ DETECTED = "detected"
 DECLARED = "declared"
 
 
-class CharTable(dict[str, str]):
-    """A pure function of one character, computed once per character."""
-
-    def __init__(self, function: Callable[[str], str]) -> None:
-        super().__init__()
-        self.function = function
-
-    def __missing__(self, ch: str) -> str:
-        value = self[ch] = self.function(ch)
-        return value
-
-
-NORMALIZED_CHAR = CharTable(NGram.normalize)
-UNICODE_BLOCK = CharTable(unicode_block)
+# Pure functions of one character, computed once per character.
+normalized_char = functools.cache(NGram.normalize)
+block_of = functools.cache(unicode_block)
 
 
 class VectorDetector(Detector):
@@ -67,7 +55,7 @@ class VectorDetector(Detector):
         for ch, count in Counter(self.text).items():
             if "A" <= ch <= "z":
                 latin_count += count
-            elif ch >= "\u0300" and UNICODE_BLOCK[ch] != "Latin Extended Additional":
+            elif ch >= "\u0300" and block_of(ch) != "Latin Extended Additional":
                 non_latin_count += count
         if latin_count * 2 < non_latin_count:
             self.text = "".join(ch for ch in self.text if ch < "A" or "z" < ch)
@@ -79,7 +67,7 @@ class VectorDetector(Detector):
         found: list[str] = []
         grams, capital_word = " ", False
         for raw in self.text:
-            ch = NORMALIZED_CHAR[raw]
+            ch = normalized_char(raw)
             last = grams[-1]
             if last == " ":
                 grams, capital_word = " ", False

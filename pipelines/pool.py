@@ -118,9 +118,15 @@ class WorkerPool:
         starter.shutdown(wait=False)
 
     async def wait_started(self) -> None:
-        """Return once start_soon's start is over (at once when it was never called)."""
-        if self.ready is not None:
+        """Return once start_soon's start is over (at once when it was never called).
+
+        Awaited for every page: once the start is over, no asyncio future is made for it.
+        """
+        if self.ready is None:
+            return
+        if not self.ready.done():
             await asyncio.wrap_future(self.ready)
+        self.ready.result()  # what the start raised, to every caller
 
     def _replace(self, broken: Executor, exc: BaseException) -> None:
         """Rebuild a broken pool, or fall back to in-process work after too many rebuilds."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import enum
 import math
-from urllib.parse import urlsplit
 
+from crawler.urls import host_of
 from storage.models import Story, UrlRelation
 from storage.records import ArticleRecord
 
@@ -26,14 +26,6 @@ class Tier(enum.IntEnum):
 
 
 Rank = tuple[int, float, int, str, str, str, str, tuple[str, ...], str, str, str, float]
-
-
-def _host(url: str) -> str:
-    """The lower-cased host of a URL (as ArticleRecord.site holds it)."""
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
 
 
 def rank(tier: Tier, url: str, version: Story | ArticleRecord) -> Rank:
@@ -70,7 +62,7 @@ def main_tier(story: Story, own_text: bool) -> Tier:
     if credited is not None and story.url == credited:
         if own_text:
             return Tier.CREDITED_ORIGINAL
-        if story.site == _host(credited):
+        if story.site == host_of(credited):
             return Tier.CREDITED_VARIANT
         return Tier.CREDITING_COPY
     return Tier.PAGE if own_text else Tier.VARIANT
