@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT))
 from bench.newssite import DEFAULT_DATASET, NewsSite, load_templates  # noqa: E402
 from crawler import settings as defaults  # noqa: E402
 from crawler.encoding import utf8_page  # noqa: E402
-from crawler.items import PageItem  # noqa: E402
 from crawler.pages import credited_url, page_anchors, parse_html  # noqa: E402
 from pipelines.dedup import DedupPipeline  # noqa: E402
+from pipelines.items import PageItem  # noqa: E402
 from pipelines.markers import load_markers  # noqa: E402
 from pipelines.store import article_record  # noqa: E402
 from pipelines.work import LanguageOptions, process_page  # noqa: E402

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.resources import package_dir
+from common.resources import package_dir
 
 # The folder itself, or its copy on disk when newsagg runs from a zipped egg (scrapyd).
 CONFIG_DIR = package_dir("config")

@@ -18,7 +18,7 @@ from scrapy.http import Request, Response
 from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.items import PageItem
+from pipelines.items import PageItem
 from pipelines.store import story_stored
 from storage.migrate import upgrade_database
 from storage.models import CrawlRun

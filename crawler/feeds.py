@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from crawler.urls import join_url
+from common.urls import join_url
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from scrapy.http import Response
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.urls import canonical_url
+from common.urls import canonical_url
 from storage.migrate import upgrade_database
 from storage.read import iter_known_urls
 from storage.session import make_engine, make_sessionmaker

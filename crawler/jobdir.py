@@ -22,7 +22,7 @@ from scrapy.http import Request
 from scrapy.utils.job import job_dir
 from scrapy.utils.request import RequestFingerprinterProtocol
 
-from crawler.items import PageItem
+from pipelines.items import PageItem
 from pipelines.store import story_stored
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
-from crawler.urls import host_of
+from common.urls import host_of
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from crawler.urls import host_of, is_fetchable_link, join_url, resolve_link, url_origin
+from common.urls import host_of, is_fetchable_link, join_url, resolve_link, url_origin
 from pipelines.markers import Markers
 
 ARTICLE_SCHEMA_TYPES = frozenset(

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from common.urls import host_of
 from config import CONFIG_DIR
-from crawler.urls import host_of
 
 DEFAULT_SOURCES_FILE = CONFIG_DIR / "sources.yaml"
 

@@ -11,8 +11,8 @@ import unicodedata
 from scrapy.crawler import Crawler
 from sqlalchemy import Engine
 
-from crawler.items import PageItem
-from crawler.urls import canonical_url, host_of
+from common.urls import canonical_url, host_of
+from pipelines.items import PageItem
 from pipelines.neardup import (
     NearDuplicateIndex,
     from_bytes,

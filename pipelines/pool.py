@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.items import PageItem
+from pipelines.items import PageItem
 from pipelines.work import LanguageOptions, process_page, warm_up
 
 logger = logging.getLogger(__name__)

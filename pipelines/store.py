@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from twisted.internet.task import LoopingCall
 
-from crawler.items import PageItem
-from crawler.urls import canonical_url, host_of
+from common.urls import canonical_url, host_of
+from pipelines.items import PageItem
 from storage.migrate import upgrade_database
 from storage.models import UrlRelation
 from storage.records import ArticleRecord

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
-from storage.resources import package_dir
+from common.resources import package_dir
 
 logger = logging.getLogger(__name__)
 

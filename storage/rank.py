@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import math
 
-from crawler.urls import host_of
+from common.urls import host_of
 from storage.models import Story, UrlRelation
 from storage.records import ArticleRecord
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import queue
 import subprocess
@@ -64,3 +65,27 @@ def fault_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultSite]:
     log_path = tmp_path_factory.mktemp("fault_site") / "server.log"
     with serving("tests.sites.faults", log_path) as urls:
         yield FaultSite(urls=urls, log_path=log_path)
+
+
+SERVER_FIXTURES = frozenset({"postgres_url", "redis_url", "scrapyd_url", "database_url"})
+CRAWL_FIXTURES = frozenset({"sample_sites", "fault_site"})
+
+
+@functools.cache
+def source_of(path: Path) -> str:
+    """A test module's source, read once."""
+    return path.read_text(encoding="utf-8")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by what it needs: `server` (a database or queue server it starts),
+    `crawl` (a served sample site, a crawl or another subprocess), else `unit`."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        module_source = source_of(Path(str(item.fspath)))
+        if fixtures & SERVER_FIXTURES:
+            item.add_marker(pytest.mark.server)
+        elif fixtures & CRAWL_FIXTURES or "subprocess" in module_source:
+            item.add_marker(pytest.mark.crawl)
+        else:
+            item.add_marker(pytest.mark.unit)

@@ -10,8 +10,8 @@ from scrapy.utils.misc import is_generator_with_return_value
 from scrapy.utils.test import get_crawler
 
 from crawler import settings as project_settings
-from crawler.items import PageItem
 from crawler.spiders.news import NewsSpider
+from pipelines.items import PageItem
 from tests.sites.server import render
 
 SITES = Path(__file__).parent / "sites"

@@ -8,6 +8,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from common.urls import (
+    canonical_url,
+    host_of,
+    is_fetchable_link,
+    join_url,
+    resolve_link,
+    url_origin,
+)
 from crawler.encoding import looks_binary, page_text
 from crawler.feeds import (
     SitemapLinks,
@@ -22,14 +30,6 @@ from crawler.pages import (
     page_anchors,
     page_links,
     parse_html,
-)
-from crawler.urls import (
-    canonical_url,
-    host_of,
-    is_fetchable_link,
-    join_url,
-    resolve_link,
-    url_origin,
 )
 from pipelines.extract import extract_article
 from pipelines.markers import load_markers

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from common.urls import host_of
 from crawler.middlewares import resolves_to_private
-from crawler.urls import host_of
 from tests.crawling import crawl, export
 from tests.sites.faults import FaultSite
 from tests.sites.faults_routes import PACE_STORIES

@@ -16,8 +16,8 @@ import pytest
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
-from crawler.items import PageItem
 from pipelines.extract import Article
+from pipelines.items import PageItem
 from pipelines.store import StorePipeline
 from tests.crawling import FAST, REPO_ROOT, crawl_sites, export
 from tests.sites.server import SampleSites

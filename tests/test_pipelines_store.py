@@ -12,8 +12,8 @@ from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
 from crawler import settings as project_settings
-from crawler.items import PageItem
 from pipelines.dedup import DedupPipeline
+from pipelines.items import PageItem
 from pipelines.pool import PoolPipeline
 from pipelines.store import StorePipeline
 from storage.read import iter_stories

@@ -16,11 +16,11 @@ from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.settings import BaseSettings
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
+from common.urls import fetchable_host, host_of, robots_txt_url
 from crawler.distributed import use_redis_frontier
 from crawler.encoding import looks_binary, page_text, utf8_page
 from crawler.feeds import parse_feed, parse_sitemap, robots_sitemaps
 from crawler.incremental import ARTICLE_CANDIDATE
-from crawler.items import PageItem
 from crawler.pages import (
     Anchor,
     credited_url,
@@ -39,7 +39,7 @@ from crawler.sources import (
     source_download_slot,
     source_from_urls,
 )
-from crawler.urls import fetchable_host, host_of, robots_txt_url
+from pipelines.items import PageItem
 from pipelines.markers import Markers, load_markers
 
 logger = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.urls import (
+from common.urls import (
     canonical_url,
     host_of,
     is_fetchable_link,
