@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
 import pytest
-from langdetect.detector import Detector
 
 from pipelines.language import (
-    VectorDetector,
+    LanguageGuess,
     detect_language,
     detector_factory,
     normalize_language_code,
@@ -70,12 +72,22 @@ MIXED = [VI, FR, EN, VI[:60], EN[:40] + FR[:40], FR[:120] + " " + VI[:50], "Hà 
          "İSTANBUL'da Şişli ve BEYOĞLU, ÀÉÎÕÜ àéîõü ÇÑ çñ ș ț"]
 
 
-@pytest.mark.parametrize("seed", [0, 7])
-@pytest.mark.parametrize("text", MIXED)
-def test_vector_detector_gives_langdetects_own_probabilities(text: str, seed: int) -> None:
-    factory = detector_factory(seed)
-    ours, theirs = VectorDetector(factory), Detector(factory)
-    ours.append(text)
-    theirs.append(text)
-    assert [(p.lang, float(p.prob)) for p in ours.get_probabilities()] == [
-        (p.lang, p.prob) for p in theirs.get_probabilities()]
+def detect_all(texts: list[str]) -> list[LanguageGuess]:
+    """Every text's guess by langdetect (no declared fallback), in the process this runs in."""
+    return [detect_language(text, None, min_letters=1, sample_chars=3000, seed=0)
+            for text in texts]
+
+
+def test_same_answers_in_a_fresh_process() -> None:
+    """A spawned interpreter (its own hash seed, its own profile load) gives the same records."""
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        theirs = pool.submit(detect_all, MIXED).result(timeout=120)
+    assert theirs == detect_all(MIXED)
+
+
+def test_profiles_are_loaded_in_name_order() -> None:
+    """The languages' order does not follow the profile directory's listing order."""
+    languages = detector_factory(0).get_lang_list()
+    assert len(languages) == 55
+    assert languages == sorted(languages)
