@@ -5,8 +5,10 @@ from __future__ import annotations
 import codecs
 import unicodedata
 
+from bs4 import UnicodeDammit
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
+UTF8 = "utf-8"
 BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 BINARY_SAMPLE_BYTES = 4096
 BINARY_CONTROL_SHARE = 0.05
@@ -22,33 +24,22 @@ def looks_binary(body: bytes) -> bool:
     return controls / len(sample) > BINARY_CONTROL_SHARE
 
 
-def _same_codec(first: str, second: str) -> bool:
-    """True when two encoding names are one codec."""
-    try:
-        return codecs.lookup(first).name == codecs.lookup(second).name
-    except LookupError:
-        return False
-
-
 def conflicting_charset_text(body: bytes, content_type: str | None) -> str | None:
     """The text when the header's charset contradicts the page's own; None when they agree.
 
-    UTF-8 is tried first when either side names it (other encodings rarely validate as UTF-8),
-    then the page's declaration (written with the bytes), then the header's (server-wide).
+    beautifulsoup4's UnicodeDammit decodes it, trying each candidate strictly in turn: UTF-8
+    first when either side names it (other encodings rarely validate as UTF-8), then the
+    page's declaration (written with the bytes), then the header's (server-wide), then its own
+    detection. w3lib resolves both names to Python codec names, so equal names are one codec.
     """
     header = http_content_type_encoding(content_type)
     declared = html_body_declared_encoding(body)
-    if not header or not declared or body.startswith(BOMS) or _same_codec(header, declared):
+    if not header or not declared or header == declared or body.startswith(BOMS):
         return None
-    candidates = [declared, header]
-    if _same_codec(header, "utf-8"):
-        candidates.reverse()
-    for encoding in candidates:
-        try:
-            return body.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return None
+    first = [UTF8] if UTF8 in (header, declared) else []
+    dammit = UnicodeDammit(body, known_definite_encodings=[*first, declared],
+                           user_encodings=[header], is_html=True)
+    return dammit.unicode_markup
 
 
 def nfc(text: str) -> str:
@@ -62,7 +53,7 @@ def utf8_page(body: bytes, encoding: str, text: str) -> bytes:
     A UTF-8 body without a BOM that decoded with no replacement character is TEXT's exact
     UTF-8 form, so it is handed on as it is, without encoding 100+ KB of text again.
     """
-    if (_same_codec(encoding, "utf-8") and not body.startswith(codecs.BOM_UTF8)
+    if (codecs.lookup(encoding).name == UTF8 and not body.startswith(codecs.BOM_UTF8)
             and "\ufffd" not in text):
         return body
     return text.encode("utf-8")

@@ -33,6 +33,12 @@ def test_utf8_header_wins_over_a_stale_latin1_meta_when_the_bytes_are_utf8() -> 
     assert FRENCH in (conflicting_charset_text(body, "text/html; charset=utf-8") or "")
 
 
+def test_bytes_that_fit_neither_side_are_read_by_detection() -> None:
+    """UTF-8 in the header, ISO-2022-JP in the page, Latin-1 bytes: both fail strictly."""
+    body = page("iso-2022-jp", FRENCH).encode("latin-1")
+    assert FRENCH in (conflicting_charset_text(body, "text/html; charset=utf-8") or "")
+
+
 @pytest.mark.parametrize("content_type", ["text/html", "text/html; charset=utf-8"])
 def test_no_conflict_leaves_scrapys_decoding(content_type: str) -> None:
     body = page("utf-8", FRENCH).encode("utf-8")
