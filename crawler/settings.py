@@ -77,7 +77,7 @@ DOWNLOADER_MIDDLEWARES = {
 # after a SIGKILL (crawler/jobdir.py). Replaced by scrapy-redis's with REDIS_URL.
 DUPEFILTER_CLASS = "crawler.jobdir.ResumableDupeFilter"
 EXTENSIONS = {
-    "crawler.collector.CollectorTuning": 50,
+    "crawler.gc_tuning.GarbageCollectorTuning": 50,
     "crawler.extensions.SourceLockExtension": 100,
     "crawler.extensions.RunRecordExtension": 900,
 }

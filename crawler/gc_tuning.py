@@ -12,7 +12,7 @@ from scrapy.exceptions import NotConfigured
 logger = logging.getLogger(__name__)
 
 
-class CollectorTuning:
+class GarbageCollectorTuning:
     """Freeze what startup allocated out of the collector's sight; set its thresholds.
 
     Python's full collections traverse every tracked object. In a crawl most of them were
@@ -25,7 +25,7 @@ class CollectorTuning:
         self.thresholds = thresholds
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> CollectorTuning:
+    def from_crawler(cls, crawler: Crawler) -> GarbageCollectorTuning:
         """Built from NEWS_GC_FREEZE and NEWS_GC_THRESHOLDS; off when neither asks anything."""
         settings = crawler.settings
         thresholds = settings.getlist("NEWS_GC_THRESHOLDS")

@@ -1,4 +1,4 @@
-"""The crawl process's garbage collector tuning (crawler.collector)."""
+"""The crawl process's garbage collector tuning (crawler.gc_tuning)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
 from crawler import settings as project_settings
-from crawler.collector import CollectorTuning
+from crawler.gc_tuning import GarbageCollectorTuning
 
 PROJECT = {k: v for k, v in vars(project_settings).items() if k.isupper()}
 
@@ -25,7 +25,7 @@ def restored_collector() -> Iterator[None]:
 
 @pytest.mark.usefixtures("restored_collector")
 def test_spider_open_freezes_startup_objects_and_sets_thresholds() -> None:
-    extension = CollectorTuning.from_crawler(get_crawler(settings_dict=PROJECT))
+    extension = GarbageCollectorTuning.from_crawler(get_crawler(settings_dict=PROJECT))
     assert gc.get_freeze_count() == 0
     extension.spider_opened()
     assert gc.get_freeze_count() > 10_000  # modules, settings, components
@@ -36,9 +36,9 @@ def test_spider_open_freezes_startup_objects_and_sets_thresholds() -> None:
 def test_python_defaults_when_asked() -> None:
     settings = {**PROJECT, "NEWS_GC_THRESHOLDS": [], "NEWS_GC_FREEZE": False}
     with pytest.raises(NotConfigured):
-        CollectorTuning.from_crawler(get_crawler(settings_dict=settings))
+        GarbageCollectorTuning.from_crawler(get_crawler(settings_dict=settings))
     thresholds = gc.get_threshold()
-    extension = CollectorTuning.from_crawler(
+    extension = GarbageCollectorTuning.from_crawler(
         get_crawler(settings_dict={**settings, "NEWS_GC_FREEZE": True}))
     extension.spider_opened()
     assert gc.get_threshold() == thresholds
