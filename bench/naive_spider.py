@@ -11,6 +11,8 @@ langdetect.DetectorFactory.seed = 0
 
 
 class NaiveSpider(SitemapSpider):
+    """Crawl a site's sitemaps; extract, detect and store each page in its callback."""
+
     name = "naive"
 
     def __init__(self, site: str, db: str, language: str = "1", **kwargs):
@@ -21,6 +23,7 @@ class NaiveSpider(SitemapSpider):
         self.db.execute("CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY, text, lang)")
 
     def parse(self, response: scrapy.http.Response) -> None:
+        """Extract the page's text, detect its language and insert and commit its row."""
         text = trafilatura.extract(response.text, url=response.url)
         try:
             lang = langdetect.detect(text) if text and self.language else None
