@@ -33,10 +33,18 @@ def test_utf8_header_wins_over_a_stale_latin1_meta_when_the_bytes_are_utf8() -> 
     assert FRENCH in (conflicting_charset_text(body, "text/html; charset=utf-8") or "")
 
 
-def test_bytes_that_fit_neither_side_are_read_by_detection() -> None:
-    """UTF-8 in the header, ISO-2022-JP in the page, Latin-1 bytes: both fail strictly."""
+def test_header_and_page_charsets_are_weighed_when_the_bytes_are_not_utf8() -> None:
+    """A windows-1258 page wrongly saying ISO-8859-1, behind a windows-1258 header."""
+    body = encode_cp1258(page("iso-8859-1", VIETNAMESE))
+    assert VIETNAMESE in nfc(conflicting_charset_text(body, "text/html; charset=windows-1258")
+                             or "")
+
+
+def test_bytes_that_fit_neither_side_keep_scrapys_decoding() -> None:
+    """UTF-8 in the header, ISO-2022-JP in the page, Latin-1 bytes: neither decodes them."""
     body = page("iso-2022-jp", FRENCH).encode("latin-1")
-    assert FRENCH in (conflicting_charset_text(body, "text/html; charset=utf-8") or "")
+    assert conflicting_charset_text(body, "text/html; charset=utf-8") is None
+    assert page_text(body, "text/html; charset=utf-8", "as decoded") == "as decoded"
 
 
 @pytest.mark.parametrize("content_type", ["text/html", "text/html; charset=utf-8"])
