@@ -17,7 +17,6 @@ import re
 import unicodedata
 
 from sqlalchemy import ColumnElement, Integer, case, column, func, literal_column, select, table
-from sqlalchemy.sql import Select
 
 from storage.models import Story
 
@@ -106,11 +105,3 @@ def search_matches(dialect: str, terms: list[str]) -> tuple[ColumnElement[bool],
     titles = select(SQLITE_INDEX.c.rowid).where(match(fts5_query(terms, "title")))
     return Story.id.in_(everywhere), case((Story.id.in_(titles), 0), else_=1)
 
-
-def search_ids(query: Select[tuple[int]], dialect: str, search: str) -> Select[tuple[int]]:
-    """A select of story ids narrowed to the stories matching `search`, best first."""
-    terms = query_terms(search)
-    if not terms:
-        return query.where(Story.id.is_(None))
-    matches, rank = search_matches(dialect, terms)
-    return query.where(matches).order_by(rank, Story.id.desc())

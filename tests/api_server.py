@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from storage.migrate import upgrade_database
@@ -42,6 +43,9 @@ def serving(db_url: str, log_path: Path) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"scrapy serve did not start:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.1)
+        listening = {c.laddr.ip for c in psutil.Process(proc.pid).net_connections("inet")
+                     if c.status == psutil.CONN_LISTEN}
+        assert listening == {"127.0.0.1"}, f"scrapy serve listens on {listening}"
         yield base
     finally:
         stop_server(proc)
