@@ -7,8 +7,9 @@ Unicode decomposition, becomes "d"), and punctuation separates words. Other lett
 Cyrillic, Greek) are only lowercased. SQLite indexes into an FTS5 table (`story_search`), its
 unicode61 tokenizer removing diacritics; PostgreSQL into a `story_search` table of tsvectors
 made by the SQL function `newsagg_fold` with the 'simple' configuration (no stemming, no
-stop words) and a GIN index. A query matches the stories that hold every one of its words;
-they rank first when the title holds them all, then newest stored first (docs/api.md).
+stop words) and GIN indexes. A query matches the stories that hold every one of its words;
+those whose title holds them all come first, then the others, each tier newest stored first
+(docs/api.md).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from sqlalchemy import ColumnElement, Integer, case, column, func, literal_column, select, table
+from sqlalchemy import ColumnElement, Integer, column, func, literal_column, select, table
 
 from storage.models import Story
 
@@ -87,21 +88,18 @@ POSTGRES_INDEX = table("story_search", column("story_id", Integer), column("docu
                        column("title"))
 
 
-def search_matches(dialect: str, terms: list[str]) -> tuple[ColumnElement[bool],
-                                                             ColumnElement[int]]:
-    """(a condition on Story.id: the story holds every term, its rank: 0 title, 1 body).
-
-    Both are correlated on Story.id, to use in a select of stories.
-    """
+def search_tiers(dialect: str, terms: list[str]) -> tuple[ColumnElement[bool],
+                                                          ColumnElement[bool]]:
+    """Conditions on Story.id: (the title holds every term, the story holds every term, not
+    all in its title). A search lists the first tier, then the second, each newest first."""
     if dialect == "postgresql":
         tsquery = func.plainto_tsquery(literal_column("'simple'"), " ".join(terms))
-        document = select(POSTGRES_INDEX.c.story_id).where(
-            POSTGRES_INDEX.c.document.op("@@")(tsquery))
-        in_title = select(POSTGRES_INDEX.c.story_id).where(
-            POSTGRES_INDEX.c.title.op("@@")(tsquery), POSTGRES_INDEX.c.story_id == Story.id)
-        return Story.id.in_(document), case((in_title.exists(), 0), else_=1)
+        in_title = POSTGRES_INDEX.c.title.op("@@")(tsquery)
+        return (Story.id.in_(select(POSTGRES_INDEX.c.story_id).where(in_title)),
+                Story.id.in_(select(POSTGRES_INDEX.c.story_id).where(
+                    POSTGRES_INDEX.c.document.op("@@")(tsquery), ~in_title)))
     match = literal_column("story_search").op("MATCH")
-    everywhere = select(SQLITE_INDEX.c.rowid).where(match(fts5_query(terms)))
-    titles = select(SQLITE_INDEX.c.rowid).where(match(fts5_query(terms, "title")))
-    return Story.id.in_(everywhere), case((Story.id.in_(titles), 0), else_=1)
-
+    title_only = fts5_query(terms, "title")
+    return (Story.id.in_(select(SQLITE_INDEX.c.rowid).where(match(title_only))),
+            Story.id.in_(select(SQLITE_INDEX.c.rowid).where(
+                match(f"({fts5_query(terms)}) NOT ({title_only})"))))

@@ -1,8 +1,9 @@
 """The API's reads: pages of stories (keyset), one story, runs and per-source health.
 
 Stories are listed newest stored first (id descending) and a search's matches best first
-(rank, then id descending); the cursor holds the last (rank, id) shown, so a page never repeats
-or skips a story that existed when the first page was read, however many a crawl adds.
+(title matches, then the others, each newest first); the cursor holds the last (tier, id)
+shown, so a page never repeats or skips a story that existed when the first page was read,
+however many a crawl adds.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import CrawlRun, Story, UrlRelation
-from storage.search import query_terms, search_matches
+from storage.search import query_terms, search_tiers
 
 EXCERPT_CHARS = 240
 CURSOR = re.compile(r"([01])\.([1-9][0-9]{0,17})")
@@ -83,26 +84,31 @@ def _filtered(query: Select[tuple[int]], filters: StoryQuery) -> Select[tuple[in
 def story_page(session: Session, filters: StoryQuery) -> tuple[list[dict[str, object]],
                                                                  str | None]:
     """One page of story summaries and the cursor of the next page (None on the last)."""
-    position = decode_cursor(filters.cursor) if filters.cursor else None
-    rank: ColumnElement[int] = literal(0)
-    query = _filtered(select(*SUMMARY_COLUMNS), filters)
-    if filters.q is not None:
+    after_rank, after_id = decode_cursor(filters.cursor) if filters.cursor else (0, None)
+    query = _filtered(select(*SUMMARY_COLUMNS), filters).order_by(Story.id.desc())
+    if filters.q is None:
+        tiers = [query]
+    else:
         terms = query_terms(filters.q)
         if not terms:
             return [], None
-        matches, rank = search_matches(session.get_bind().dialect.name, terms)
-        query = query.where(matches)
-    if position is not None:
-        after_rank, after_id = position
-        query = query.where(or_(rank > after_rank, and_(rank == after_rank, Story.id < after_id)))
-    rows = session.execute(
-        query.add_columns(rank.label("rank")).order_by(rank, Story.id.desc())
-        .limit(filters.limit + 1)
-    ).all()
+        tiers = [query.where(tier)
+                 for tier in search_tiers(session.get_bind().dialect.name, terms)]
+    rows: list[tuple[int, dict[str, object]]] = []
+    for rank, tier in enumerate(tiers):
+        if rank < after_rank:
+            continue
+        if rank == after_rank and after_id is not None:
+            tier = tier.where(Story.id < after_id)
+        found = session.execute(tier.limit(filters.limit + 1 - len(rows))).all()
+        rows += [(rank, dict(row._mapping)) for row in found]
+        if len(rows) > filters.limit:
+            break
     page = rows[:filters.limit]
-    next_cursor = (encode_cursor(page[-1].rank, page[-1].id) if len(rows) > filters.limit
-                   else None)
-    return [{k: v for k, v in row._mapping.items() if k != "rank"} for row in page], next_cursor
+    if len(rows) <= filters.limit:
+        return [story for _, story in page], None
+    last_rank, last = page[-1]
+    return [story for _, story in page], encode_cursor(last_rank, int(str(last["id"])))
 
 
 def story_detail(session: Session, story_id: int) -> dict[str, object] | None:

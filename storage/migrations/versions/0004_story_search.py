@@ -5,7 +5,7 @@ Revises: 0003
 Create Date: 2026-12-03 05:00:00
 
 SQLite: a contentless FTS5 table `story_search` (rowid = story id). PostgreSQL: a table
-`story_search` of tsvectors with a GIN index, and the SQL function `newsagg_fold`. Triggers
+`story_search` of tsvectors with GIN indexes, and the SQL function `newsagg_fold`. Triggers
 on `stories` index each inserted or changed story (title or text) and drop deleted ones, so
 the store need not know about the index. The folding rule is storage/search.py's: changing it
 means a new revision that recreates the triggers and reindexes.
@@ -79,6 +79,7 @@ def _postgresql_upgrade() -> None:
         "REFERENCES stories (id) ON DELETE CASCADE)"
     )
     op.execute("CREATE INDEX ix_story_search_document ON story_search USING gin (document)")
+    op.execute("CREATE INDEX ix_story_search_title ON story_search USING gin (title)")
     vectors = ("to_tsvector('simple', newsagg_fold({0}.title)), "
                "to_tsvector('simple', newsagg_fold({0}.title) || ' ' || newsagg_fold({0}.text))")
     op.execute(
