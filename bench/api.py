@@ -20,6 +20,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
@@ -115,11 +116,18 @@ def report(name: str, spent: list[float]) -> None:
           f"p99 {p99:7.2f} ms")
 
 
-def measure(db_url: str, queries: int) -> None:
-    """Time list and search pages on one database."""
-    engine = read_only_engine(db_url)
+def searches(queries: int) -> list[str]:
+    """`queries` search strings of 1 to 3 vocabulary words, folded (typed without accents)."""
     rng = random.Random(7)
     words, weights = vocabulary(random.Random(100))
+    return [" ".join(query_terms(" ".join(rng.choices(words, cum_weights=weights,
+                                                       k=rng.randint(1, 3)))))
+            for _ in range(queries)]
+
+
+def measure(db_url: str, queries: int) -> dict[str, list[int]]:
+    """Time list and search pages on one database; return each search's first page ids."""
+    engine = read_only_engine(db_url)
     try:
         with make_sessionmaker(engine)() as session:
             deep = None
@@ -129,16 +137,13 @@ def measure(db_url: str, queries: int) -> None:
                      StoryQuery(published_since=dt.datetime(2025, 6, 1, tzinfo=dt.UTC)),
                      StoryQuery(cursor=deep)]
             report("list (first, filtered, deep page)",
-                   [t for q in lists for t in timed(lambda q=q: story_page(session, q),
+                   [t for q in lists for t in timed(partial(story_page, session, q),
                                                     queries // len(lists))])
-            searches = [" ".join(query_terms(" ".join(rng.choices(words, cum_weights=weights,
-                                                                  k=rng.randint(1, 3)))))
-                        for _ in range(queries)]
-            spent = [timed(lambda q=q: story_page(session, StoryQuery(q=q)), 1)[0]
-                     for q in searches]
+            typed = searches(queries)
+            spent = [timed(partial(story_page, session, StoryQuery(q=q)), 1)[0] for q in typed]
             report("search (1-3 words, folded)", spent)
-            hits = len(story_page(session, StoryQuery(q="cong doan", limit=100))[0])
-            print(f"  'cong doan': {hits} of the first 100 matches")
+            return {q: [int(str(s["id"])) for s in story_page(session, StoryQuery(q=q))[0]]
+                    for q in typed}
     finally:
         engine.dispose()
 
@@ -153,12 +158,16 @@ def main() -> None:
     args = parser.parse_args()
     targets = [("SQLite", f"sqlite:///{args.sqlite}" if args.sqlite else ""),
                ("PostgreSQL", args.postgres)]
+    results = []
     for name, url in targets:
         if not url:
             continue
         print(f"{name}: {args.stories} stories")
         build(url, args.stories)
-        measure(url, args.queries)
+        results.append(measure(url, args.queries))
+    if len(results) == 2:
+        same = sum(results[0][q] == results[1][q] for q in results[0])
+        print(f"same first page on both databases: {same} of {len(results[0])} searches")
 
 
 if __name__ == "__main__":

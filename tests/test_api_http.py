@@ -147,6 +147,11 @@ def test_openapi_docs_and_pages(api: str) -> None:
     status, page = fetch(api, "/?q=cong+doan", accept="text/html")
     assert status == 200
     assert "Lào Cai: Phát huy vai trò của công đoàn" in page
+    status, page = fetch(api, "/stories/2", accept="text/html")
+    assert status == 200
+    assert "http://127.0.0.2/tin/lao-cai.html?utm_source=rss" in page
+    status, page = fetch(api, "/stories/999", accept="text/html")
+    assert (status, '<p class="error">404: no story 999</p>' in page) == (404, True)
 
 
 @pytest.mark.parametrize(("path", "status", "error"), [
@@ -161,6 +166,7 @@ def test_openapi_docs_and_pages(api: str) -> None:
     ("/api/stories?cursor=not-a-cursor", 400, "malformed cursor"),
     ("/api/stories?cursor=" + "A" * 65, 400, "cursor: "),
     ("/api/stories?cursor=MS4w", 400, "malformed cursor"),
+    ("/api/stories?cursor=MS41", 400, "cursor of a search used without its q"),
     ("/api/stories?q=" + "x" * 201, 400, "q: "),
     ("/api/stories/abc", 400, "story_id: "),
     ("/api/stories/999", 404, "no story 999"),

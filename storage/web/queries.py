@@ -94,6 +94,8 @@ def story_page(session: Session, filters: StoryQuery) -> tuple[list[dict[str, ob
             return [], None
         tiers = [query.where(tier)
                  for tier in search_tiers(session.get_bind().dialect.name, terms)]
+    if after_rank >= len(tiers):
+        raise BadCursor("cursor of a search used without its q")
     rows: list[tuple[int, dict[str, object]]] = []
     for rank, tier in enumerate(tiers):
         if rank < after_rank:

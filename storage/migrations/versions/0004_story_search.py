@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from storage.search import FOLDS, SEPARATORS, SQLITE_REPLACEMENTS
+from storage.search import EXTRA_FOLDS, SEPARATORS, SQLITE_REPLACEMENTS
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -64,13 +64,18 @@ def _postgresql_upgrade() -> None:
     collation = op.get_bind().exec_driver_sql(
         "SELECT collname FROM pg_collation WHERE collname = 'und-x-icu'").scalar()
     # Lowercase every script whatever the database's LC_CTYPE (a C locale lowercases ASCII only).
-    lower = '$1 COLLATE "und-x-icu"' if collation else "$1"
-    source = "".join(FOLDS) + SEPARATORS
-    target = "".join(FOLDS.values()) + " " * len(SEPARATORS)
+    icu = ' COLLATE "und-x-icu"' if collation else ""
+    # Marks after an ASCII letter go (the Latin letters with diacritics: storage.search.FOLDS);
+    # the letters with no decomposition (đ) are replaced; separators become one space.
+    unmarked = r"regexp_replace(normalize($1, NFD), '([A-Za-z])[\u0300-\u036f]+', '\1', 'g')"
+    folded = f"lower(normalize({unmarked}, NFC){icu})"
+    for char, base in EXTRA_FOLDS.items():
+        if char == char.lower():
+            folded = f"replace({folded}, {_sql_string(char)}, {_sql_string(base)})"
+    separators = "".join(f"\\u{ord(char):04x}" for char in SEPARATORS)
     op.execute(
         "CREATE FUNCTION newsagg_fold(text) RETURNS text LANGUAGE sql IMMUTABLE STRICT "
-        f"PARALLEL SAFE AS $$ SELECT translate(lower(normalize({lower}, NFC)), "
-        f"{_sql_string(source)}, {_sql_string(target)}) $$"
+        f"PARALLEL SAFE AS $$ SELECT regexp_replace({folded}, '[{separators}]+', ' ', 'g') $$"
     )
     op.execute(
         "CREATE TABLE story_search (story_id integer NOT NULL, title tsvector NOT NULL, "
