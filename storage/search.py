@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, column, func, literal_column, select, table
+from sqlalchemy import ColumnElement, Integer, Select, column, func, literal_column, table
 
 from storage.models import Story
 
@@ -88,18 +89,24 @@ POSTGRES_INDEX = table("story_search", column("story_id", Integer), column("docu
                        column("title"))
 
 
-def search_tiers(dialect: str, terms: list[str]) -> tuple[ColumnElement[bool],
-                                                          ColumnElement[bool]]:
-    """Conditions on Story.id: (the title holds every term, the story holds every term, not
-    all in its title). A search lists the first tier, then the second, each newest first."""
+def search_tiers(query: Select[Any], dialect: str,
+                 terms: list[str]) -> list[tuple[Select[Any], ColumnElement[int]]]:
+    """A select of stories narrowed to each tier of a search, with the id that orders it.
+
+    First tier: the title holds every term; second: the story does, not all in its title. Each
+    joins the index, so that a page reads matches newest first and stops at its LIMIT (SQLite
+    walks the FTS5 rowids backwards) instead of filtering every story.
+    """
     if dialect == "postgresql":
         tsquery = func.plainto_tsquery(literal_column("'simple'"), " ".join(terms))
         in_title = POSTGRES_INDEX.c.title.op("@@")(tsquery)
-        return (Story.id.in_(select(POSTGRES_INDEX.c.story_id).where(in_title)),
-                Story.id.in_(select(POSTGRES_INDEX.c.story_id).where(
-                    POSTGRES_INDEX.c.document.op("@@")(tsquery), ~in_title)))
+        joined = query.join(POSTGRES_INDEX, POSTGRES_INDEX.c.story_id == Story.id)
+        return [(joined.where(in_title), Story.id.expression),
+                (joined.where(POSTGRES_INDEX.c.document.op("@@")(tsquery), ~in_title),
+                 Story.id.expression)]
     match = literal_column("story_search").op("MATCH")
     title_only = fts5_query(terms, "title")
-    return (Story.id.in_(select(SQLITE_INDEX.c.rowid).where(match(title_only))),
-            Story.id.in_(select(SQLITE_INDEX.c.rowid).where(
-                match(f"({fts5_query(terms)}) NOT ({title_only})"))))
+    joined = query.join(SQLITE_INDEX, SQLITE_INDEX.c.rowid == Story.id)
+    return [(joined.where(match(title_only)), SQLITE_INDEX.c.rowid),
+            (joined.where(match(f"({fts5_query(terms)}) NOT ({title_only})")),
+             SQLITE_INDEX.c.rowid)]

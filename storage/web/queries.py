@@ -14,8 +14,9 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import CrawlRun, Story, UrlRelation
@@ -85,24 +86,24 @@ def story_page(session: Session, filters: StoryQuery) -> tuple[list[dict[str, ob
                                                                  str | None]:
     """One page of story summaries and the cursor of the next page (None on the last)."""
     after_rank, after_id = decode_cursor(filters.cursor) if filters.cursor else (0, None)
-    query = _filtered(select(*SUMMARY_COLUMNS), filters).order_by(Story.id.desc())
+    query = _filtered(select(*SUMMARY_COLUMNS), filters)
     if filters.q is None:
-        tiers = [query]
+        tiers: list[tuple[Select[Any], ColumnElement[int]]] = [(query, Story.id.expression)]
     else:
         terms = query_terms(filters.q)
         if not terms:
             return [], None
-        tiers = [query.where(tier)
-                 for tier in search_tiers(session.get_bind().dialect.name, terms)]
+        tiers = search_tiers(query, session.get_bind().dialect.name, terms)
     if after_rank >= len(tiers):
         raise BadCursor("cursor of a search used without its q")
     rows: list[tuple[int, dict[str, object]]] = []
-    for rank, tier in enumerate(tiers):
+    for rank, (tier, key) in enumerate(tiers):
         if rank < after_rank:
             continue
         if rank == after_rank and after_id is not None:
-            tier = tier.where(Story.id < after_id)
-        found = session.execute(tier.limit(filters.limit + 1 - len(rows))).all()
+            tier = tier.where(key < after_id)
+        found = session.execute(
+            tier.order_by(key.desc()).limit(filters.limit + 1 - len(rows))).all()
         rows += [(rank, dict(row._mapping)) for row in found]
         if len(rows) > filters.limit:
             break
