@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from storage.models import Story
 from storage.search import FOLDS, SEPARATORS, fold, query_terms
@@ -15,21 +18,27 @@ from storage.web.queries import StoryQuery, story_page
 from tests.api_server import store, story
 
 
-def search_all(db_url: str, q: str, page_size: int = 7, **filters: object) -> list[int]:
-    """Every matching story id, best first, read page by page through the cursor."""
+@contextlib.contextmanager
+def reading(db_url: str) -> Iterator[Session]:
+    """A session on the database, its engine disposed afterwards."""
     engine = make_engine(db_url)
-    ids: list[int] = []
-    cursor = None
     try:
         with make_sessionmaker(engine)() as session:
-            while True:
-                page, cursor = story_page(session, StoryQuery(q=q, limit=page_size,
-                                                               cursor=cursor, **filters))
-                ids += [int(row["id"]) for row in page]  # type: ignore[call-overload]
-                if cursor is None:
-                    return ids
+            yield session
     finally:
         engine.dispose()
+
+
+def search_all(session: Session, q: str, page_size: int = 7, **filters: object) -> list[int]:
+    """Every matching story id, best first, read page by page through the cursor."""
+    ids: list[int] = []
+    cursor = None
+    while True:
+        page, cursor = story_page(session, StoryQuery(q=q, limit=page_size, cursor=cursor,
+                                                       **filters))
+        ids += [int(str(row["id"])) for row in page]
+        if cursor is None:
+            return ids
 
 
 def test_fold_removes_vietnamese_diacritics_and_d_stroke() -> None:
@@ -50,11 +59,12 @@ def test_every_folded_letter_and_separator_is_found_by_its_folded_form(database_
                          for n, char in enumerate(letters, 1)]
           + [story(10_000 + n, f"zz{sep}yy{n}", "body", url=f"http://127.0.0.9/s{n}")
              for n, sep in enumerate(SEPARATORS)])
-    missed = [char for n, char in enumerate(letters, 1)
-              if n not in search_all(database_url, f"q{fold(char)}q")]
+    with reading(database_url) as session:
+        missed = [char for n, char in enumerate(letters, 1)
+                  if n not in search_all(session, f"q{fold(char)}q")]
+        split = [sep for n, sep in enumerate(SEPARATORS)
+                 if search_all(session, f"yy{n}") != [10_000 + n]]
     assert missed == []
-    split = [sep for n, sep in enumerate(SEPARATORS)
-             if search_all(database_url, f"yy{n}") != [10_000 + n]]
     assert split == []
 
 
@@ -65,30 +75,28 @@ def test_search_finds_cong_doan_without_diacritics_title_first(database_url: str
         story(3, "Council budget", "cong doan appears in an English text"),
         story(4, "Công an", "thanh niên tình nguyện"),
     ])
-    assert search_all(database_url, "cong doan") == [1, 3, 2]
-    assert search_all(database_url, "CÔNG ĐOÀN") == [1, 3, 2]
-    assert search_all(database_url, "cong doan", language="vi") == [2]
-    assert search_all(database_url, "cong") == [4, 1, 3, 2]
-    assert search_all(database_url, "?!") == []
+    with reading(database_url) as session:
+        assert search_all(session, "cong doan") == [1, 3, 2]
+        assert search_all(session, "CÔNG ĐOÀN") == [1, 3, 2]
+        assert search_all(session, "cong doan", language="vi") == [2]
+        assert search_all(session, "cong") == [4, 1, 3, 2]
+        assert search_all(session, "?!") == []
 
 
 def test_triggers_keep_the_index_in_step_with_inserts_updates_and_deletes(
         database_url: str) -> None:
     store(database_url, [story(1, "Lũ lụt miền Trung", "mưa lớn"),
                          story(2, "Festival de jazz", "été")])
-    assert search_all(database_url, "lu lut") == [1]
-    engine = make_engine(database_url)
-    try:
-        with make_sessionmaker(engine).begin() as session:
-            first = session.scalars(select(Story).where(Story.id == 1)).one()
-            first.title = "Hạn hán kéo dài"
-            session.execute(delete(Story).where(Story.id == 2))
-    finally:
-        engine.dispose()
-    assert search_all(database_url, "lu lut") == []
-    assert search_all(database_url, "han han") == [1]
-    assert search_all(database_url, "mua lon") == [1]
-    assert search_all(database_url, "ete") == []
+    with reading(database_url) as session:
+        assert search_all(session, "lu lut") == [1]
+        first = session.scalars(select(Story).where(Story.id == 1)).one()
+        first.title = "Hạn hán kéo dài"
+        session.execute(delete(Story).where(Story.id == 2))
+        session.commit()
+        assert search_all(session, "lu lut") == []
+        assert search_all(session, "han han") == [1]
+        assert search_all(session, "mua lon") == [1]
+        assert search_all(session, "ete") == []
 
 
 WORDS = ("công đoàn Lào Cai tỉnh hội nghị phát triển kinh tế đường sắt mưa lũ "
@@ -114,8 +122,9 @@ def test_search_results_equal_the_python_reference_on_both_databases(database_ur
     store(database_url, [story(n, title, text) for n, title, text in rows])
     queries = ["cong doan", "Lao Cai", "kinh te", "ete marche", "naive facade", "flood",
                "duong sat mua", "hoi nghi phat trien", "council lu", "nothing-here"]
-    for q in queries:
-        assert search_all(database_url, q, page_size=13) == reference_search(rows, q), q
+    with reading(database_url) as session:
+        for q in queries:
+            assert search_all(session, q, page_size=13) == reference_search(rows, q), q
 
 
 def test_keyset_pages_neither_repeat_nor_skip_while_stories_are_added(database_url: str) -> None:
