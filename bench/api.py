@@ -170,7 +170,7 @@ def main() -> None:
         results.append(measure(url, args.queries))
     if len(results) == 2:
         same = sum(results[0][q] == results[1][q] for q in results[0])
-        print(f"same first page on both databases: {same} of {len(results[0])} searches")
+        print(f"same first page on both databases: {same} of {len(results[0])} distinct searches")
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-def _filtered(query: Select[tuple[int]], filters: StoryQuery) -> Select[tuple[int]]:
+def _filtered(query: Select[Any], filters: StoryQuery) -> Select[Any]:
     """The query narrowed by the filters (all ANDed)."""
     conditions = [
         column == value for column, value in
