@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
+import uvicorn
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from storage.models import CrawlRun, Story, StoryUrl, UrlRelation
-from storage.web.app import read_only_engine
+from storage.web.app import create_app, read_only_engine
 from tests.api_server import fetch, serving, store, story
-from tests.servers import new_postgres_database
+from tests.servers import free_port, new_postgres_database
 
 RUN_AT = dt.datetime(2026, 11, 2, 6, 0, tzinfo=dt.UTC)
 
@@ -198,3 +201,22 @@ def test_database_connections_refuse_writes(database_url: str) -> None:
             conn.execute(text("UPDATE stories SET title = 'changed'"))
     finally:
         engine.dispose()
+
+
+def test_an_unreachable_database_gets_a_503_with_one_line() -> None:
+    app = create_app(f"postgresql+psycopg://newsagg:secret@127.0.0.1:{free_port()}/none")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(),
+                                           log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{server.config.port}"
+        assert fetch(base, "/api/stories") == (
+            503, {"error": "database unavailable (OperationalError)"})
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -17,10 +17,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storage.runs import last_runs
-from storage.session import make_engine, make_sessionmaker
+from storage.session import hide_password, make_engine, make_sessionmaker
 from storage.web import pages
 from storage.web.deps import Db
 from storage.web.queries import BadCursor, StoryQuery, source_health, story_detail, story_page
@@ -104,6 +105,12 @@ def create_app(database_url: str) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         return _respond_error(request, exc.status_code, str(exc.detail).splitlines()[0],
                               exc.headers)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(request: Request, exc: SQLAlchemyError) -> Response:
+        logger.error("Database error on %s: %s", request.url.path,
+                     hide_password(str(exc), database_url))
+        return _respond_error(request, 503, f"database unavailable ({type(exc).__name__})")
 
     @app.exception_handler(BadCursor)
     async def bad_cursor(request: Request, exc: BadCursor) -> Response:
