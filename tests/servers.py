@@ -71,6 +71,19 @@ def postgres_bin() -> Path:
     return found[-1]
 
 
+def _wait_for_postgres(conninfo: str, log: Path) -> None:
+    """Wait until PostgreSQL accepts a session (it listens before it is out of startup)."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        try:
+            psycopg.connect(conninfo, connect_timeout=5).close()
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"PostgreSQL did not accept connections:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
+
+
 def _as_server_user(argv: list[str]) -> list[str]:
     """Run a command as the unprivileged postgres user when we are root (initdb refuses root)."""
     if os.geteuid() != 0:
@@ -106,6 +119,7 @@ def postgres_url() -> Iterator[str]:
     )
     try:
         _wait_for_port(port, proc, "PostgreSQL", log)
+        _wait_for_postgres(f"postgresql://newsagg@127.0.0.1:{port}/postgres", log)
         yield f"postgresql+psycopg://newsagg@127.0.0.1:{port}/postgres"
     finally:
         stop_server(proc)

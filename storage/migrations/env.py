@@ -13,6 +13,18 @@ config = context.config
 target_metadata = Base.metadata
 
 
+# Objects migration 0004 manages outside the models: the search index (and SQLite's FTS5
+# shadow tables), which autogenerate must not offer to drop.
+SEARCH_INDEX = "story_search"
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool,
+                   compare_to: object) -> bool:
+    """Leave the full-text search index out of autogenerate's comparison."""
+    return not (type_ == "table" and name is not None
+                and (name == SEARCH_INDEX or name.startswith(SEARCH_INDEX + "_")))
+
+
 def _run(connection: Connection) -> None:
     """Run migrations on an open connection."""
     context.configure(
@@ -20,6 +32,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
