@@ -69,6 +69,10 @@ NEWS_REDIS_FRONTIER = ""
 # --- Components ----------------------------------------------------------------------------
 # Scrapy's downloader, with CONCURRENT_REQUESTS_PER_DOMAIN kept when DOWNLOAD_DELAY is 0.
 DOWNLOADER = "crawler.downloader.SlotLimitDownloader"
+# Resolves names in Twisted's thread pool (never on the reactor), caches them, and never hands
+# a private address to the connection of an origin no source configures, unless
+# ALLOW_PRIVATE_NETWORKS is True (crawler/resolver.py).
+TWISTED_DNS_RESOLVER = "crawler.resolver.GuardedResolver"
 DOWNLOADER_MIDDLEWARES = {
     "crawler.incremental.IncrementalCrawlMiddleware": 540,
     "crawler.middlewares.PrivateNetworkGuardMiddleware": 560,
@@ -78,6 +82,7 @@ DOWNLOADER_MIDDLEWARES = {
 DUPEFILTER_CLASS = "crawler.jobdir.ResumableDupeFilter"
 EXTENSIONS = {
     "crawler.collector.CollectorTuning": 50,
+    "crawler.resolver.TrustConfiguredOrigins": 60,
     "crawler.extensions.SourceLockExtension": 100,
     "crawler.extensions.RunRecordExtension": 900,
 }
