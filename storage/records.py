@@ -119,8 +119,11 @@ class StoryView:
 
 
 def clean_text(value: str) -> str:
-    """The text without NUL characters and lone surrogates, which no backend stores alike."""
-    return UNSTORABLE.sub("", value)
+    """The text without NUL characters and lone surrogates, which no backend stores alike.
+
+    Anything but text is returned as it is, for the database to refuse (a missing title).
+    """
+    return UNSTORABLE.sub("", value) if isinstance(value, str) else value
 
 
 def bounded(value: str | None, length: int) -> str | None:
