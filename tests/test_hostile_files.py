@@ -1,4 +1,4 @@
-"""Files: a damaged SQLite write-ahead log is reported; an unreadable row does not stop an export."""
+"""Files: a damaged SQLite write-ahead log is reported; an unreadable row does not stop export."""
 
 from __future__ import annotations
 
