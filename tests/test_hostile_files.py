@@ -1,4 +1,7 @@
-"""Files: a damaged SQLite write-ahead log is reported; an unreadable row does not stop export."""
+"""Files: a damaged SQLite write-ahead log is reported; an unreadable row does not stop export.
+
+Each test runs `scrapy export` in a subprocess.
+"""
 
 from __future__ import annotations
 

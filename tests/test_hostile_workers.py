@@ -18,7 +18,7 @@ import psutil
 
 from tests.crawling import FAST, REPO_ROOT, export
 from tests.sites.faults_pages import generated_article
-from tests.test_hostile_network import serve
+from tests.test_hostile_network_crawl import serve
 
 ARTICLES = 80
 KILLS = 6

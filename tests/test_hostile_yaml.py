@@ -1,4 +1,7 @@
-"""Config files: alias bombs and oversized sources files are refused in one line; parsed once."""
+"""Config files: alias bombs and oversized sources files are refused in one line; parsed once.
+
+The alias bomb is also given to `scrapy crawl` in a subprocess.
+"""
 
 from __future__ import annotations
 
