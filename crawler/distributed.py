@@ -1,13 +1,64 @@
-"""Distributed crawling: with REDIS_URL, crawler processes share one frontier in Redis."""
+"""Distributed crawling: with REDIS_URL, crawler processes share one frontier in Redis.
+
+RedisFrontier is a Scrapy scheduler on redis-py (public Scrapy scheduler API, requests as
+`Request.to_dict` / `request_from_dict`). Every process shares one priority queue and one
+set of request fingerprints. A request handed to a process is leased to it until
+NEWS_REDIS_LEASE_SECONDS from then; the lease ends when the request is done here (it left the
+downloader, or a downloader middleware dropped it). A lease that expires (its process died)
+puts the request back in the queue for any process. A process whose queue is empty waits
+while requests are leased elsewhere (they may find more work), and closes once the frontier
+has been empty for NEWS_REDIS_IDLE_SECONDS.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import pickle
+import time
+from typing import Any
 
+import redis
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
+from scrapy.utils.request import request_from_dict
 
-REDIS_SCHEDULER = "scrapy_redis.scheduler.Scheduler"
-REDIS_DUPEFILTER = "scrapy_redis.dupefilter.RFPDupeFilter"
+logger = logging.getLogger(__name__)
+
+LEASE_META = "frontier_lease"
+ACK_MIDDLEWARE = "crawler.distributed.FrontierAckMiddleware"
+
+# Put expired leases back in the queue, then lease the first queued request.
+# KEYS: queue, leases, payloads, scores. ARGV: now, lease deadline. Returns {id, payload}.
+LEASE_SCRIPT = """
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 1000)) do
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZADD', KEYS[1], redis.call('HGET', KEYS[4], id), id)
+end
+local first = redis.call('ZPOPMIN', KEYS[1])
+if #first == 0 then return nil end
+redis.call('ZADD', KEYS[2], ARGV[2], first[1])
+return {first[1], redis.call('HGET', KEYS[3], first[1])}
+"""
+# Queue a request unless its fingerprint was seen. KEYS: seen, sequence, payloads, scores,
+# queue. ARGV: fingerprint, filter (1/0), payload, score. Returns 1 when queued.
+ENQUEUE_SCRIPT = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 and ARGV[2] == '1' then return 0 end
+local id = string.format('%014d', redis.call('INCR', KEYS[2]))
+redis.call('HSET', KEYS[3], id, ARGV[3])
+redis.call('HSET', KEYS[4], id, ARGV[4])
+redis.call('ZADD', KEYS[5], ARGV[4], id)
+return 1
+"""
+# End a lease: forget the request. KEYS: leases, payloads, scores. ARGV: id.
+ACK_SCRIPT = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[3], ARGV[1])
+end
+return 0
+"""
 
 
 def frontier_name(settings: BaseSettings, spider_name: str, today: dt.date) -> str:
@@ -24,8 +75,163 @@ def use_redis_frontier(settings: BaseSettings, spider_name: str) -> None:
     if not settings.get("REDIS_URL"):
         return
     name = frontier_name(settings, spider_name, dt.datetime.now(dt.UTC).date())
-    settings.set("SCHEDULER", REDIS_SCHEDULER, priority="spider")
-    settings.set("DUPEFILTER_CLASS", REDIS_DUPEFILTER, priority="spider")
-    settings.set("SCHEDULER_PERSIST", True, priority="spider")
-    settings.set("SCHEDULER_QUEUE_KEY", f"newsagg:{name}:requests", priority="spider")
-    settings.set("SCHEDULER_DUPEFILTER_KEY", f"newsagg:{name}:dupefilter", priority="spider")
+    settings.set("SCHEDULER", "crawler.distributed.RedisFrontier", priority="spider")
+    settings.set("NEWS_REDIS_FRONTIER", name, priority="spider")
+    middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
+    middlewares[ACK_MIDDLEWARE] = 10
+    settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
+
+
+class Frontier:
+    """The Redis keys of one frontier and the scripts that change them atomically."""
+
+    def __init__(self, client: redis.Redis, name: str) -> None:
+        self.client = client
+        prefix = f"newsagg:{name}"
+        self.queue, self.leases = f"{prefix}:queue", f"{prefix}:leases"
+        self.payloads, self.scores = f"{prefix}:payloads", f"{prefix}:scores"
+        self.seen, self.sequence = f"{prefix}:dupefilter", f"{prefix}:sequence"
+        self._lease = client.register_script(LEASE_SCRIPT)
+        self._enqueue = client.register_script(ENQUEUE_SCRIPT)
+        self._ack = client.register_script(ACK_SCRIPT)
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> Frontier:
+        """The frontier named by NEWS_REDIS_FRONTIER at REDIS_URL."""
+        return cls(redis.Redis.from_url(settings.get("REDIS_URL")),
+                   settings.get("NEWS_REDIS_FRONTIER"))
+
+    def push(self, fingerprint: str, filtered: bool, payload: bytes, priority: int) -> bool:
+        """Queue a request (higher priority first, then first in); False when seen before."""
+        keys = [self.seen, self.sequence, self.payloads, self.scores, self.queue]
+        return bool(self._enqueue(keys=keys, args=[fingerprint, int(filtered), payload,
+                                                    -priority]))
+
+    def lease(self, seconds: float) -> tuple[str, bytes] | None:
+        """The first queued request (id, payload), leased for SECONDS; None when none is."""
+        now = time.time()
+        found = self._lease(keys=[self.queue, self.leases, self.payloads, self.scores],
+                            args=[now, now + seconds])
+        return None if not found else (found[0].decode(), found[1])
+
+    def ack(self, lease_id: str) -> None:
+        """The leased request is done: forget it."""
+        self._ack(keys=[self.leases, self.payloads, self.scores], args=[lease_id])
+
+    def sizes(self) -> tuple[int, int]:
+        """(queued, leased) request counts."""
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.queue)
+            pipe.zcard(self.leases)
+            queued, leased = pipe.execute()
+        return int(queued), int(leased)
+
+
+class RedisFrontier:
+    """Scrapy scheduler: the queue and dedup of every process crawling one frontier."""
+
+    def __init__(self, crawler: Crawler, frontier: Frontier, lease_seconds: float,
+                 idle_seconds: float) -> None:
+        self.crawler = crawler
+        self.frontier = frontier
+        self.lease_seconds = lease_seconds
+        self.idle_seconds = idle_seconds
+        self.spider: Spider | None = None
+        self.empty_since: float | None = None
+        self.waiting = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RedisFrontier:
+        """Build from REDIS_URL, NEWS_REDIS_FRONTIER, NEWS_REDIS_LEASE/IDLE_SECONDS."""
+        settings = crawler.settings
+        return cls(crawler, Frontier.from_settings(settings),
+                   settings.getfloat("NEWS_REDIS_LEASE_SECONDS"),
+                   settings.getfloat("NEWS_REDIS_IDLE_SECONDS"))
+
+    def open(self, spider: Spider) -> None:
+        """Remember the spider (its callbacks are named in stored requests)."""
+        self.spider = spider
+        logger.info("Sharing the frontier %s through Redis", self.frontier.queue)
+
+    def close(self, reason: str) -> None:
+        """Leave the frontier in Redis for the other processes."""
+
+    def enqueue_request(self, request: Request) -> bool:
+        """Queue a request unless another process or this one already queued it."""
+        assert self.crawler.request_fingerprinter is not None
+        fingerprint = self.crawler.request_fingerprinter.fingerprint(request).hex()
+        payload = pickle.dumps(request.to_dict(spider=self.spider), protocol=5)
+        queued = self.frontier.push(fingerprint, not request.dont_filter, payload,
+                                    request.priority)
+        stats = self.crawler.stats
+        assert stats is not None
+        if queued:
+            stats.inc_value("scheduler/enqueued/redis")
+        else:
+            self.crawler.signals.send_catch_log(signals.request_dropped, request=request,
+                                                spider=self.spider)
+        return queued
+
+    def next_request(self) -> Request | None:
+        """The next queued request, leased to this process; None when the queue is empty."""
+        found = self.frontier.lease(self.lease_seconds)
+        if found is None:
+            return None
+        lease_id, payload = found
+        request = request_from_dict(pickle.loads(payload), spider=self.spider)  # our own payloads
+        request.meta[LEASE_META] = lease_id
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("scheduler/dequeued/redis")
+        self.empty_since, self.waiting = None, False
+        return request
+
+    def has_pending_requests(self) -> bool:
+        """True while requests are queued or leased (another process may find more), and
+        until the frontier has been empty for NEWS_REDIS_IDLE_SECONDS."""
+        queued, leased = self.frontier.sizes()
+        if queued or leased:
+            if not queued and not self.waiting:
+                logger.info("Waiting for work: %d requests leased to crawling processes",
+                            leased)
+                self.waiting = True
+            self.empty_since = None
+            return True
+        now = time.monotonic()
+        if self.empty_since is None:
+            self.empty_since = now
+        return now - self.empty_since < self.idle_seconds
+
+
+class FrontierAckMiddleware:
+    """Downloader middleware (outermost) and signal handler: ends a request's lease once it
+    is done here: it left the downloader, came back as a response, or was dropped."""
+
+    def __init__(self, frontier: Frontier) -> None:
+        self.frontier = frontier
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FrontierAckMiddleware:
+        """Connect to request_left_downloader."""
+        middleware = cls(Frontier.from_settings(crawler.settings))
+        crawler.signals.connect(middleware.request_left_downloader,
+                                signal=signals.request_left_downloader)
+        return middleware
+
+    def done(self, request: Request) -> None:
+        """End the request's lease, if it has one."""
+        lease_id = request.meta.get(LEASE_META)
+        if lease_id is not None:
+            self.frontier.ack(lease_id)
+
+    def request_left_downloader(self, request: Request, spider: Spider) -> None:
+        """Signal handler: the download is over (a response or a failure)."""
+        self.done(request)
+
+    def process_response(self, request: Request, response: Any) -> Any:
+        """A response (downloaded, or made by a middleware): done."""
+        self.done(request)
+        return response
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        """A middleware dropped the request (IgnoreRequest) or the download failed: done."""
+        self.done(request)

@@ -2,67 +2,77 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
-from functools import lru_cache
 
-from scrapy import Request
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
 
-from common.urls import host_of
+from crawler.resolver import (
+    configured_origins,
+    host_address,
+    installed_resolver,
+    is_private_address,
+    literal_address,
+    lookup,
+    private_without_dns,
+    request_origins,
+)
 
 logger = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=4096)
-def resolves_to_private(host: str) -> bool:
-    """True when a host is, or resolves to, an address that is not globally reachable.
-
-    Private, loopback, link-local, carrier-grade NAT (100.64/10, where some clouds keep their
-    metadata service), reserved, multicast and unspecified addresses, in any spelling
-    (2130706433, 0x7f.1, ::ffff:127.0.0.1), and the names localhost and *.localhost.
-    """
-    name = host.strip("[]").rstrip(".").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        addresses = {ipaddress.ip_address(name)}
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
-        except (OSError, UnicodeError):
-            return False
-        addresses = {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos}
-    return any(not a.is_global or a.is_multicast for a in addresses)
-
-
 class PrivateNetworkGuardMiddleware:
-    """Refuse requests to unconfigured hosts that resolve to private networks (SSRF guard).
+    """Refuse requests to private networks from origins no source configures (SSRF guard).
 
-    Hosts of the configured sources are trusted; everything found on pages is checked.
-    Off when ALLOW_PRIVATE_NETWORKS is True.
+    A configured source's (host, port) is trusted; any other host is checked: by its
+    spelling (an IP literal, localhost), else by its addresses, looked up without blocking
+    the reactor through the installed resolver (GuardedResolver caches them, and also
+    filters what the connection gets). Off when ALLOW_PRIVATE_NETWORKS is True.
     """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        self.trusted: frozenset[tuple[str, int]] = frozenset()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PrivateNetworkGuardMiddleware:
         """Build the guard unless ALLOW_PRIVATE_NETWORKS turns it off."""
         if crawler.settings.getbool("ALLOW_PRIVATE_NETWORKS"):
             raise NotConfigured("ALLOW_PRIVATE_NETWORKS is True")
-        return cls(crawler)
+        guard = cls(crawler)
+        crawler.signals.connect(guard.spider_opened, signal=signals.spider_opened)
+        return guard
 
-    def process_request(self, request: Request) -> None:
-        """Raise IgnoreRequest for a request to a private address of an unconfigured host."""
-        host = host_of(request.url)
-        trusted: frozenset[str] = getattr(self.crawler.spider, "configured_hosts", frozenset())
-        if host in trusted or not resolves_to_private(host):
+    def spider_opened(self, spider: Spider) -> None:
+        """Trust the configured sources' origins."""
+        self.trusted = configured_origins(getattr(spider, "sources", []))
+
+    async def process_request(self, request: Request) -> None:
+        """Raise IgnoreRequest for a request to a private address of an untrusted origin."""
+        origins = request_origins(request.url)
+        if origins is None:
+            self._block(request, "?", "a malformed authority")
+        assert origins is not None
+        for host, port in sorted(origins - self.trusted):
+            await self._check(request, host, port)
+
+    async def _check(self, request: Request, host: str, port: int) -> None:
+        """Block the request when HOST is private by its spelling or by its addresses."""
+        if private_without_dns(host):
+            self._block(request, host, "a private network")
+        resolver = installed_resolver()
+        if literal_address(host) is not None or resolver is None:
             return
+        addresses = await maybe_deferred_to_future(lookup(resolver, host, port))
+        if any(ip is None or is_private_address(ip) for ip in map(host_address, addresses)):
+            self._block(request, host, "a private network")
+
+    def _block(self, request: Request, host: str, why: str) -> None:
+        """Count, log and drop the request."""
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("news/guard/private_network_blocked")
-        logger.warning("Blocked %s: host %s resolves to a private network "
-                       "(set ALLOW_PRIVATE_NETWORKS=True to allow)", request.url, host)
+        logger.warning("Blocked %s: host %s resolves to %s "
+                       "(set ALLOW_PRIVATE_NETWORKS=True to allow)", request.url, host, why)
         raise IgnoreRequest(f"private network address for {host}")

@@ -60,24 +60,34 @@ NEWS_HEALTH_WINDOW = 10
 NEWS_HEALTH_DROP_RATIO = 0.5
 NEWS_HEALTH_MIN_RUNS = 3
 # Distributed crawling: set REDIS_URL (e.g. redis://host:6379/0) and every crawler process
-# shares one request queue and one set of request fingerprints in Redis (scrapy-redis). The
-# frontier's keys are named by NEWS_REDIS_FRONTIER (empty: the spider's name and today's UTC
+# shares one request queue and one set of request fingerprints in Redis (crawler/distributed.py).
+# The frontier's keys are named by NEWS_REDIS_FRONTIER (empty: the spider's name and today's UTC
 # date); give each scheduled run its own name, e.g. news-2026112406. Empty: local scheduler.
 REDIS_URL = ""
 NEWS_REDIS_FRONTIER = ""
+# A request handed to a process is leased to it for this long; a lease that expires (the
+# process died) puts the request back in the queue for the other processes.
+NEWS_REDIS_LEASE_SECONDS = 300.0
+# A process closes once the shared frontier has been empty (nothing queued or leased) this long.
+NEWS_REDIS_IDLE_SECONDS = 5.0
 
 # --- Components ----------------------------------------------------------------------------
 # Scrapy's downloader, with CONCURRENT_REQUESTS_PER_DOMAIN kept when DOWNLOAD_DELAY is 0.
 DOWNLOADER = "crawler.downloader.SlotLimitDownloader"
+# Resolves names in Twisted's thread pool (never on the reactor), caches them, and never hands
+# a private address to the connection of an origin no source configures, unless
+# ALLOW_PRIVATE_NETWORKS is True (crawler/resolver.py).
+TWISTED_DNS_RESOLVER = "crawler.resolver.GuardedResolver"
 DOWNLOADER_MIDDLEWARES = {
     "crawler.incremental.IncrementalCrawlMiddleware": 540,
     "crawler.middlewares.PrivateNetworkGuardMiddleware": 560,
 }
 # Scrapy's dupefilter plus a journal of stored articles, so `-s JOBDIR=DIR` resumes even
-# after a SIGKILL (crawler/jobdir.py). Replaced by scrapy-redis's with REDIS_URL.
+# after a SIGKILL (crawler/jobdir.py). With REDIS_URL the Redis frontier dedups instead.
 DUPEFILTER_CLASS = "crawler.jobdir.ResumableDupeFilter"
 EXTENSIONS = {
     "crawler.gc_tuning.GarbageCollectorTuning": 50,
+    "crawler.resolver.TrustConfiguredOrigins": 60,
     "crawler.extensions.SourceLockExtension": 100,
     "crawler.extensions.RunRecordExtension": 900,
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,12 @@ DEFAULT_SOURCES_FILE = CONFIG_DIR / "sources.yaml"
 
 SOURCE_KEYS = {"name", "start_urls", "feeds", "sitemaps", "allowed_hosts", "options"}
 OPTION_KEYS = {"depth_limit", "download_delay", "concurrency", "follow_credits"}
+# Limits of a sources file: its size, and how much its aliases may expand it (nodes after
+# expansion at most MAX_ALIAS_EXPANSION times those written, plus MIN_ALIAS_BUDGET).
+MAX_SOURCES_BYTES = 64 * 1024 * 1024
+MAX_ALIAS_EXPANSION = 10
+MIN_ALIAS_BUDGET = 10_000
+MAX_MESSAGE_CHARS = 300
 
 
 class SourcesConfigError(ValueError):
@@ -117,17 +125,72 @@ def parse_source(entry: object) -> Source:
     )
 
 
-def load_sources(path: Path = DEFAULT_SOURCES_FILE) -> list[Source]:
-    """Load and validate a sources file; SourcesConfigError names the file and entry."""
+def expanded_size(events: Iterable[yaml.Event]) -> tuple[int, int]:
+    """(nodes written, nodes once every alias is expanded) of a YAML event stream."""
+    written, sizes = 0, dict[str, int]()
+    stack: list[list[Any]] = [[None, 0]]  # [anchor, expanded size] of each open collection
+    for event in events:
+        if isinstance(event, yaml.AliasEvent):
+            stack[-1][1] += sizes.get(event.anchor or "", 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            written += 1
+            stack[-1][1] += 1
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            written += 1
+            stack.append([event.anchor, 1])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = stack.pop()
+            if anchor:
+                sizes[anchor] = size
+            stack[-1][1] += size
+    return written, stack[0][1]
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file's data, read safely: at most MAX_SOURCES_BYTES, and aliases that expand
+    the document at most MAX_ALIAS_EXPANSION times (an alias bomb is refused before it is
+    built). SourcesConfigError says why in one line, never quoting the document."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > MAX_SOURCES_BYTES:
+            raise SourcesConfigError(f"{path}: larger than {MAX_SOURCES_BYTES} bytes")
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SourcesConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         message = f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}"
         raise SourcesConfigError(message) from None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        written, expanded = expanded_size(yaml.parse(text, Loader=loader))
+        if expanded > MAX_ALIAS_EXPANSION * written + MIN_ALIAS_BUDGET:
+            raise SourcesConfigError(f"{path}: aliases expand {written} YAML nodes to "
+                                     f"{expanded} (more than {MAX_ALIAS_EXPANSION} times): "
+                                     "refused")
+        return yaml.load(text, Loader=loader)  # a safe loader: CSafeLoader or SafeLoader
     except yaml.YAMLError as exc:
-        raise SourcesConfigError(f"{path}: malformed YAML: {exc}".replace("\n", " ")) from None
+        message = str(exc).replace("\n", " ")[:MAX_MESSAGE_CHARS]
+        raise SourcesConfigError(f"{path}: malformed YAML: {message}") from None
+
+
+def load_sources(path: Path = DEFAULT_SOURCES_FILE) -> list[Source]:
+    """Load and validate a sources file; SourcesConfigError names the file and entry.
+
+    Parsed once per process and file version (path, size, modification time): the crawl
+    command, the spider's settings and the spider itself all ask for it.
+    """
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise SourcesConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return list(_load_sources(path.resolve(), stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_sources(path: Path, size: int, mtime_ns: int) -> tuple[Source, ...]:
+    """load_sources for one version of a file (the size and time are the cache key)."""
+    data = read_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         raise SourcesConfigError(f"{path}: expected a top-level 'sources:' list")
     sources: list[Source] = []
@@ -138,12 +201,12 @@ def load_sources(path: Path = DEFAULT_SOURCES_FILE) -> list[Source]:
         try:
             source = parse_source(entry)
         except ValueError as exc:
-            raise SourcesConfigError(f"{where}: {exc}") from None
+            raise SourcesConfigError(f"{where}: {str(exc)[:MAX_MESSAGE_CHARS]}") from None
         if source.name in seen:
             raise SourcesConfigError(f"{where}: duplicate name {source.name!r}")
         seen.add(source.name)
         sources.append(source)
-    return sources
+    return tuple(sources)
 
 
 def source_from_urls(urls: list[str]) -> Source:

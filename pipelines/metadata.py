@@ -8,12 +8,13 @@ import re
 import warnings
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from urllib.parse import urljoin
 
 from dateutil import parser as date_parser
 from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlElement
+
+from common.urls import join_url
 
 logger = logging.getLogger(__name__)
 
@@ -163,10 +164,9 @@ def canonical_url(tree: HtmlElement, url: str, metas: dict[str, str]) -> str | N
     for value in [*CANONICAL_XPATH(tree), meta_value(metas, "og:url")]:
         if not value or not value.strip():
             continue
-        try:
-            absolute = urljoin(url, value.strip())
-        except ValueError:
-            logger.debug("unparsable canonical URL %r on %s", value, url)
+        absolute = join_url(url, value.strip())
+        if absolute is None:
+            logger.debug("unparsable canonical URL %r on %s", value[:200], url)
             continue
         if absolute.startswith(("http://", "https://")):
             return absolute

@@ -26,6 +26,9 @@ T = TypeVar("T")
 IN_FLIGHT_PER_WORKER = 8
 START_TIMEOUT_S = 120.0
 MAX_BREAKS_PER_JOB = 2
+# Stats key: pages dropped because their worker died under them even when run alone (the
+# run is degraded when it is above 0).
+PAGES_LOST = "news/pool/pages_lost"
 PRELOAD = ["pipelines.work"]
 
 
@@ -68,7 +71,7 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 class CrashedWorker(Exception):
-    """A job's worker died twice while running it: the job itself is the likely cause."""
+    """A job killed the worker it ran in alone: the job itself is the cause."""
 
 
 class WorkerPool:
@@ -87,6 +90,8 @@ class WorkerPool:
         self.executor: Executor | None = None
         self.ready: Future[None] | None = None
         self.slots = asyncio.Semaphore(max(1, workers) * IN_FLIGHT_PER_WORKER)
+        self.alone = asyncio.Lock()
+        self.alone_executor: ProcessPoolExecutor | None = None
 
     def _new_executor(self) -> ProcessPoolExecutor:
         """A process pool whose workers run init_worker first."""
@@ -98,13 +103,15 @@ class WorkerPool:
         if self.workers <= 0:
             logger.info("Worker pool off (NEWS_WORKERS=0): pages are processed in-process")
             return
-        executor = self._new_executor()
+        executor: ProcessPoolExecutor | None = None
         try:
+            executor = self._new_executor()
             futures = [executor.submit(os.getpid) for _ in range(self.workers)]
             for future in futures:
                 future.result(timeout=START_TIMEOUT_S)
-        except (OSError, BrokenProcessPool, TimeoutError) as exc:
-            executor.shutdown(wait=True, cancel_futures=True)
+        except Exception as exc:  # any failure to start means: work here
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
             logger.warning("Worker processes could not start (%s: %s): processing pages "
                            "in-process", type(exc).__name__, exc)
             return
@@ -141,13 +148,19 @@ class WorkerPool:
             return
         logger.warning("Worker pool broke (%s: %s): restarting it and resubmitting its pages",
                        type(exc).__name__, exc)
-        self.executor = self._new_executor()
+        try:
+            self.executor = self._new_executor()
+        except Exception as error:  # a pool that cannot be rebuilt: work here
+            self.executor = None
+            logger.warning("Worker pool could not restart (%s: %s): processing pages "
+                           "in-process", type(error).__name__, error)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """fn(*args) in a worker, or here when the pool is down; waits while the pool is full.
 
-        A job is resubmitted once when its pool breaks; if the next pool breaks under it too,
-        it is taken for the cause and CrashedWorker is raised instead of running it here.
+        A job is resubmitted to the new pool when its pool breaks (a worker died: killed, or
+        crashed by any of the pages in flight); once it saw MAX_BREAKS_PER_JOB breaks, it runs
+        alone in a worker of its own (run_alone), where only it can be the cause.
         """
         await self.wait_started()
         async with self.slots:
@@ -164,14 +177,43 @@ class WorkerPool:
                     self._replace(executor, exc)
                     breaks += 1
                     if breaks >= MAX_BREAKS_PER_JOB:
-                        raise CrashedWorker(str(exc)) from exc
+                        return await self.run_alone(fn, *args)
             return fn(*args)
+
+    async def run_alone(self, fn: Callable[..., T], *args: Any) -> T:
+        """fn(*args) alone in a one-worker pool of its own, one such job at a time;
+        CrashedWorker when that worker dies under it. The worker is spawned by this process,
+        apart from the pool's forkserver, and kept for the next such job while it lives."""
+        async with self.alone:
+            try:
+                if self.alone_executor is None:
+                    self.alone_executor = ProcessPoolExecutor(
+                        1, mp_context=multiprocessing.get_context("spawn"),
+                        initializer=init_worker, initargs=self.initargs)
+                future = self.alone_executor.submit(fn, *args)
+            except (OSError, RuntimeError, BrokenProcessPool) as exc:
+                logger.warning("No worker for a page that broke its pool (%s): processing it "
+                               "in-process", type(exc).__name__)
+                self._close_alone()
+                return fn(*args)
+            try:
+                return await asyncio.wrap_future(future)
+            except BrokenProcessPool as exc:
+                self._close_alone()
+                raise CrashedWorker(str(exc)) from exc
+
+    def _close_alone(self) -> None:
+        """Let the one-worker pool of run_alone go (it is made again when next needed)."""
+        executor, self.alone_executor = self.alone_executor, None
+        if executor is not None:
+            executor.shutdown(wait=False)
 
     def close(self) -> None:
         """Let the workers finish their jobs and exit."""
         executor, self.executor = self.executor, None
         if executor is not None:
             executor.shutdown(wait=True)
+        self._close_alone()
 
 
 class PoolPipeline:
@@ -204,7 +246,9 @@ class PoolPipeline:
         await self.pool.wait_started()
         restarts = self.pool.restarts
         await asyncio.to_thread(self.pool.close)
-        self.crawler.stats.set_value("news/pool/restarts", restarts)
+        stats = self.crawler.stats
+        stats.set_value("news/pool/restarts", restarts)
+        stats.set_value(PAGES_LOST, stats.get_value(PAGES_LOST, 0))
 
     async def process_item(self, item: PageItem) -> PageItem:
         """Extract the article and its language; drop pages that hold none."""
@@ -212,9 +256,9 @@ class PoolPipeline:
         try:
             result = await self.pool.run(process_page, item.html, item.url, self.options)
         except CrashedWorker:
-            stats.inc_value("news/pool/crashed_pages")
-            logger.error("Dropping %s: the worker processing it died twice", item.url)
-            raise DropItem(f"worker died twice on {item.url}") from None
+            stats.inc_value(PAGES_LOST)
+            logger.error("Dropping %s: the worker processing it alone died", item.url)
+            raise DropItem(f"worker died on {item.url}") from None
         item.html = b""
         if result.article is None:
             stats.inc_value("news/extract/not_article")

@@ -6,7 +6,7 @@ import logging
 import time
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import DropItem, NotConfigured
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,7 +16,7 @@ from common.urls import canonical_url, host_of
 from pipelines.items import PageItem
 from storage.migrate import upgrade_database
 from storage.models import UrlRelation
-from storage.records import ArticleRecord
+from storage.records import ArticleRecord, UnstorableRecord, storable
 from storage.session import make_engine, make_sessionmaker, redact_url
 from storage.write import SaveOutcome, save_article
 
@@ -114,7 +114,12 @@ class StorePipeline:
 
     def process_item(self, item: PageItem) -> PageItem:
         """Buffer the item's record; write the batch once it is full."""
-        self.buffer.append((item, article_record(item)))
+        try:
+            record = storable(article_record(item))
+        except UnstorableRecord as exc:
+            self.crawler.stats.inc_value("news/store/unstorable")
+            raise DropItem(f"Not storable: {exc}") from None
+        self.buffer.append((item, record))
         if len(self.buffer) >= self.batch_size:
             self.flush()
         return item

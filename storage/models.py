@@ -101,7 +101,7 @@ class Story(Base):
     __tablename__ = "stories"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
     title: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     authors: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -111,7 +111,7 @@ class Story(Base):
     language_method: Mapped[str | None] = mapped_column(String(16))
     site: Mapped[str] = mapped_column(String(255))
     source: Mapped[str] = mapped_column(String(255))
-    original_url: Mapped[str | None] = mapped_column(String(2048))
+    original_url: Mapped[str | None] = mapped_column(Text)
     publisher: Mapped[str | None] = mapped_column(String(255))
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -141,7 +141,7 @@ class StoryUrl(Base):
     story_id: Mapped[int] = mapped_column(
         ForeignKey("stories.id", ondelete="CASCADE"), index=True
     )
-    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
     relation: Mapped[UrlRelation] = mapped_column(
         Enum(UrlRelation, name="url_relation", native_enum=False, length=16,
              values_callable=lambda e: [m.value for m in e])
@@ -166,7 +166,7 @@ class StoryRevision(Base):
         ForeignKey("stories.id", ondelete="CASCADE"), index=True
     )
     revision: Mapped[int] = mapped_column(Integer)
-    url: Mapped[str] = mapped_column(String(2048))
+    url: Mapped[str] = mapped_column(Text)
     title: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))

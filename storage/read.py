@@ -11,13 +11,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from storage.models import Story, StoryRevision, StoryUrl, UrlRelation
 from storage.records import SeenUrl, StoryView
+
+logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 
@@ -50,23 +53,54 @@ def iter_stories(
     since: dt.datetime | None = None,
     language: str | None = None,
     source: str | None = None,
+    skipped: Callable[[int], None] | None = None,
 ) -> Iterator[StoryView]:
-    """Stories in URL order (stable across crawls), by update time, language and source."""
-    query = select(Story).options(selectinload(Story.urls)).order_by(Story.url)
+    """Stories in URL order (stable across crawls), by update time, language and source.
+
+    A story that cannot be read (a value the database holds but its column type refuses, as
+    SQLite allows) is skipped with a log line, and SKIPPED (if given) is called with its id.
+    """
+    keys = select(Story.id, Story.url).order_by(Story.url)
     if since is not None:
-        query = query.where(Story.updated_at >= since)
+        keys = keys.where(Story.updated_at >= since)
     if language is not None:
-        query = query.where(Story.language == language)
+        keys = keys.where(Story.language == language)
     if source is not None:
-        query = query.where(Story.source == source)
+        keys = keys.where(Story.source == source)
     last_url = ""
     while True:
-        batch = session.scalars(query.where(Story.url > last_url).limit(BATCH_SIZE)).all()
+        batch = session.execute(keys.where(Story.url > last_url).limit(BATCH_SIZE)).all()
         if not batch:
             return
-        for story in batch:
-            yield _view(story)
+        yield from _readable_views(session, [row.id for row in batch], skipped)
         last_url = batch[-1].url
+
+
+STORIES_BY_ID = select(Story).options(selectinload(Story.urls))
+UNREADABLE = (ValueError, TypeError, LookupError, UnicodeError)
+
+
+def _readable_views(session: Session, ids: list[int], skipped: Callable[[int], None] | None
+                    ) -> Iterator[StoryView]:
+    """The views of stories IDS in that order: in one query, else one by one, skipping those
+    that cannot be read."""
+    try:
+        stories = {s.id: s for s in session.scalars(STORIES_BY_ID.where(Story.id.in_(ids)))}
+        views = [_view(stories[story_id]) for story_id in ids]
+    except UNREADABLE:
+        session.expunge_all()
+        views = []
+        for story_id in ids:
+            try:
+                views.append(_view(session.scalars(
+                    STORIES_BY_ID.where(Story.id == story_id)).one()))
+            except UNREADABLE as exc:
+                session.expunge_all()
+                logger.warning("Skipping story %d: unreadable (%s: %s)", story_id,
+                               type(exc).__name__, str(exc)[:200])
+                if skipped is not None:
+                    skipped(story_id)
+    yield from views
 
 
 def count_stories(session: Session) -> int:

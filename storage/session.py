@@ -12,6 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.wal import check_wal
+
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -30,13 +32,17 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine for a SQLAlchemy URL; SQLite files get WAL mode and their folder."""
+    """Create an engine for a SQLAlchemy URL; SQLite files get WAL mode and their folder.
+
+    A SQLite file's write-ahead log is checked first (storage/wal.py): CorruptWal when damaged.
+    """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"future": True}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+            check_wal(Path(database))
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
     else:
         kwargs["pool_pre_ping"] = True

@@ -13,7 +13,13 @@ from sqlalchemy.sql.elements import BindParameter
 
 from storage.models import Story, StoryRevision, StoryUrl, UrlRelation
 from storage.rank import Tier, main_tier, rank, record_tier
-from storage.records import ArticleRecord
+from storage.records import (
+    ETAG_LENGTH,
+    LAST_MODIFIED_LENGTH,
+    ArticleRecord,
+    storable,
+    validator,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -239,8 +245,10 @@ def _relation(story_url: str, record: ArticleRecord) -> UrlRelation:
 def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, int]:
     """Merge an article into its story (creating it when new); returns outcome and story id.
 
-    The caller owns the transaction: commit after this returns, roll back on error.
+    The caller owns the transaction: commit after this returns, roll back on error. The
+    record is first bounded as the schema holds it (storable: UnstorableRecord if it cannot be).
     """
+    record = storable(record)
     lock_story_keys(session, record)
     story, seen, own_text = find_story(session, record)
     if story is None:
@@ -275,6 +283,7 @@ def touch_url(session: Session, url: str, seen_at: dt.datetime, etag: str | None
     if known is None:
         return False
     known.last_seen = max(known.last_seen, seen_at)
-    known.http_etag = etag or known.http_etag
-    known.http_last_modified = last_modified or known.http_last_modified
+    known.http_etag = validator(etag, ETAG_LENGTH) or known.http_etag
+    known.http_last_modified = (validator(last_modified, LAST_MODIFIED_LENGTH)
+                                or known.http_last_modified)
     return True

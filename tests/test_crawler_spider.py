@@ -22,7 +22,7 @@ SEED = "lao-cai-phat-huy-vai-tro-cua-cong-doan-trong-xay-dung-dang-xay-dung-chin
 
 def spider(**settings: object) -> NewsSpider:
     project = {k: v for k, v in vars(project_settings).items() if k.isupper()}
-    crawler = get_crawler(NewsSpider, {**project, **settings})
+    crawler = get_crawler(NewsSpider, {**project, "ALLOW_PRIVATE_NETWORKS": True, **settings})
     crawler.spider = NewsSpider.from_crawler(
         crawler, start_urls=f"{URLS['vietnam']}/,{URLS['gazette']}/"
     )

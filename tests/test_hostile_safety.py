@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from common.urls import host_of
-from crawler.middlewares import resolves_to_private
+from crawler.resolver import private_without_dns
 from tests.crawling import crawl, export
 from tests.sites.faults import FaultSite
 from tests.sites.faults_routes import PACE_STORIES
@@ -56,4 +56,4 @@ def test_per_host_concurrency_is_honoured(
     ],
 )
 def test_private_address_spellings(url: str, private: bool) -> None:
-    assert resolves_to_private(host_of(url)) is private
+    assert private_without_dns(host_of(url)) is private

@@ -1,30 +1,45 @@
-"""Distributed crawling: two crawler processes share one Redis frontier and one database."""
+"""Distributed crawling: crawler processes share one Redis frontier and one database.
+
+Real redis-server, real PostgreSQL, real `scrapy crawl` processes, a real SIGKILL. The page
+server holds a chosen page's response until the test releases it, so each test acts when a
+process is known to be waiting on that page (events, not timing).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import signal
 import subprocess
+import sys
+import threading
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 
 import redis
 
-from tests.crawling import REPO_ROOT, export, log_size, requests_since
+from tests.crawling import FAST, REPO_ROOT, export, log_size, requests_since
 from tests.servers import new_postgres_database
+from tests.sites.faults_pages import generated_article
 from tests.sites.server import SampleSites
 from tests.test_ops_crawl import STORIES, crawl_command
+
+SLUGS = [f"district-news-story-{n}-of-the-day" for n in range(6)]
+WAIT = 120
 
 
 def test_two_processes_share_one_frontier(sample_sites: SampleSites, postgres_url: str,
                                           redis_url: str) -> None:
     db_url = new_postgres_database(postgres_url)
     argv = crawl_command(sample_sites, db_url, "-s", f"REDIS_URL={redis_url}",
-                         "-s", "NEWS_REDIS_FRONTIER=test-run-1",
-                         "-s", "SCHEDULER_IDLE_BEFORE_CLOSE=1")
+                         "-s", "NEWS_REDIS_FRONTIER=test-run-1")
     offset = log_size(sample_sites)
     procs = [subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     errors = [p.communicate(timeout=300)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [e[-2000:] for e in errors]
-    assert all("scrapy_redis.scheduler.Scheduler" in e for e in errors)
+    assert all("Sharing the frontier newsagg:test-run-1:queue" in e for e in errors)
     # Each process's robots.txt middleware fetches robots.txt for itself, outside the frontier.
     fetched = Counter(tuple(line.split()[1:4]) for line in requests_since(sample_sites, offset)
                       if " /robots.txt " not in line)
@@ -36,3 +51,142 @@ def test_two_processes_share_one_frontier(sample_sites: SampleSites, postgres_ur
     assert set(titles.values()) == {1}
     client = redis.Redis.from_url(redis_url)
     assert client.scard("newsagg:test-run-1:dupefilter") > len(fetched) // 2
+    assert client.zcard("newsagg:test-run-1:queue") == 0
+    assert client.zcard("newsagg:test-run-1:leases") == 0
+
+
+class HeldPages(http.server.BaseHTTPRequestHandler):
+    """Serves PAGES; a path in HELD answers only once its release event is set."""
+
+    pages: dict[str, str] = {}
+    held: dict[str, tuple[threading.Event, threading.Event]] = {}  # arrived, released
+    hits: list[str] = []
+    agents: dict[str, threading.Event] = {}  # set when that User-Agent asks for an article
+
+    def do_GET(self) -> None:  # noqa: N802
+        type(self).hits.append(self.path)
+        agent = self.headers.get("User-Agent", "")
+        if self.path.startswith("/news/") and agent in self.agents:
+            self.agents[agent].set()
+        if self.path in self.held:
+            arrived, released = self.held[self.path]
+            arrived.set()
+            released.wait(WAIT)
+        body = self.pages.get(self.path)
+        data = (body or "").encode("utf-8")
+        self.send_response(200 if body is not None else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        with contextlib.suppress(OSError):  # a killed crawler's connection is gone
+            self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        return
+
+
+@contextlib.contextmanager
+def held_site(*held_paths: str) -> Iterator[tuple[str, type[HeldPages]]]:
+    """A news site on loopback: "/" links SLUGS' articles; each of HELD_PATHS waits for its
+    release event; an article asked for by User-Agent "b" sets agents["b"]."""
+    pages = {"/": "<html><body>" + "".join(f"<a href='/news/{s}.html'>{s}</a>" for s in SLUGS)
+                  + "</body></html>"}
+    pages.update({f"/news/{slug}.html": generated_article(slug) for slug in SLUGS})
+    handler = type("Handler", (HeldPages,), {
+        "pages": pages, "hits": [], "agents": {"b": threading.Event()},
+        "held": {path: (threading.Event(), threading.Event()) for path in held_paths}})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        for _, released in handler.held.values():
+            released.set()
+        server.shutdown()
+        server.server_close()
+
+
+def crawler(site: str, db_url: str, redis_url: str, frontier: str, log: Path | None,
+            *args: str) -> subprocess.Popen[str]:
+    """A `scrapy crawl` process on the shared frontier; stderr to LOG, else to a pipe."""
+    argv = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"start_urls={site}/",
+            "-s", f"DATABASE_URL={db_url}", "-s", "ALLOW_PRIVATE_NETWORKS=True",
+            "-s", f"REDIS_URL={redis_url}", "-s", f"NEWS_REDIS_FRONTIER={frontier}",
+            "-s", "NEWS_STORE_BATCH_SIZE=1", *FAST, *args]
+    stderr = log.open("w") if log is not None else subprocess.PIPE
+    return subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=stderr,
+                            text=True)
+
+
+def read_until(proc: subprocess.Popen[str], text: str, lines: list[str]) -> bool:
+    """Read a process's stderr into LINES until a line holds TEXT; False at its end."""
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        lines.append(line)
+        if text in line:
+            return True
+    return False
+
+
+def test_an_idle_process_waits_for_work_leased_elsewhere(
+    postgres_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """B starts while A downloads the only page (the frontier's queue is empty): B waits.
+    Once "/" is released, A (one request at a time) blocks on a held article and B takes the
+    others from the queue; the articles are released once B asks for one."""
+    db_url = new_postgres_database(postgres_url)
+    articles = [f"/news/{slug}.html" for slug in SLUGS]
+    with held_site("/", *articles) as (site, handler):
+        arrived, index_released = handler.held["/"]
+        first = crawler(site, db_url, redis_url, "idle-run", tmp_path / "a.log",
+                        "-s", "USER_AGENT=a", "-s", "CONCURRENT_REQUESTS=1")
+        assert arrived.wait(WAIT)
+        second = crawler(site, db_url, redis_url, "idle-run", None, "-s", "USER_AGENT=b")
+        lines: list[str] = []
+        assert read_until(second, "Waiting for work", lines), "".join(lines)[-3000:]
+        index_released.set()
+        assert handler.agents["b"].wait(WAIT)
+        for article in articles:
+            handler.held[article][1].set()
+        second_log = "".join(lines) + second.communicate(timeout=300)[1]
+        assert first.wait(timeout=300) == 0
+        assert second.returncode == 0, second_log[-3000:]
+    dequeued = [line for line in second_log.splitlines() if "'scheduler/dequeued/redis'" in line]
+    assert dequeued, second_log[-3000:]
+    assert int(dequeued[0].split(":")[-1].strip(" ,")) >= 1
+    assert len(export(db_url)) == len(SLUGS)
+
+
+def test_requests_leased_to_a_killed_process_go_back_to_the_queue(
+    postgres_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """A is SIGKILLed while it downloads an article; its lease expires and B fetches it."""
+    db_url = new_postgres_database(postgres_url)
+    held = f"/news/{SLUGS[3]}.html"
+    lease = ("-s", "NEWS_REDIS_LEASE_SECONDS=2")
+    with held_site(held) as (site, handler):
+        arrived, released = handler.held[held]
+        first = crawler(site, db_url, redis_url, "kill-run", tmp_path / "a.log", *lease)
+        assert arrived.wait(WAIT)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=60)
+        released.set()
+        hits_before = Counter(handler.hits)[held]
+        second = crawler(site, db_url, redis_url, "kill-run", tmp_path / "b.log", *lease)
+        assert second.wait(timeout=300) == 0, (tmp_path / "b.log").read_text()[-3000:]
+    assert hits_before == 1
+    assert Counter(handler.hits)[held] == 2  # fetched again, by B
+    assert {f"/news/{slug}.html" for slug in SLUGS} <= set(handler.hits)
+    log = (tmp_path / "b.log").read_text()
+    assert "Waiting for work" in log or "'scheduler/dequeued/redis'" in log
+    assert any(s["title"] == generated_title(SLUGS[3]) for s in export(db_url))
+    client = redis.Redis.from_url(redis_url)
+    assert client.zcard("newsagg:kill-run:leases") == 0
+
+
+def generated_title(slug: str) -> str:
+    """The title generated_article gives a slug's story."""
+    from tests.sites.faults_pages import story_title
+
+    return story_title(slug)

@@ -56,10 +56,11 @@ class ExportCommand(ScrapyCommand):
         assert self.settings is not None
         engine, sessions = open_database(self.settings)
         count = 0
+        skipped: list[int] = []
         try:
             with sessions() as session:
                 stories = iter_stories(session, since=opts.since, language=opts.language,
-                                       source=opts.source)
+                                       source=opts.source, skipped=skipped.append)
                 if opts.output == "-":
                     for story in stories:
                         sys.stdout.write(json.dumps(story.to_json(), ensure_ascii=False) + "\n")
@@ -75,3 +76,6 @@ class ExportCommand(ScrapyCommand):
         finally:
             engine.dispose()
         print(f"exported {count} stories to {opts.output}", file=sys.stderr)
+        if skipped:
+            ids = ", ".join(map(str, skipped[:20]))
+            print(f"skipped {len(skipped)} unreadable stories (ids {ids})", file=sys.stderr)

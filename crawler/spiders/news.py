@@ -31,6 +31,7 @@ from crawler.pages import (
     parse_html,
     url_looks_like_listing,
 )
+from crawler.resolver import configured_origins, origin_of, private_without_dns
 from crawler.sources import (
     DEFAULT_SOURCES_FILE,
     Source,
@@ -246,7 +247,8 @@ class NewsSpider(scrapy.Spider):
         anchors: list[Anchor] | None = None
         if is_article_page(root, response.url):
             anchors = page_anchors(root, response.url)
-            original = credited_url(root, anchors, response.url, self.markers)
+            original = self._public_credit(credited_url(root, anchors, response.url,
+                                                        self.markers), response.url)
             yield self._item(response, html, original)
             if original and self.follow_credits and not credit_hop:
                 yield from self._credit_request(response, original)
@@ -292,6 +294,18 @@ class NewsSpider(scrapy.Spider):
             http_etag=_header(response, b"ETag"),
             http_last_modified=_header(response, b"Last-Modified"),
         )
+
+    def _public_credit(self, original: str | None, page: str) -> str | None:
+        """The credited URL, unless the guard is on and its host is private by its spelling
+        alone (an address literal, localhost) at an origin no source configures: such a
+        credit is never fetched, so it is not recorded either."""
+        if (original is None or self.settings.getbool("ALLOW_PRIVATE_NETWORKS")
+                or not private_without_dns(host_of(original))
+                or origin_of(original) in configured_origins(self.sources)):
+            return original
+        self._count("private_credits_dropped")
+        logger.warning("Dropped the credit %s of %s: a private network address", original, page)
+        return None
 
     def _credit_request(self, response: HtmlResponse, original: str) -> Iterator[Request]:
         """Follow the page's credited original one hop, whatever its host."""
