@@ -1,7 +1,7 @@
 """Full-text search index of stories, folded (no diacritics), kept in step by triggers
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-03 05:00:00
 
 SQLite: a contentless FTS5 table `story_search` (rowid = story id). PostgreSQL: a table
@@ -19,8 +19,8 @@ from alembic import op
 
 from storage.search import EXTRA_FOLDS, SEPARATORS, SQLITE_REPLACEMENTS
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
