@@ -4,23 +4,36 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import zlib
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import HtmlResponse, Request, Response, TextResponse
+from scrapy.http import HtmlResponse, Request, Response
 from scrapy.settings import BaseSettings
-from scrapy.utils.gz import gunzip, gzip_magic_number
 
-from common.urls import fetchable_host, host_of, robots_txt_url
+from common.urls import host_of, robots_txt_url
+from crawler.credits import credit_holds, original_url, story_words, variant_canonical
 from crawler.distributed import use_redis_frontier
 from crawler.encoding import looks_binary, page_text, utf8_page
-from crawler.feeds import parse_feed, parse_sitemap, robots_sitemaps
+from crawler.feeds import (
+    FEED_KINDS,
+    GZIP_MAGIC,
+    DocumentKind,
+    Entry,
+    UnreadableDocument,
+    read_document,
+    robots_sitemaps,
+    sniff,
+    unpack,
+)
 from crawler.incremental import ARTICLE_CANDIDATE
+from crawler.links import fetchable_host
 from crawler.pages import (
     Anchor,
     credited_url,
@@ -31,6 +44,7 @@ from crawler.pages import (
     parse_html,
     url_looks_like_listing,
 )
+from crawler.robots import ROBOTS_REQUEST
 from crawler.sources import (
     DEFAULT_SOURCES_FILE,
     Source,
@@ -41,10 +55,26 @@ from crawler.sources import (
 )
 from pipelines.items import PageItem
 from pipelines.markers import Markers, load_markers
+from pipelines.neardup import permutations, signature
 
 logger = logging.getLogger(__name__)
 
-MAX_SITEMAP_BYTES = 50 * 1024 * 1024
+DISCOVERY_KINDS = frozenset(DocumentKind) - {DocumentKind.HTML, DocumentKind.UNKNOWN}
+CREDIT_META = ("source", "credit_key", "credited_by", "news_depth", ARTICLE_CANDIDATE)
+
+
+@dataclass
+class Credit:
+    """A credited original: the copies waiting for it, then what its fetch found.
+
+    Fetched once per credited URL, whatever number of copies credit it (a citation shared
+    by many stories): copies that come later are judged on the kept result.
+    """
+
+    waiting: list[tuple[PageItem, np.ndarray | None]] = field(default_factory=list)
+    resolved: bool = False
+    url: str | None = None  # the original's canonical URL; None: it could not be fetched
+    signature: np.ndarray | None = None  # of its story text (see crawler.credits)
 
 
 def _header(response: Response, name: bytes) -> str | None:
@@ -57,6 +87,13 @@ class NewsSpider(scrapy.Spider):
     """Crawl configured news sources: robots.txt sitemaps, feeds and in-site links."""
 
     name = "news"
+    # Set from settings by from_crawler (NEWS_MAX_URLS_PER_SOURCE, NEWS_DISCOVERY_MAXSIZE,
+    # NEWS_DEDUP_*: a credit is judged by the dedup stage's measure).
+    max_urls_per_source: int
+    discovery_maxsize: int
+    shingle_size: int
+    coefficients: tuple[np.ndarray, np.ndarray]
+    credit_threshold: float
 
     def __init__(
         self,
@@ -86,6 +123,8 @@ class NewsSpider(scrapy.Spider):
         )
         self._by_name = {s.name: s for s in sources}
         self.requested: set[int] = set()
+        self.discovered: Counter[str] = Counter()
+        self.credits: dict[str, Credit] = {}
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -110,7 +149,13 @@ class NewsSpider(scrapy.Spider):
         kwargs["sources_file"] = Path(settings.get("NEWS_SOURCES_FILE"))
         kwargs["depth_limit"] = settings.getint("NEWS_DEPTH_LIMIT")
         kwargs["follow_credits"] = settings.getbool("NEWS_FOLLOW_CREDITS")
-        return super().from_crawler(crawler, *args, **kwargs)
+        spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
+        spider.max_urls_per_source = settings.getint("NEWS_MAX_URLS_PER_SOURCE")
+        spider.discovery_maxsize = settings.getint("NEWS_DISCOVERY_MAXSIZE")
+        spider.shingle_size = settings.getint("NEWS_DEDUP_SHINGLE_SIZE")
+        spider.coefficients = permutations(settings.getint("NEWS_DEDUP_NUM_PERM"))
+        spider.credit_threshold = settings.getfloat("NEWS_DEDUP_THRESHOLD")
+        return spider
 
     async def start(self) -> AsyncIterator[Request]:
         """robots.txt, configured sitemaps and feeds, then the start pages, per source."""
@@ -122,14 +167,10 @@ class NewsSpider(scrapy.Spider):
         for source in self.sources:
             meta = {"source": source.name, "news_depth": 0}
             for url in sorted({robots_txt_url(u) for u in source.start_urls}):
-                yield Request(url, callback=self.parse_robots, meta=dict(meta),
-                              errback=self.on_error, priority=20)
-            for url in source.sitemaps:
-                yield Request(url, callback=self.parse_sitemap, meta=dict(meta),
-                              errback=self.on_error, priority=15)
-            for url in source.feeds:
-                yield Request(url, callback=self.parse_feed, meta=dict(meta),
-                              errback=self.on_error, priority=15)
+                yield Request(url, callback=self.parse_robots, errback=self.on_error,
+                              meta={**meta, ROBOTS_REQUEST: True}, priority=20)
+            for url in [*source.sitemaps, *source.feeds]:
+                yield self._document_request(url, source.name)
             for url in source.start_urls:
                 yield Request(url, callback=self.parse_page, meta=dict(meta),
                               errback=self.on_error, priority=10)
@@ -152,60 +193,74 @@ class NewsSpider(scrapy.Spider):
         """True for sitemaps on the source's hosts, gzipped ones (.xml.gz) included."""
         return url.startswith(("http://", "https://")) and host_of(url) in source.allowed_hosts
 
-    def _discovery_meta(self, response: Response) -> dict[str, Any]:
-        """Meta for a sitemap found in a response: its source, at depth 0 (none of the meta
-        Scrapy's components keep per response, such as download_slot or redirect_urls)."""
-        return {"source": response.meta["source"], "news_depth": 0}
+    def _document_request(self, url: str, source: str) -> Request:
+        """A request for a discovery document (sitemap or feed, read by what it holds).
+
+        Its meta is the source at depth 0 (none of the meta Scrapy's components keep per
+        response, such as download_slot or redirect_urls) and the protocol's size limit
+        (NEWS_DISCOVERY_MAXSIZE) in place of DOWNLOAD_MAXSIZE.
+        """
+        return Request(url, callback=self.parse_document, errback=self.on_error, priority=15,
+                       meta={"source": source, "news_depth": 0,
+                             "download_maxsize": self.discovery_maxsize,
+                             "download_warnsize": self.discovery_maxsize})
 
     def _count(self, key: str) -> None:
         """Increment a namespaced stats counter."""
         self.crawler.stats.inc_value(f"news/spider/{key}")
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
-        """Follow the sitemaps a robots.txt names."""
-        text = response.text if isinstance(response, TextResponse) else ""
-        for url in robots_sitemaps(text, response.url):
-            if self._sitemap_in_scope(url, self._source(response)):
-                yield response.follow(url, callback=self.parse_sitemap, errback=self.on_error,
-                                      meta=self._discovery_meta(response), priority=15)
-
-    def parse_sitemap(self, response: Response) -> Iterator[Request]:
-        """Follow a sitemap index's sitemaps and a urlset's pages."""
-        body = response.body
-        if gzip_magic_number(response):
-            try:
-                body = gunzip(body, max_size=MAX_SITEMAP_BYTES)
-            except (OSError, ValueError, zlib.error) as exc:
-                logger.warning("Unreadable gzip sitemap %s (corrupt, or over %d bytes "
-                               "unpacked): %s", response.url, MAX_SITEMAP_BYTES, exc)
-                self._count("bad_sitemaps")
-                return
-        links = parse_sitemap(body, response.url)
-        if not links.sitemaps and not links.pages:
-            logger.warning("Sitemap %s lists nothing (malformed or empty)", response.url)
-            self._count("bad_sitemaps")
+        """Follow the sitemaps a robots.txt names (the robots middleware's own response)."""
         source = self._source(response)
-        for url in links.sitemaps:
+        for url in robots_sitemaps(response.body, response.url):
             if self._sitemap_in_scope(url, source):
-                yield Request(url, callback=self.parse_sitemap, errback=self.on_error,
-                              meta=self._discovery_meta(response), priority=15)
-        yield from self._page_requests(links.pages, response, depth=1)
+                yield self._document_request(url, source.name)
 
-    def parse_feed(self, response: Response) -> Iterator[Request]:
-        """Follow the entries of an RSS or Atom feed."""
-        links = parse_feed(response.body, response.url)
-        if not links:
-            logger.warning("Feed %s lists no entries (malformed or empty)", response.url)
-            self._count("bad_feeds")
-        yield from self._page_requests(links, response, depth=1)
+    def parse_document(self, response: Response) -> Iterator[Request | PageItem]:
+        """Read a discovery document by what it holds; an HTML one is read as a page."""
+        try:
+            body = unpack(response.body, self.discovery_maxsize)
+        except UnreadableDocument as exc:
+            logger.warning("Unreadable document %s: %s", response.url, exc)
+            self._count("bad_documents")
+            return
+        kind = sniff(body)
+        if kind in DISCOVERY_KINDS:
+            yield from self._discovery(response, body)
+        elif kind is DocumentKind.HTML:
+            page = response if isinstance(response, HtmlResponse) else response.replace(
+                cls=HtmlResponse, body=body)
+            yield from self.parse_page(page)
+        else:
+            logger.warning("Document %s is no sitemap, feed or page (%s)", response.url,
+                           (response.headers.get(b"Content-Type") or b"").decode("latin-1"))
+            self._count("bad_documents")
 
-    def _page_requests(self, urls: list[str], response: Response, depth: int) -> Iterator[Request]:
+    def _discovery(self, response: Response, body: bytes) -> Iterator[Request]:
+        """Follow what a sitemap index, sitemap or feed lists."""
+        found = read_document(body, response.url)
+        self._count(f"documents/{found.kind}")
+        if not found.sitemaps and not found.pages:
+            logger.warning("%s %s lists nothing (malformed or empty)", found.kind, response.url)
+            self._count("bad_feeds" if found.kind in FEED_KINDS else "bad_sitemaps")
+        if found.truncated:
+            logger.warning("%s %s lists more than %d URLs: the rest is ignored", found.kind,
+                           response.url, len(found.sitemaps) + len(found.pages))
+            self._count("truncated_documents")
+        source = self._source(response)
+        for url in found.sitemaps:
+            if self._sitemap_in_scope(url, source):
+                yield self._document_request(url, source.name)
+        yield from self._page_requests(found.pages, response, depth=1)
+
+    def _page_requests(self, entries: list[Entry], response: Response, depth: int
+                       ) -> Iterator[Request]:
         """Requests for in-scope pages at a depth within the source's limit."""
         source = self._source(response)
         if depth > self._depth_limit(source):
             return
         yield from self._new_page_requests(
-            [url for url in urls if self._in_scope(url, source)], source.name, depth)
+            [e.url for e in entries if self._in_scope(e.url, source)], source.name, depth)
 
     def _new_page_requests(self, urls: list[str], source: str, depth: int) -> Iterator[Request]:
         """Requests for the pages of a source at a depth that this spider has not requested yet.
@@ -221,6 +276,10 @@ class NewsSpider(scrapy.Spider):
             if key in self.requested:
                 known += 1
                 continue
+            if self.discovered[source] >= self.max_urls_per_source:
+                self._cap_reached(source)
+                break
+            self.discovered[source] += 1
             self.requested.add(key)
             yield Request(url, callback=self.parse_page, errback=self.on_error,
                           meta={"source": source, "news_depth": depth,
@@ -228,39 +287,55 @@ class NewsSpider(scrapy.Spider):
         if known:
             self.crawler.stats.inc_value("news/spider/links_already_requested", known)
 
+    def _cap_reached(self, source: str) -> None:
+        """Log once per source that NEWS_MAX_URLS_PER_SOURCE stopped its discovery."""
+        self._count(f"url_cap_reached/{source}")
+        if self.crawler.stats.get_value(f"news/spider/url_cap_reached/{source}") == 1:
+            logger.warning("Source %s: %d URLs discovered in this run "
+                           "(NEWS_MAX_URLS_PER_SOURCE): no more are followed", source,
+                           self.max_urls_per_source)
+
     def parse_page(self, response: Response) -> Iterator[Request | PageItem]:
-        """Yield an article page as an item; follow feeds, links and a credited original."""
-        if not isinstance(response, HtmlResponse):
-            logger.info("Skipping non-HTML response %s (%s)", response.url,
-                        (response.headers.get(b"Content-Type") or b"").decode("latin-1"))
-            self._count("non_html")
+        """Yield an article page as an item; follow feeds, links and a credited original.
+
+        A link that leads to a sitemap or feed (whatever its URL or Content-Type) is read as one.
+        """
+        kind = sniff(response.body)
+        if response.body.startswith(GZIP_MAGIC) or kind in DISCOVERY_KINDS:
+            yield from self.parse_document(response)
             return
+        if not isinstance(response, HtmlResponse):
+            if kind is not DocumentKind.HTML:
+                logger.info("Skipping non-HTML response %s (%s)", response.url,
+                            (response.headers.get(b"Content-Type") or b"").decode("latin-1"))
+                self._count("non_html")
+                return
+            response = response.replace(cls=HtmlResponse)
         if looks_binary(response.body):
             logger.info("Skipping binary content served as HTML %s", response.url)
             self._count("binary_pages")
             return
         response = self._as_text(response)
-        credit_hop = bool(response.meta.get("credit_hop"))
         html = utf8_page(response.body, response.encoding, response.text)
         root = parse_html(html)
+        source = self._source(response)
         anchors: list[Anchor] | None = None
         if is_article_page(root, response.url):
             anchors = page_anchors(root, response.url)
             original = credited_url(root, anchors, response.url, self.markers)
-            yield self._item(response, html, original)
-            if original and self.follow_credits and not credit_hop:
-                yield from self._credit_request(response, original)
+            item = self._item(response, html, original)
+            if original and self.follow_credits and host_of(original) not in source.allowed_hosts:
+                yield from self._credit(item, original, root)
+            else:
+                item.credit_verified = False if original else None
+                yield item
         else:
             self._count("listing_pages")
             self._count(f"listing_pages/{response.meta['source']}")
-        if credit_hop:
-            return
         depth = response.meta.get("news_depth", 0) + 1
-        source = self._source(response)
         for url in feed_links(root, response.url):
             if self._in_scope(url, source):
-                yield Request(url, callback=self.parse_feed, errback=self.on_error,
-                              meta={"source": source.name, "news_depth": depth - 1}, priority=15)
+                yield self._document_request(url, source.name)
         if depth > self._depth_limit(source):
             return
         if anchors is None:
@@ -293,16 +368,82 @@ class NewsSpider(scrapy.Spider):
             http_last_modified=_header(response, b"Last-Modified"),
         )
 
-    def _credit_request(self, response: HtmlResponse, original: str) -> Iterator[Request]:
-        """Follow the page's credited original one hop, whatever its host."""
-        if host_of(original) in self._source(response).allowed_hosts:
+    def _signature(self, root: Any) -> np.ndarray | None:
+        """The MinHash signature of a page's story text, by the dedup stage's settings."""
+        return signature(story_words(root), self.shingle_size, self.coefficients)
+
+    def _credit(self, item: PageItem, original: str, root: Any) -> Iterator[Request | PageItem]:
+        """Hold a copy's item until its credited original is fetched (once per original)."""
+        copy = self._signature(root)
+        credit = self.credits.get(original)
+        if credit is None:
+            credit = self.credits[original] = Credit()
+            self._count("credits_followed")
+            yield Request(original, callback=self.parse_credit, errback=self.on_credit_error,
+                          dont_filter=True, priority=5,
+                          meta={"source": item.source, "credit_key": original,
+                                "credited_by": item.url, "news_depth": 0,
+                                ARTICLE_CANDIDATE: False})
+        if credit.resolved:
+            yield self._judged(item, credit, copy)
+        else:
+            credit.waiting.append((item, copy))
+
+    def parse_credit(self, response: Response) -> Iterator[Request | PageItem]:
+        """A credited original, redirects followed: a variant's canonical is fetched in its
+        place (once); the page is stored as an article and judges the copies that credit it."""
+        key = response.meta["credit_key"]
+        if not isinstance(response, HtmlResponse) or looks_binary(response.body):
+            yield from self._resolve(key, None, None)
             return
-        self._count("credits_followed")
-        yield Request(original, callback=self.parse_page, errback=self.on_error,
-                      meta={"source": response.meta["source"], "credit_hop": True,
-                            "credited_by": response.url, "news_depth": 0,
-                            ARTICLE_CANDIDATE: True},
-                      priority=5)
+        response = self._as_text(response)
+        html = utf8_page(response.body, response.encoding, response.text)
+        root = parse_html(html)
+        canonical = variant_canonical(root, response.url)
+        if canonical and not response.meta.get("credit_canonical"):
+            self._count("credit_variants_followed")
+            yield Request(canonical, callback=self.parse_credit, errback=self.on_credit_error,
+                          dont_filter=True, priority=5,
+                          meta={**{k: response.meta[k] for k in CREDIT_META if
+                                   k in response.meta}, "credit_canonical": True})
+            return
+        if is_article_page(root, response.url):
+            item = self._item(response, html, None)
+            item.request_url = key
+            yield item
+        yield from self._resolve(key, original_url(root, response.url), self._signature(root))
+
+    def on_credit_error(self, failure: Any) -> Iterator[PageItem]:
+        """An original that cannot be fetched: its copies keep the credit, not verified."""
+        self.on_error(failure)
+        request = getattr(failure, "request", None)
+        if request is not None and request.meta.get("credit_key") in self.credits:
+            yield from self._resolve(request.meta["credit_key"], None, None)
+
+    def _resolve(self, key: str, url: str | None, original: np.ndarray | None
+                 ) -> Iterator[PageItem]:
+        """Keep what the original's fetch found and release the copies waiting for it."""
+        credit = self.credits[key]
+        credit.resolved, credit.url, credit.signature = True, url, original
+        waiting, credit.waiting = credit.waiting, []
+        for item, copy in waiting:
+            yield self._judged(item, credit, copy)
+
+    def _judged(self, item: PageItem, credit: Credit, copy: np.ndarray | None) -> PageItem:
+        """The copy's item with its credit verified (at the original's canonical URL), kept
+        unverified (the original could not be fetched) or dropped (another story)."""
+        if credit.url is None:
+            item.credit_verified = False
+            self._count("credits_unverified")
+        elif credit_holds(copy, credit.signature, self.credit_threshold):
+            item.credited_url, item.credit_verified = credit.url, True
+            self._count("credits_verified")
+        else:
+            logger.debug("%s links to %s, which carries another story: no credit", item.url,
+                         credit.url)
+            item.credited_url = None
+            self._count("credits_rejected")
+        return item
 
     def on_error(self, failure: Any) -> None:
         """Log a failed request once, with its kind, and count it.
