@@ -80,7 +80,7 @@ class Discovery:
     """What a discovery document lists: further sitemaps, pages, and whether it was cut."""
 
     kind: DocumentKind
-    sitemaps: list[str]
+    sitemaps: list[Entry]
     pages: list[Entry]
     truncated: bool = False
 
@@ -175,7 +175,7 @@ def _sitemap(body: bytes, base_url: str, kind: DocumentKind, limit: int) -> Disc
     except (etree.XMLSyntaxError, StopIteration, ValueError):
         pass
     if kind is DocumentKind.SITEMAP_INDEX:
-        return Discovery(kind, [e.url for e in locs], [], truncated)
+        return Discovery(kind, locs, [], truncated)
     return Discovery(kind, [], locs, truncated)
 
 

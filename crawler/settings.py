@@ -35,6 +35,9 @@ NEWS_DISCOVERY_MAXSIZE = 50 * 1024 * 1024
 NEWS_MAX_URLS_PER_SOURCE = 100_000
 # robots.txt: how much of it is read (RFC 9309 asks for at least 500 KiB).
 NEWS_ROBOTS_MAX_BYTES = 500 * 1024
+# Skip sitemap and feed entries (and indexed sitemaps) whose lastmod / publication date is
+# before the start of the source's last run that finished normally (crawl_runs).
+NEWS_SKIP_OLD_ENTRIES = True
 
 # --- Politeness ----------------------------------------------------------------------------
 USER_AGENT = "newsagg/0.1 (+https://github.com/newsagg/newsagg; news archiving crawler)"

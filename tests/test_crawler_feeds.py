@@ -84,7 +84,7 @@ def test_kind_comes_from_the_content(body: bytes, kind: DocumentKind) -> None:
 
 def test_sitemap_index_and_google_news_sitemap() -> None:
     index = read_document(INDEX, BASE)
-    assert index.sitemaps == ["https://news.example/s1.xml"]
+    assert [e.url for e in index.sitemaps] == ["https://news.example/s1.xml"]
     assert index.pages == []
     news = read_document(NEWS_SITEMAP, BASE)
     assert [e.url for e in news.pages] == ["https://news.example/a.html",

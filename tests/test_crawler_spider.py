@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 from pathlib import Path
 
@@ -210,3 +211,17 @@ def test_callbacks_return_no_value(callback: str) -> None:
     """What Scrapy's WARN_ON_GENERATOR_RETURN_VALUE (off in our settings) checked per response."""
     assert not project_settings.WARN_ON_GENERATOR_RETURN_VALUE
     assert not is_generator_with_return_value(getattr(NewsSpider, callback))
+
+
+def test_entries_older_than_the_last_finished_run_are_skipped() -> None:
+    news = spider()
+    news.previous_runs = {"start_urls": dt.datetime(2024, 3, 8, tzinfo=dt.UTC)}
+    body = b"""<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+      <url><loc>/old.html</loc><lastmod>2024-03-07</lastmod></url>
+      <url><loc>/new.html</loc><lastmod>2024-03-09T10:00:00+01:00</lastmod></url>
+      <url><loc>/undated.html</loc></url></urlset>"""
+    request = Request(f"{URLS['vietnam']}/s.xml", meta={"source": "start_urls"})
+    out = list(news.parse_document(XmlResponse(url=request.url, body=body, request=request)))
+    assert [r.url for r in out] == [f"{URLS['vietnam']}/new.html",
+                                    f"{URLS['vietnam']}/undated.html"]
+    assert news.crawler.stats.get_value("news/spider/old_entries_skipped") == 1

@@ -107,7 +107,7 @@ def assert_links(links: list[str]) -> None:
 def test_discovery_parsers_never_raise(body: bytes) -> None:
     found = read_document(body, BASE)
     assert isinstance(found, Discovery)
-    assert_links(found.sitemaps + [entry.url for entry in found.pages])
+    assert_links([entry.url for entry in found.sitemaps + found.pages])
     assert unpack(body) == body or body.startswith(b"\x1f\x8b")
 
 

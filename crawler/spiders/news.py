@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import scrapy
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.settings import BaseSettings
+from sqlalchemy.exc import SQLAlchemyError
 
 from common.urls import host_of, robots_txt_url
-from crawler.credits import credit_holds, original_url, story_words, variant_canonical
 from crawler.distributed import use_redis_frontier
-from crawler.encoding import looks_binary, page_text, utf8_page
+from crawler.encoding import looks_binary, utf8_page
 from crawler.feeds import (
     FEED_KINDS,
     GZIP_MAGIC,
@@ -53,47 +50,25 @@ from crawler.sources import (
     source_download_slot,
     source_from_urls,
 )
+from crawler.spiders.crediting import CreditingSpider
 from pipelines.items import PageItem
 from pipelines.markers import Markers, load_markers
-from pipelines.neardup import permutations, signature
+from pipelines.neardup import permutations
+from storage.runs import last_finished_starts
+from storage.session import make_engine, make_sessionmaker
 
 logger = logging.getLogger(__name__)
 
 DISCOVERY_KINDS = frozenset(DocumentKind) - {DocumentKind.HTML, DocumentKind.UNKNOWN}
-CREDIT_META = ("source", "credit_key", "credited_by", "news_depth", ARTICLE_CANDIDATE)
 
 
-@dataclass
-class Credit:
-    """A credited original: the copies waiting for it, then what its fetch found.
-
-    Fetched once per credited URL, whatever number of copies credit it (a citation shared
-    by many stories): copies that come later are judged on the kept result.
-    """
-
-    waiting: list[tuple[PageItem, np.ndarray | None]] = field(default_factory=list)
-    resolved: bool = False
-    url: str | None = None  # the original's canonical URL; None: it could not be fetched
-    signature: np.ndarray | None = None  # of its story text (see crawler.credits)
-
-
-def _header(response: Response, name: bytes) -> str | None:
-    """A response header as text, None when absent."""
-    value = response.headers.get(name)
-    return value.decode("latin-1") if value else None
-
-
-class NewsSpider(scrapy.Spider):
+class NewsSpider(CreditingSpider):
     """Crawl configured news sources: robots.txt sitemaps, feeds and in-site links."""
 
     name = "news"
-    # Set from settings by from_crawler (NEWS_MAX_URLS_PER_SOURCE, NEWS_DISCOVERY_MAXSIZE,
-    # NEWS_DEDUP_*: a credit is judged by the dedup stage's measure).
+    # Set from settings by from_crawler (NEWS_MAX_URLS_PER_SOURCE, NEWS_DISCOVERY_MAXSIZE).
     max_urls_per_source: int
     discovery_maxsize: int
-    shingle_size: int
-    coefficients: tuple[np.ndarray, np.ndarray]
-    credit_threshold: float
 
     def __init__(
         self,
@@ -124,7 +99,8 @@ class NewsSpider(scrapy.Spider):
         self._by_name = {s.name: s for s in sources}
         self.requested: set[int] = set()
         self.discovered: Counter[str] = Counter()
-        self.credits: dict[str, Credit] = {}
+        self.previous_runs: dict[str, dt.datetime] = {}
+        self.credits = {}
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -159,8 +135,26 @@ class NewsSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Request]:
         """robots.txt, configured sitemaps and feeds, then the start pages, per source."""
+        if self.settings.getbool("NEWS_SKIP_OLD_ENTRIES"):
+            self.previous_runs = await asyncio.to_thread(self._previous_runs)
         for request in self._start_requests():
             yield request
+
+    def _previous_runs(self) -> dict[str, dt.datetime]:
+        """When each source's last finished run started (storage.runs); {} without a store."""
+        url = self.settings.get("DATABASE_URL")
+        if not url:
+            return {}
+        engine = make_engine(url)
+        try:
+            with make_sessionmaker(engine)() as session:
+                return last_finished_starts(session, [s.name for s in self.sources])
+        except SQLAlchemyError as exc:
+            logger.info("No previous runs read (%s): sitemap and feed entries are all kept",
+                        type(exc).__name__)
+            return {}
+        finally:
+            engine.dispose()
 
     def _start_requests(self) -> Iterator[Request]:
         """The first requests of every selected source."""
@@ -205,10 +199,6 @@ class NewsSpider(scrapy.Spider):
                              "download_maxsize": self.discovery_maxsize,
                              "download_warnsize": self.discovery_maxsize})
 
-    def _count(self, key: str) -> None:
-        """Increment a namespaced stats counter."""
-        self.crawler.stats.inc_value(f"news/spider/{key}")
-
     def parse_robots(self, response: Response) -> Iterator[Request]:
         """Follow the sitemaps a robots.txt names (the robots middleware's own response)."""
         source = self._source(response)
@@ -248,10 +238,22 @@ class NewsSpider(scrapy.Spider):
                            response.url, len(found.sitemaps) + len(found.pages))
             self._count("truncated_documents")
         source = self._source(response)
-        for url in found.sitemaps:
-            if self._sitemap_in_scope(url, source):
-                yield self._document_request(url, source.name)
-        yield from self._page_requests(found.pages, response, depth=1)
+        for entry in self._recent(found.sitemaps, source.name):
+            if self._sitemap_in_scope(entry.url, source):
+                yield self._document_request(entry.url, source.name)
+        yield from self._page_requests(self._recent(found.pages, source.name), response, depth=1)
+
+    def _recent(self, entries: list[Entry], source: str) -> list[Entry]:
+        """The entries not modified before the source's last finished run started (undated
+        entries kept): what that run discovered was fetched then."""
+        cutoff = self.previous_runs.get(source)
+        if cutoff is None:
+            return entries
+        recent = [e for e in entries if e.date is None or e.date >= cutoff]
+        if len(recent) < len(entries):
+            self.crawler.stats.inc_value("news/spider/old_entries_skipped",
+                                         len(entries) - len(recent))
+        return recent
 
     def _page_requests(self, entries: list[Entry], response: Response, depth: int
                        ) -> Iterator[Request]:
@@ -342,121 +344,3 @@ class NewsSpider(scrapy.Spider):
             anchors = page_anchors(root, response.url)
         yield from self._new_page_requests(
             page_links([a for a in anchors if a.host in source.allowed_hosts]), source.name, depth)
-
-    def _as_text(self, response: HtmlResponse) -> HtmlResponse:
-        """The response decoded right (see crawler.encoding.page_text), as NFC text."""
-        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        text = page_text(response.body, content_type, response.text)
-        if text == response.text:
-            return response
-        self._count("recoded_pages")
-        return response.replace(body=text.encode("utf-8"), encoding="utf-8")
-
-    def _item(self, response: HtmlResponse, html: bytes, original: str | None) -> PageItem:
-        """The item for an article page."""
-        self._count("article_pages")
-        redirects = response.meta.get("redirect_urls") or [response.url]
-        return PageItem(
-            url=response.url,
-            html=html,
-            source=response.meta["source"],
-            fetched_at=dt.datetime.now(dt.UTC),
-            request_url=redirects[0],
-            credited_url=original,
-            credited_by=response.meta.get("credited_by"),
-            http_etag=_header(response, b"ETag"),
-            http_last_modified=_header(response, b"Last-Modified"),
-        )
-
-    def _signature(self, root: Any) -> np.ndarray | None:
-        """The MinHash signature of a page's story text, by the dedup stage's settings."""
-        return signature(story_words(root), self.shingle_size, self.coefficients)
-
-    def _credit(self, item: PageItem, original: str, root: Any) -> Iterator[Request | PageItem]:
-        """Hold a copy's item until its credited original is fetched (once per original)."""
-        copy = self._signature(root)
-        credit = self.credits.get(original)
-        if credit is None:
-            credit = self.credits[original] = Credit()
-            self._count("credits_followed")
-            yield Request(original, callback=self.parse_credit, errback=self.on_credit_error,
-                          dont_filter=True, priority=5,
-                          meta={"source": item.source, "credit_key": original,
-                                "credited_by": item.url, "news_depth": 0,
-                                ARTICLE_CANDIDATE: False})
-        if credit.resolved:
-            yield self._judged(item, credit, copy)
-        else:
-            credit.waiting.append((item, copy))
-
-    def parse_credit(self, response: Response) -> Iterator[Request | PageItem]:
-        """A credited original, redirects followed: a variant's canonical is fetched in its
-        place (once); the page is stored as an article and judges the copies that credit it."""
-        key = response.meta["credit_key"]
-        if not isinstance(response, HtmlResponse) or looks_binary(response.body):
-            yield from self._resolve(key, None, None)
-            return
-        response = self._as_text(response)
-        html = utf8_page(response.body, response.encoding, response.text)
-        root = parse_html(html)
-        canonical = variant_canonical(root, response.url)
-        if canonical and not response.meta.get("credit_canonical"):
-            self._count("credit_variants_followed")
-            yield Request(canonical, callback=self.parse_credit, errback=self.on_credit_error,
-                          dont_filter=True, priority=5,
-                          meta={**{k: response.meta[k] for k in CREDIT_META if
-                                   k in response.meta}, "credit_canonical": True})
-            return
-        if is_article_page(root, response.url):
-            item = self._item(response, html, None)
-            item.request_url = key
-            yield item
-        yield from self._resolve(key, original_url(root, response.url), self._signature(root))
-
-    def on_credit_error(self, failure: Any) -> Iterator[PageItem]:
-        """An original that cannot be fetched: its copies keep the credit, not verified."""
-        self.on_error(failure)
-        request = getattr(failure, "request", None)
-        if request is not None and request.meta.get("credit_key") in self.credits:
-            yield from self._resolve(request.meta["credit_key"], None, None)
-
-    def _resolve(self, key: str, url: str | None, original: np.ndarray | None
-                 ) -> Iterator[PageItem]:
-        """Keep what the original's fetch found and release the copies waiting for it."""
-        credit = self.credits[key]
-        credit.resolved, credit.url, credit.signature = True, url, original
-        waiting, credit.waiting = credit.waiting, []
-        for item, copy in waiting:
-            yield self._judged(item, credit, copy)
-
-    def _judged(self, item: PageItem, credit: Credit, copy: np.ndarray | None) -> PageItem:
-        """The copy's item with its credit verified (at the original's canonical URL), kept
-        unverified (the original could not be fetched) or dropped (another story)."""
-        if credit.url is None:
-            item.credit_verified = False
-            self._count("credits_unverified")
-        elif credit_holds(copy, credit.signature, self.credit_threshold):
-            item.credited_url, item.credit_verified = credit.url, True
-            self._count("credits_verified")
-        else:
-            logger.debug("%s links to %s, which carries another story: no credit", item.url,
-                         credit.url)
-            item.credited_url = None
-            self._count("credits_rejected")
-        return item
-
-    def on_error(self, failure: Any) -> None:
-        """Log a failed request once, with its kind, and count it.
-
-        A request a middleware chose to drop (known article, private network) is no error;
-        HttpError subclasses IgnoreRequest but is one (4xx/5xx).
-        """
-        if failure.type is IgnoreRequest:
-            return
-        request = getattr(failure, "request", None)
-        url = request.url if request is not None else "?"
-        kind = failure.type.__name__ if failure.type else "Error"
-        self.crawler.stats.inc_value(f"news/errors/{kind}")
-        if request is not None and request.meta.get("source"):
-            self.crawler.stats.inc_value(f"news/errors/{kind}/{request.meta['source']}")
-        logger.warning("Failed %s: %s: %s", url, kind, failure.getErrorMessage())
