@@ -219,3 +219,15 @@ def test_verified_credits_are_marked(universe: Universe) -> None:
                                  "WHERE original_url IS NOT NULL")).all()
     engine.dispose()
     assert sorted(verified for _, verified in rows) == [True, True]
+
+
+def test_a_second_run_skips_entries_older_than_the_first(universe: Universe) -> None:
+    offset = len(universe.requests)
+    again = crawl(universe.db_url, "-a", "start_urls=" + ",".join(
+        f"{universe.sites.urls[name]}/" for name in START_SITES))
+    requests = [line.split() for line in universe.sites.log_path.read_text(
+        encoding="utf-8").splitlines() if line.startswith("REQ ")][offset:]
+    assert "news/spider/old_entries_skipped" in again.stderr
+    # The sitemap index lists its sitemap with a lastmod before the first run: not fetched.
+    assert not [r for r in requests if r[3] == "/sitemaps/artikel-2024-03.xml.gz"]
+    assert len(export(universe.db_url)) == len(universe.stories)
