@@ -225,3 +225,13 @@ def test_entries_older_than_the_last_finished_run_are_skipped() -> None:
     assert [r.url for r in out] == [f"{URLS['vietnam']}/new.html",
                                     f"{URLS['vietnam']}/undated.html"]
     assert news.crawler.stats.get_value("news/spider/old_entries_skipped") == 1
+
+
+def test_an_original_fetched_by_another_process_releases_the_copy_it_carries() -> None:
+    hop = hold_copy(spider())
+    other = spider()  # a second crawl process sharing the frontier: it holds no copy
+    page = response("daidoanket", f"/{SEED}-10287654.html", **hop.meta)
+    original, copy = list(other.parse_credit(page))
+    assert copy.url == COPY
+    assert copy.credited_url == original.url == ORIGINAL
+    assert copy.credit_verified is True

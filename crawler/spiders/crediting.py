@@ -27,7 +27,9 @@ from pipelines.neardup import signature
 
 logger = logging.getLogger(__name__)
 
-CREDIT_META = ("source", "credit_key", "credited_by", "news_depth", ARTICLE_CANDIDATE)
+CREDIT_COPY = "news_credit_copy"  # Request.meta: the first copy's (item, signature)
+CREDIT_META = ("source", "credit_key", "credited_by", "news_depth", CREDIT_COPY,
+               ARTICLE_CANDIDATE)
 
 
 @dataclass
@@ -98,14 +100,16 @@ class CreditingSpider(scrapy.Spider):
         copy = self._signature(root)
         credit = self.credits.get(original)
         if credit is None:
-            credit = self.credits[original] = Credit()
+            # The first copy travels with the request: with a shared frontier (Redis) another
+            # process may fetch the original, and releases it; later copies wait here.
+            self.credits[original] = Credit()
             self._count("credits_followed")
             yield Request(original, callback=self.parse_credit, errback=self.on_credit_error,
                           dont_filter=True, priority=5,
                           meta={"source": item.source, "credit_key": original,
                                 "credited_by": item.url, "news_depth": 0,
-                                ARTICLE_CANDIDATE: False})
-        if credit.resolved:
+                                CREDIT_COPY: (item, copy), ARTICLE_CANDIDATE: False})
+        elif credit.resolved:
             yield self._judged(item, credit, copy)
         else:
             credit.waiting.append((item, copy))
@@ -115,7 +119,7 @@ class CreditingSpider(scrapy.Spider):
         place (once); the page is stored as an article and judges the copies that credit it."""
         key = response.meta["credit_key"]
         if not isinstance(response, HtmlResponse) or looks_binary(response.body):
-            yield from self._resolve(key, None, None)
+            yield from self._resolve(response.meta, None, None)
             return
         response = self._as_text(response)
         html = utf8_page(response.body, response.encoding, response.text)
@@ -132,21 +136,25 @@ class CreditingSpider(scrapy.Spider):
             item = self._item(response, html, None)
             item.request_url = key
             yield item
-        yield from self._resolve(key, original_url(root, response.url), self._signature(root))
+        yield from self._resolve(response.meta, original_url(root, response.url),
+                                 self._signature(root))
 
     def on_credit_error(self, failure: Any) -> Iterator[PageItem]:
         """An original that cannot be fetched: its copies keep the credit, not verified."""
         self.on_error(failure)
         request = getattr(failure, "request", None)
-        if request is not None and request.meta.get("credit_key") in self.credits:
-            yield from self._resolve(request.meta["credit_key"], None, None)
+        if request is not None and request.meta.get("credit_key"):
+            yield from self._resolve(request.meta, None, None)
 
-    def _resolve(self, key: str, url: str | None, original: np.ndarray | None
+    def _resolve(self, meta: dict[str, Any], url: str | None, original: np.ndarray | None
                  ) -> Iterator[PageItem]:
-        """Keep what the original's fetch found and release the copies waiting for it."""
-        credit = self.credits[key]
+        """Keep what the original's fetch found; release the copy its request carried and the
+        copies waiting for it here."""
+        credit = self.credits.setdefault(meta["credit_key"], Credit())
         credit.resolved, credit.url, credit.signature = True, url, original
         waiting, credit.waiting = credit.waiting, []
+        if meta.get(CREDIT_COPY):
+            waiting.insert(0, meta[CREDIT_COPY])
         for item, copy in waiting:
             yield self._judged(item, credit, copy)
 
@@ -165,6 +173,15 @@ class CreditingSpider(scrapy.Spider):
             item.credited_url = None
             self._count("credits_rejected")
         return item
+
+    def closed(self, reason: str) -> None:
+        """Say how many copies were still waiting for an original when the crawl ended (they
+        are not stored: the next run finds them again)."""
+        waiting = sum(len(credit.waiting) for credit in self.credits.values())
+        if waiting:
+            self.crawler.stats.set_value("news/spider/copies_left_waiting", waiting)
+            logger.warning("%d aggregator copies were still waiting for their credited "
+                           "original when the crawl ended (%s): not stored", waiting, reason)
 
     def on_error(self, failure: Any) -> None:
         """Log a failed request once, with its kind, and count it.
