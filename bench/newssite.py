@@ -6,7 +6,9 @@ longest body paragraph and the story's number after every fourth word of its bod
 that the dedup stage keeps them apart (two stories made from the same dev page share at most
 42% of their word 3-grams, measured, against the 0.5 threshold). 10% are near
 duplicates of the page before (the same story with one more sentence). Paginated listing pages
-and a sitemap named in robots.txt list them.
+and a sitemap named in robots.txt list them. With --cite, every article ends with the same
+citation, "Source: <a ministry's home page>", a page of the site under another host name
+(localhost): the distinct stories must stay apart.
 """
 
 from __future__ import annotations
@@ -152,6 +154,12 @@ def marker(story: int) -> bytes:
             f"{story * 7919 % 100003}-{story * 104729 % 999983} on this story.").encode()
 
 
+MINISTRY = (b'<html><head><title>Ministry of Information</title><meta property="og:type" '
+            b'content="website"></head><body><h1>Ministry of Information</h1><ul>'
+            b"<li>Press office</li><li>Licences</li><li>Public notices</li></ul>"
+            b"<p>Opening hours: Monday to Friday, 8:00 to 17:00.</p></body></html>")
+
+
 class NewsSite:
     """The pages of the site, rendered on request from the templates."""
 
@@ -159,6 +167,7 @@ class NewsSite:
         self.templates = templates
         self.pages = pages
         self.listings = -(-pages // PER_LISTING)
+        self.citation: bytes | None = None  # the URL every article cites (--cite)
 
     def article(self, page: int) -> bytes:
         """Article PAGE: a dev page with its story's marker; near duplicates add a sentence."""
@@ -166,7 +175,11 @@ class NewsSite:
         story = page - 1 if duplicate else page
         template = self.templates[story % len(self.templates)]
         extra = b" Updated with a correction." if duplicate else b""
-        return template.render(f" {story:06d}".encode(), marker(story) + extra)
+        html = template.render(f" {story:06d}".encode(), marker(story) + extra)
+        if self.citation is None:
+            return html
+        cite = b'<p>Source: <a href="' + self.citation + b'">Ministry of Information</a></p>'
+        return html.replace(b"</body>", cite + b"</body>", 1)
 
     def listing(self, number: int) -> bytes:
         """Listing page NUMBER (1-based): its articles' links and the next page's."""
@@ -195,6 +208,8 @@ class NewsSite:
             return 200, "application/xml", self.sitemap(base)
         if path == "/":
             return 200, html, self.listing(1)
+        if path == "/ministry/":
+            return 200, html, MINISTRY
         if match := re.fullmatch(r"/news/page/(\d+)", path):
             number = int(match.group(1))
             if 1 <= number <= self.listings:
@@ -235,12 +250,14 @@ async def handle(site: NewsSite, base: str, reader: asyncio.StreamReader,
         writer.close()
 
 
-async def serve(site: NewsSite) -> None:
+async def serve(site: NewsSite, cite: bool = False) -> None:
     """Serve the site on 127.0.0.1 (a free port); print its URL."""
     base: list[str] = []
     server = await asyncio.start_server(lambda r, w: handle(site, base[0], r, w), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     base.append(f"http://127.0.0.1:{port}")
+    if cite:
+        site.citation = f"http://localhost:{port}/ministry/".encode()
     print(base[0], flush=True)
     async with server:
         await server.serve_forever()
@@ -251,10 +268,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=5000)
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
+    parser.add_argument("--cite", action="store_true",
+                        help="every article cites the same ministry home page")
     args = parser.parse_args()
     site = NewsSite(load_templates(args.dataset, args.pages), args.pages)
     try:
-        asyncio.run(serve(site))
+        asyncio.run(serve(site, args.cite))
     except KeyboardInterrupt:
         sys.exit(0)
 

@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from common.urls import host_of, is_fetchable_link, join_url, resolve_link, url_origin
+from common.urls import host_of, join_url
+from crawler.links import is_fetchable_link, resolve_link, url_origin
 from pipelines.markers import Markers
 
 ARTICLE_SCHEMA_TYPES = frozenset(

@@ -27,6 +27,18 @@ NEWS_FOLLOW_CREDITS = True
 # When True, links found on pages may lead to loopback and private addresses.
 ALLOW_PRIVATE_NETWORKS = False
 
+# --- Discovery limits (crawler/feeds.py, crawler/robots.py) --------------------------------
+# Download size limit of sitemaps and feeds (the sitemap protocol's 50 MB; unpacked gzip too).
+NEWS_DISCOVERY_MAXSIZE = 50 * 1024 * 1024
+# Page URLs a source may discover in one run (sitemaps, feeds and links together); a warning
+# is logged when a source reaches it.
+NEWS_MAX_URLS_PER_SOURCE = 100_000
+# robots.txt: how much of it is read (RFC 9309 asks for at least 500 KiB).
+NEWS_ROBOTS_MAX_BYTES = 500 * 1024
+# Skip sitemap and feed entries (and indexed sitemaps) whose lastmod / publication date is
+# before the start of the source's last run that finished normally (crawl_runs).
+NEWS_SKIP_OLD_ENTRIES = True
+
 # --- Politeness ----------------------------------------------------------------------------
 USER_AGENT = "newsagg/0.1 (+https://github.com/newsagg/newsagg; news archiving crawler)"
 ROBOTSTXT_OBEY = True
@@ -79,6 +91,8 @@ DOWNLOADER = "crawler.downloader.SlotLimitDownloader"
 # ALLOW_PRIVATE_NETWORKS is True (crawler/resolver.py).
 TWISTED_DNS_RESOLVER = "crawler.resolver.GuardedResolver"
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.robots.SharedRobotsTxtMiddleware": 100,
     "crawler.incremental.IncrementalCrawlMiddleware": 540,
     "crawler.middlewares.PrivateNetworkGuardMiddleware": 560,
 }

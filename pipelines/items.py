@@ -25,6 +25,7 @@ class PageItem:
     request_url: str
     credited_url: str | None = None
     credited_by: str | None = None
+    credit_verified: bool | None = None  # credited_url: the same story (True), unfetched (False)
     http_etag: str | None = None
     http_last_modified: str | None = None
     article: Article | None = None

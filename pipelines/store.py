@@ -39,6 +39,7 @@ def article_record(item: PageItem) -> ArticleRecord:
     original = canonical_url(item.credited_url) if item.credited_url else None
     if original and host_of(original) == host_of(item.canonical_url):
         original = None
+    verified = item.credit_verified is not False
     return ArticleRecord(
         url=item.canonical_url,
         site=host_of(item.canonical_url),
@@ -47,7 +48,7 @@ def article_record(item: PageItem) -> ArticleRecord:
         text=article.text,
         content_hash=item.content_hash,
         fetched_at=item.fetched_at,
-        relation=UrlRelation.AGGREGATOR if original else UrlRelation.ORIGINAL,
+        relation=UrlRelation.AGGREGATOR if original and verified else UrlRelation.ORIGINAL,
         authors=list(article.authors),
         published_at=article.published_at,
         language=item.language,
@@ -64,6 +65,7 @@ def article_record(item: PageItem) -> ArticleRecord:
         http_last_modified=item.http_last_modified,
         fetched_url=item.url,
         variant=canonical_url(item.url) != item.canonical_url,
+        original_verified=verified,
     )
 
 

@@ -112,6 +112,8 @@ class Story(Base):
     site: Mapped[str] = mapped_column(String(255))
     source: Mapped[str] = mapped_column(String(255))
     original_url: Mapped[str | None] = mapped_column(Text)
+    # False: original_url is a credit whose page could not be fetched to check it (issue 14).
+    original_verified: Mapped[bool | None] = mapped_column(Boolean)
     publisher: Mapped[str | None] = mapped_column(String(255))
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)

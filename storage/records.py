@@ -59,6 +59,7 @@ class ArticleRecord:
     http_last_modified: str | None = None
     fetched_url: str | None = None  # where the page was fetched (validators belong to it)
     variant: bool = False  # fetched at an AMP, print or other alias of url, not at url itself
+    original_verified: bool = True  # False: original_url was credited but never fetched
 
 
 @dataclass(frozen=True)

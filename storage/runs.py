@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import statistics
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import CrawlRun
@@ -78,3 +79,17 @@ def last_runs(session: Session, *, source: str | None = None, limit: int = 20) -
     if source is not None:
         query = query.where(CrawlRun.source == source)
     return list(session.scalars(query.limit(limit)))
+
+
+def last_finished_starts(session: Session, sources: Sequence[str]) -> dict[str, dt.datetime]:
+    """When each source's last run that finished normally started (sources without one: absent).
+
+    What such a run discovered was fetched, so a later run may skip sitemap and feed entries
+    modified before then.
+    """
+    rows = session.execute(
+        select(CrawlRun.source, func.max(CrawlRun.started_at))
+        .where(CrawlRun.source.in_(list(sources)), CrawlRun.finish_reason == "finished")
+        .group_by(CrawlRun.source)
+    )
+    return {source: started for source, started in rows if started is not None}

@@ -93,7 +93,7 @@ def find_story(session: Session, record: ArticleRecord) -> tuple[Story | None, b
     to the database); the second when the story's main version was fetched at its own URL.
     """
     keys = {record.url, *record.aliases}
-    if record.original_url:
+    if record.original_url and record.original_verified:
         keys.add(record.original_url)
     session.flush()
     row = session.connection().execute(STORY_BY_KEYS, {
@@ -129,8 +129,10 @@ def _insert_story(session: Session, record: ArticleRecord) -> int:
     No ORM object: nothing of a new story is read again in this merge, and a later record of
     the batch that belongs to it finds it in the database like any other.
     """
+    verified = record.original_verified if record.original_url else None
     return session.connection().execute(INSERT_STORY, {
-        "url": record.original_url or record.url, "original_url": record.original_url,
+        "url": record.original_url if verified else record.url,
+        "original_url": record.original_url, "original_verified": verified,
         "created_at": record.fetched_at, "updated_at": record.fetched_at, **_content(record),
     }).scalar_one()
 
@@ -201,6 +203,7 @@ def _take_credit(session: Session, story: Story, record: ArticleRecord) -> bool:
                     record.url, credited)
         return False
     story.original_url = credited
+    story.original_verified = True
     return True
 
 
@@ -220,10 +223,13 @@ def _merge(session: Session, story: Story, record: ArticleRecord, own_text: bool
         if story.minhash is None and record.content_hash == story.content_hash:
             story.minhash = record.minhash
         return SaveOutcome.DUPLICATE
-    if (record.original_url and story.original_url is None
+    # A credit not verified (its page was never fetched) names the story's original without
+    # making it the story's URL or a key other copies are merged by (issue 14).
+    if (record.original_url and record.original_verified
+            and (story.original_url is None or story.original_verified is False)
             and not _take_credit(session, story, record)):
         return SaveOutcome.DUPLICATE
-    credited = story.original_url
+    credited = story.original_url if story.original_verified is not False else None
     tier = record_tier(record, credited)
     url = credited if credited is not None and tier <= Tier.CREDITING_COPY else record.url
     if rank(tier, url, record) >= rank(main_tier(story, own_text), story.url, story):
@@ -252,7 +258,9 @@ def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, 
     lock_story_keys(session, record)
     story, seen, own_text = find_story(session, record)
     if story is None:
-        story_id, story_url = _insert_story(session, record), record.original_url or record.url
+        story_id = _insert_story(session, record)
+        story_url = record.original_url if record.original_verified else record.url
+        story_url = story_url or record.url
         outcome = SaveOutcome.NEW
     else:
         outcome = _merge(session, story, record, own_text)

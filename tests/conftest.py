@@ -67,8 +67,16 @@ def fault_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultSite]:
         yield FaultSite(urls=urls, log_path=log_path)
 
 
+@pytest.fixture(scope="session")
+def universe2_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleSites]:
+    """Start ``python -m tests.sites.universe2`` (the second sample universe)."""
+    log_path = tmp_path_factory.mktemp("universe2") / "server.log"
+    with serving("tests.sites.universe2", log_path) as urls:
+        yield SampleSites(urls=urls, log_path=log_path)
+
+
 SERVER_FIXTURES = frozenset({"postgres_url", "redis_url", "scrapyd_url", "database_url"})
-CRAWL_FIXTURES = frozenset({"sample_sites", "fault_site"})
+CRAWL_FIXTURES = frozenset({"sample_sites", "fault_site", "universe2_sites"})
 
 
 @functools.cache

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from common.urls import (
-    canonical_url,
-    host_of,
-    is_fetchable_link,
-    join_url,
-    resolve_link,
-    robots_txt_url,
-    strip_tracking,
-    url_origin,
-)
+from common.urls import canonical_url, host_of, robots_txt_url, strip_tracking
 
 
 @pytest.mark.parametrize(
@@ -42,36 +33,6 @@ def test_strip_tracking_keeps_real_parameters() -> None:
     assert strip_tracking("https://e.x/a") == "https://e.x/a"
 
 
-@pytest.mark.parametrize(
-    ("url", "fetchable"),
-    [
-        ("https://e.x/story.html", True),
-        ("https://e.x/report.PDF", False),
-        ("https://e.x/img/photo.jpg", False),
-        ("mailto:a@e.x", False),
-        ("https://e.x/section/", True),
-    ],
-)
-def test_is_fetchable_link(url: str, fetchable: bool) -> None:
-    assert is_fetchable_link(url) is fetchable
-
-
 def test_host_and_robots() -> None:
     assert host_of("https://WWW.Example.com:8443/x") == "www.example.com"
     assert robots_txt_url("http://127.0.0.2:81/a/b?c") == "http://127.0.0.2:81/robots.txt"
-
-
-@pytest.mark.parametrize(
-    "href",
-    ["/a/../b.html", "//other.example/x", "http:rel.html", "http:///p", "https://E.x:8/y",
-     "../up.html", "?page=2", "#top", "same.html", "/doc.pdf", "mailto:a@e.x",
-     "http://[::1/x", "https://e.x:99999/", "HTTP://Upper.example/Z"],
-)
-@pytest.mark.parametrize(
-    "base", ["https://site.example/news/2024/story.html?id=3", "http://site.example:8080/"]
-)
-def test_resolve_link_agrees_with_join_and_fetchability(base: str, href: str) -> None:
-    joined = join_url(base, href)
-    expected = (joined, host_of(joined)) if joined and is_fetchable_link(joined) else None
-    assert resolve_link(base, href, url_origin(base)) == expected
-    assert resolve_link(base, href, None) == expected

@@ -42,13 +42,15 @@ def test_two_arrival_orders_store_the_same_stories(
     first, second = map(without_times, exports)
     assert first == second
     stories = {s["url"]: s for s in first}
-    assert set(stories) == {f"{twins}{FERRY_A}", f"{gazette}{FOOTBRIDGE}", f"{twins}{CRANE_COPY}"}
+    # Credits are not followed here: the copies' credit is not verified, so it names the story's
+    # original without becoming its URL or a key stories are merged by (issue 14).
+    assert set(stories) == {f"{twins}{FERRY_A}", f"{twins}{COPY_ONE}", f"{twins}{CRANE_COPY}"}
     assert stories[f"{twins}{FERRY_A}"]["urls"] == [
         (f"{twins}{FERRY_A}", "original", None),
         (f"{twins}{FERRY_A}?utm_source=rss", "alias", "tracking"),
         (f"{twins}{FERRY_B}", "aggregator", None)]
-    footbridge = stories[f"{gazette}{FOOTBRIDGE}"]
+    footbridge = stories[f"{twins}{COPY_ONE}"]
     assert footbridge["original_url"] == f"{gazette}{FOOTBRIDGE}"
-    assert [u[1] for u in footbridge["urls"]] == ["aggregator", "aggregator"]
+    assert [u[1] for u in footbridge["urls"]] == ["original", "aggregator"]
     assert stories[f"{twins}{CRANE_COPY}"]["urls"] == [
         (f"{twins}{CRANE_AMP}", "alias", "amp"), (f"{twins}{CRANE_COPY}", "original", None)]

@@ -133,10 +133,10 @@ def test_empty_and_binary_bodies_store_nothing(faults: FaultCrawl) -> None:
 def test_gzip_bomb_and_junk_sitemaps_are_logged_and_skipped(faults: FaultCrawl) -> None:
     for path in SITEMAPS:
         assert faults.fetched(path) == ["200"]
-    assert faults.stat("news/spider/bad_sitemaps") == 3
-    assert f"Unreadable gzip sitemap {faults.site.url}{SITEMAPS[0]}" in faults.log
-    assert f"Unreadable gzip sitemap {faults.site.url}{SITEMAPS[2]}" in faults.log
-    assert f"Sitemap {faults.site.url}{SITEMAPS[1]} lists nothing" in faults.log
+    assert faults.stat("news/spider/bad_documents") == 3
+    assert f"Unreadable document {faults.site.url}{SITEMAPS[0]}" in faults.log
+    assert f"Unreadable document {faults.site.url}{SITEMAPS[2]}" in faults.log
+    assert f"Document {faults.site.url}{SITEMAPS[1]} is no sitemap, feed or page" in faults.log
 
 
 def test_pdf_and_image_links_are_not_downloaded(faults: FaultCrawl) -> None:

@@ -8,21 +8,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from common.urls import (
-    canonical_url,
-    host_of,
-    is_fetchable_link,
-    join_url,
-    resolve_link,
-    url_origin,
-)
+from common.urls import canonical_url, host_of, join_url
 from crawler.encoding import looks_binary, page_text
-from crawler.feeds import (
-    SitemapLinks,
-    parse_feed,
-    parse_sitemap,
-    robots_sitemaps,
-)
+from crawler.feeds import Discovery, read_document, robots_sitemaps, unpack
+from crawler.links import is_fetchable_link, resolve_link, url_origin
 from crawler.pages import (
     credited_url,
     feed_links,
@@ -116,16 +105,16 @@ def assert_links(links: list[str]) -> None:
 @FUZZ
 @given(st.one_of(mangled(SITEMAP), mangled(FEED), st.binary(max_size=3000)))
 def test_discovery_parsers_never_raise(body: bytes) -> None:
-    links = parse_sitemap(body, BASE)
-    assert isinstance(links, SitemapLinks)
-    assert_links(links.sitemaps + links.pages)
-    assert_links(parse_feed(body, BASE))
+    found = read_document(body, BASE)
+    assert isinstance(found, Discovery)
+    assert_links([entry.url for entry in found.sitemaps + found.pages])
+    assert unpack(body) == body or body.startswith(b"\x1f\x8b")
 
 
 @FUZZ
 @given(st.lists(st.one_of(st.builds("Sitemap: {}".format, HREFS), TEXT), max_size=20))
 def test_robots_sitemaps_never_raise(lines: list[str]) -> None:
-    assert_links(robots_sitemaps("\n".join(lines), BASE))
+    assert_links(robots_sitemaps("\n".join(lines).encode("utf-8", "surrogatepass"), BASE))
 
 
 @FUZZ

@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
-import zlib
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import scrapy
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
-from scrapy.http import HtmlResponse, Request, Response, TextResponse
+from scrapy.http import HtmlResponse, Request, Response
 from scrapy.settings import BaseSettings
-from scrapy.utils.gz import gunzip, gzip_magic_number
+from sqlalchemy.exc import SQLAlchemyError
 
-from common.urls import fetchable_host, host_of, robots_txt_url
+from common.urls import host_of, robots_txt_url
 from crawler.distributed import use_redis_frontier
-from crawler.encoding import looks_binary, page_text, utf8_page
-from crawler.feeds import parse_feed, parse_sitemap, robots_sitemaps
+from crawler.encoding import looks_binary, utf8_page
+from crawler.feeds import (
+    FEED_KINDS,
+    GZIP_MAGIC,
+    DocumentKind,
+    Entry,
+    UnreadableDocument,
+    read_document,
+    robots_sitemaps,
+    sniff,
+    unpack,
+)
 from crawler.incremental import ARTICLE_CANDIDATE
+from crawler.links import fetchable_host
 from crawler.pages import (
     Anchor,
     credited_url,
@@ -32,6 +42,7 @@ from crawler.pages import (
     url_looks_like_listing,
 )
 from crawler.resolver import configured_origins, origin_of, private_without_dns
+from crawler.robots import ROBOTS_REQUEST
 from crawler.sources import (
     DEFAULT_SOURCES_FILE,
     Source,
@@ -40,24 +51,25 @@ from crawler.sources import (
     source_download_slot,
     source_from_urls,
 )
+from crawler.spiders.crediting import CreditingSpider
 from pipelines.items import PageItem
 from pipelines.markers import Markers, load_markers
+from pipelines.neardup import permutations
+from storage.runs import last_finished_starts
+from storage.session import make_engine, make_sessionmaker
 
 logger = logging.getLogger(__name__)
 
-MAX_SITEMAP_BYTES = 50 * 1024 * 1024
+DISCOVERY_KINDS = frozenset(DocumentKind) - {DocumentKind.HTML, DocumentKind.UNKNOWN}
 
 
-def _header(response: Response, name: bytes) -> str | None:
-    """A response header as text, None when absent."""
-    value = response.headers.get(name)
-    return value.decode("latin-1") if value else None
-
-
-class NewsSpider(scrapy.Spider):
+class NewsSpider(CreditingSpider):
     """Crawl configured news sources: robots.txt sitemaps, feeds and in-site links."""
 
     name = "news"
+    # Set from settings by from_crawler (NEWS_MAX_URLS_PER_SOURCE, NEWS_DISCOVERY_MAXSIZE).
+    max_urls_per_source: int
+    discovery_maxsize: int
 
     def __init__(
         self,
@@ -87,6 +99,9 @@ class NewsSpider(scrapy.Spider):
         )
         self._by_name = {s.name: s for s in sources}
         self.requested: set[int] = set()
+        self.discovered: Counter[str] = Counter()
+        self.previous_runs: dict[str, dt.datetime] = {}
+        self.credits = {}
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -111,26 +126,46 @@ class NewsSpider(scrapy.Spider):
         kwargs["sources_file"] = Path(settings.get("NEWS_SOURCES_FILE"))
         kwargs["depth_limit"] = settings.getint("NEWS_DEPTH_LIMIT")
         kwargs["follow_credits"] = settings.getbool("NEWS_FOLLOW_CREDITS")
-        return super().from_crawler(crawler, *args, **kwargs)
+        spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
+        spider.max_urls_per_source = settings.getint("NEWS_MAX_URLS_PER_SOURCE")
+        spider.discovery_maxsize = settings.getint("NEWS_DISCOVERY_MAXSIZE")
+        spider.shingle_size = settings.getint("NEWS_DEDUP_SHINGLE_SIZE")
+        spider.coefficients = permutations(settings.getint("NEWS_DEDUP_NUM_PERM"))
+        spider.credit_threshold = settings.getfloat("NEWS_DEDUP_THRESHOLD")
+        return spider
 
     async def start(self) -> AsyncIterator[Request]:
         """robots.txt, configured sitemaps and feeds, then the start pages, per source."""
+        if self.settings.getbool("NEWS_SKIP_OLD_ENTRIES"):
+            self.previous_runs = await asyncio.to_thread(self._previous_runs)
         for request in self._start_requests():
             yield request
+
+    def _previous_runs(self) -> dict[str, dt.datetime]:
+        """When each source's last finished run started (storage.runs); {} without a store."""
+        url = self.settings.get("DATABASE_URL")
+        if not url:
+            return {}
+        engine = make_engine(url)
+        try:
+            with make_sessionmaker(engine)() as session:
+                return last_finished_starts(session, [s.name for s in self.sources])
+        except SQLAlchemyError as exc:
+            logger.info("No previous runs read (%s): sitemap and feed entries are all kept",
+                        type(exc).__name__)
+            return {}
+        finally:
+            engine.dispose()
 
     def _start_requests(self) -> Iterator[Request]:
         """The first requests of every selected source."""
         for source in self.sources:
             meta = {"source": source.name, "news_depth": 0}
             for url in sorted({robots_txt_url(u) for u in source.start_urls}):
-                yield Request(url, callback=self.parse_robots, meta=dict(meta),
-                              errback=self.on_error, priority=20)
-            for url in source.sitemaps:
-                yield Request(url, callback=self.parse_sitemap, meta=dict(meta),
-                              errback=self.on_error, priority=15)
-            for url in source.feeds:
-                yield Request(url, callback=self.parse_feed, meta=dict(meta),
-                              errback=self.on_error, priority=15)
+                yield Request(url, callback=self.parse_robots, errback=self.on_error,
+                              meta={**meta, ROBOTS_REQUEST: True}, priority=20)
+            for url in [*source.sitemaps, *source.feeds]:
+                yield self._document_request(url, source.name)
             for url in source.start_urls:
                 yield Request(url, callback=self.parse_page, meta=dict(meta),
                               errback=self.on_error, priority=10)
@@ -153,60 +188,82 @@ class NewsSpider(scrapy.Spider):
         """True for sitemaps on the source's hosts, gzipped ones (.xml.gz) included."""
         return url.startswith(("http://", "https://")) and host_of(url) in source.allowed_hosts
 
-    def _discovery_meta(self, response: Response) -> dict[str, Any]:
-        """Meta for a sitemap found in a response: its source, at depth 0 (none of the meta
-        Scrapy's components keep per response, such as download_slot or redirect_urls)."""
-        return {"source": response.meta["source"], "news_depth": 0}
+    def _document_request(self, url: str, source: str) -> Request:
+        """A request for a discovery document (sitemap or feed, read by what it holds).
 
-    def _count(self, key: str) -> None:
-        """Increment a namespaced stats counter."""
-        self.crawler.stats.inc_value(f"news/spider/{key}")
+        Its meta is the source at depth 0 (none of the meta Scrapy's components keep per
+        response, such as download_slot or redirect_urls) and the protocol's size limit
+        (NEWS_DISCOVERY_MAXSIZE) in place of DOWNLOAD_MAXSIZE.
+        """
+        return Request(url, callback=self.parse_document, errback=self.on_error, priority=15,
+                       meta={"source": source, "news_depth": 0,
+                             "download_maxsize": self.discovery_maxsize,
+                             "download_warnsize": self.discovery_maxsize})
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
-        """Follow the sitemaps a robots.txt names."""
-        text = response.text if isinstance(response, TextResponse) else ""
-        for url in robots_sitemaps(text, response.url):
-            if self._sitemap_in_scope(url, self._source(response)):
-                yield response.follow(url, callback=self.parse_sitemap, errback=self.on_error,
-                                      meta=self._discovery_meta(response), priority=15)
-
-    def parse_sitemap(self, response: Response) -> Iterator[Request]:
-        """Follow a sitemap index's sitemaps and a urlset's pages."""
-        body = response.body
-        if gzip_magic_number(response):
-            try:
-                body = gunzip(body, max_size=MAX_SITEMAP_BYTES)
-            except (OSError, ValueError, zlib.error) as exc:
-                logger.warning("Unreadable gzip sitemap %s (corrupt, or over %d bytes "
-                               "unpacked): %s", response.url, MAX_SITEMAP_BYTES, exc)
-                self._count("bad_sitemaps")
-                return
-        links = parse_sitemap(body, response.url)
-        if not links.sitemaps and not links.pages:
-            logger.warning("Sitemap %s lists nothing (malformed or empty)", response.url)
-            self._count("bad_sitemaps")
+        """Follow the sitemaps a robots.txt names (the robots middleware's own response)."""
         source = self._source(response)
-        for url in links.sitemaps:
+        for url in robots_sitemaps(response.body, response.url):
             if self._sitemap_in_scope(url, source):
-                yield Request(url, callback=self.parse_sitemap, errback=self.on_error,
-                              meta=self._discovery_meta(response), priority=15)
-        yield from self._page_requests(links.pages, response, depth=1)
+                yield self._document_request(url, source.name)
 
-    def parse_feed(self, response: Response) -> Iterator[Request]:
-        """Follow the entries of an RSS or Atom feed."""
-        links = parse_feed(response.body, response.url)
-        if not links:
-            logger.warning("Feed %s lists no entries (malformed or empty)", response.url)
-            self._count("bad_feeds")
-        yield from self._page_requests(links, response, depth=1)
+    def parse_document(self, response: Response) -> Iterator[Request | PageItem]:
+        """Read a discovery document by what it holds; an HTML one is read as a page."""
+        try:
+            body = unpack(response.body, self.discovery_maxsize)
+        except UnreadableDocument as exc:
+            logger.warning("Unreadable document %s: %s", response.url, exc)
+            self._count("bad_documents")
+            return
+        kind = sniff(body)
+        if kind in DISCOVERY_KINDS:
+            yield from self._discovery(response, body)
+        elif kind is DocumentKind.HTML:
+            page = response if isinstance(response, HtmlResponse) else response.replace(
+                cls=HtmlResponse, body=body)
+            yield from self.parse_page(page)
+        else:
+            logger.warning("Document %s is no sitemap, feed or page (%s)", response.url,
+                           (response.headers.get(b"Content-Type") or b"").decode("latin-1"))
+            self._count("bad_documents")
 
-    def _page_requests(self, urls: list[str], response: Response, depth: int) -> Iterator[Request]:
+    def _discovery(self, response: Response, body: bytes) -> Iterator[Request]:
+        """Follow what a sitemap index, sitemap or feed lists."""
+        found = read_document(body, response.url)
+        self._count(f"documents/{found.kind}")
+        if not found.sitemaps and not found.pages:
+            logger.warning("%s %s lists nothing (malformed or empty)", found.kind, response.url)
+            self._count("bad_feeds" if found.kind in FEED_KINDS else "bad_sitemaps")
+        if found.truncated:
+            logger.warning("%s %s lists more than %d URLs: the rest is ignored", found.kind,
+                           response.url, len(found.sitemaps) + len(found.pages))
+            self._count("truncated_documents")
+        source = self._source(response)
+        for entry in self._recent(found.sitemaps, source.name):
+            if self._sitemap_in_scope(entry.url, source):
+                yield self._document_request(entry.url, source.name)
+        yield from self._page_requests(self._recent(found.pages, source.name), response, depth=1)
+
+    def _recent(self, entries: list[Entry], source: str) -> list[Entry]:
+        """The entries not modified before the source's last finished run started (undated
+        entries kept): what that run discovered was fetched then."""
+        cutoff = self.previous_runs.get(source)
+        if cutoff is None:
+            return entries
+        recent = [e for e in entries if e.date is None or e.date >= cutoff]
+        if len(recent) < len(entries):
+            self.crawler.stats.inc_value("news/spider/old_entries_skipped",
+                                         len(entries) - len(recent))
+        return recent
+
+    def _page_requests(self, entries: list[Entry], response: Response, depth: int
+                       ) -> Iterator[Request]:
         """Requests for in-scope pages at a depth within the source's limit."""
         source = self._source(response)
         if depth > self._depth_limit(source):
             return
         yield from self._new_page_requests(
-            [url for url in urls if self._in_scope(url, source)], source.name, depth)
+            [e.url for e in entries if self._in_scope(e.url, source)], source.name, depth)
 
     def _new_page_requests(self, urls: list[str], source: str, depth: int) -> Iterator[Request]:
         """Requests for the pages of a source at a depth that this spider has not requested yet.
@@ -222,6 +279,10 @@ class NewsSpider(scrapy.Spider):
             if key in self.requested:
                 known += 1
                 continue
+            if self.discovered[source] >= self.max_urls_per_source:
+                self._cap_reached(source)
+                break
+            self.discovered[source] += 1
             self.requested.add(key)
             yield Request(url, callback=self.parse_page, errback=self.on_error,
                           meta={"source": source, "news_depth": depth,
@@ -229,71 +290,62 @@ class NewsSpider(scrapy.Spider):
         if known:
             self.crawler.stats.inc_value("news/spider/links_already_requested", known)
 
+    def _cap_reached(self, source: str) -> None:
+        """Log once per source that NEWS_MAX_URLS_PER_SOURCE stopped its discovery."""
+        self._count(f"url_cap_reached/{source}")
+        if self.crawler.stats.get_value(f"news/spider/url_cap_reached/{source}") == 1:
+            logger.warning("Source %s: %d URLs discovered in this run "
+                           "(NEWS_MAX_URLS_PER_SOURCE): no more are followed", source,
+                           self.max_urls_per_source)
+
     def parse_page(self, response: Response) -> Iterator[Request | PageItem]:
-        """Yield an article page as an item; follow feeds, links and a credited original."""
-        if not isinstance(response, HtmlResponse):
-            logger.info("Skipping non-HTML response %s (%s)", response.url,
-                        (response.headers.get(b"Content-Type") or b"").decode("latin-1"))
-            self._count("non_html")
+        """Yield an article page as an item; follow feeds, links and a credited original.
+
+        A link that leads to a sitemap or feed (whatever its URL or Content-Type) is read as one.
+        """
+        kind = sniff(response.body)
+        if response.body.startswith(GZIP_MAGIC) or kind in DISCOVERY_KINDS:
+            yield from self.parse_document(response)
             return
+        if not isinstance(response, HtmlResponse):
+            if kind is not DocumentKind.HTML:
+                logger.info("Skipping non-HTML response %s (%s)", response.url,
+                            (response.headers.get(b"Content-Type") or b"").decode("latin-1"))
+                self._count("non_html")
+                return
+            response = response.replace(cls=HtmlResponse)
         if looks_binary(response.body):
             logger.info("Skipping binary content served as HTML %s", response.url)
             self._count("binary_pages")
             return
         response = self._as_text(response)
-        credit_hop = bool(response.meta.get("credit_hop"))
         html = utf8_page(response.body, response.encoding, response.text)
         root = parse_html(html)
+        source = self._source(response)
         anchors: list[Anchor] | None = None
         if is_article_page(root, response.url):
             anchors = page_anchors(root, response.url)
             original = self._public_credit(credited_url(root, anchors, response.url,
                                                         self.markers), response.url)
-            yield self._item(response, html, original)
-            if original and self.follow_credits and not credit_hop:
-                yield from self._credit_request(response, original)
+            item = self._item(response, html, original)
+            if original and self.follow_credits and host_of(original) not in source.allowed_hosts:
+                yield from self._credit(item, original, root)
+            else:
+                item.credit_verified = False if original else None
+                yield item
         else:
             self._count("listing_pages")
             self._count(f"listing_pages/{response.meta['source']}")
-        if credit_hop:
-            return
         depth = response.meta.get("news_depth", 0) + 1
-        source = self._source(response)
         for url in feed_links(root, response.url):
             if self._in_scope(url, source):
-                yield Request(url, callback=self.parse_feed, errback=self.on_error,
-                              meta={"source": source.name, "news_depth": depth - 1}, priority=15)
+                yield self._document_request(url, source.name)
         if depth > self._depth_limit(source):
             return
         if anchors is None:
             anchors = page_anchors(root, response.url)
         yield from self._new_page_requests(
             page_links([a for a in anchors if a.host in source.allowed_hosts]), source.name, depth)
-
-    def _as_text(self, response: HtmlResponse) -> HtmlResponse:
-        """The response decoded right (see crawler.encoding.page_text), as NFC text."""
-        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        text = page_text(response.body, content_type, response.text)
-        if text == response.text:
-            return response
-        self._count("recoded_pages")
-        return response.replace(body=text.encode("utf-8"), encoding="utf-8")
-
-    def _item(self, response: HtmlResponse, html: bytes, original: str | None) -> PageItem:
-        """The item for an article page."""
-        self._count("article_pages")
-        redirects = response.meta.get("redirect_urls") or [response.url]
-        return PageItem(
-            url=response.url,
-            html=html,
-            source=response.meta["source"],
-            fetched_at=dt.datetime.now(dt.UTC),
-            request_url=redirects[0],
-            credited_url=original,
-            credited_by=response.meta.get("credited_by"),
-            http_etag=_header(response, b"ETag"),
-            http_last_modified=_header(response, b"Last-Modified"),
-        )
 
     def _public_credit(self, original: str | None, page: str) -> str | None:
         """The credited URL, unless the guard is on and its host is private by its spelling
@@ -306,30 +358,3 @@ class NewsSpider(scrapy.Spider):
         self._count("private_credits_dropped")
         logger.warning("Dropped the credit %s of %s: a private network address", original, page)
         return None
-
-    def _credit_request(self, response: HtmlResponse, original: str) -> Iterator[Request]:
-        """Follow the page's credited original one hop, whatever its host."""
-        if host_of(original) in self._source(response).allowed_hosts:
-            return
-        self._count("credits_followed")
-        yield Request(original, callback=self.parse_page, errback=self.on_error,
-                      meta={"source": response.meta["source"], "credit_hop": True,
-                            "credited_by": response.url, "news_depth": 0,
-                            ARTICLE_CANDIDATE: True},
-                      priority=5)
-
-    def on_error(self, failure: Any) -> None:
-        """Log a failed request once, with its kind, and count it.
-
-        A request a middleware chose to drop (known article, private network) is no error;
-        HttpError subclasses IgnoreRequest but is one (4xx/5xx).
-        """
-        if failure.type is IgnoreRequest:
-            return
-        request = getattr(failure, "request", None)
-        url = request.url if request is not None else "?"
-        kind = failure.type.__name__ if failure.type else "Error"
-        self.crawler.stats.inc_value(f"news/errors/{kind}")
-        if request is not None and request.meta.get("source"):
-            self.crawler.stats.inc_value(f"news/errors/{kind}/{request.meta['source']}")
-        logger.warning("Failed %s: %s: %s", url, kind, failure.getErrorMessage())
