@@ -117,11 +117,13 @@ def test_other_ports_and_names_of_a_trusted_host_are_not_reached(
 
 
 def test_private_networks_allowed_reach_loopback(tmp_path: Path, name: str) -> None:
-    """ALLOW_PRIVATE_NETWORKS=True keeps its meaning: loopback sites crawl, names resolve."""
+    """ALLOW_PRIVATE_NETWORKS=True keeps its meaning: loopback sites crawl, names resolve.
+
+    The copy carries the credited page's story, so the credit is verified and kept."""
     with serve({"/news/story-by-name.html": generated_article("story-by-name")}) as (port2, hits2):
         credit = f"http://{name}:{port2}/news/story-by-name.html"
         pages = {"/": "<html><body><a href='/news/credits-a-name.html'>a</a></body></html>",
-                 "/news/credits-a-name.html": generated_article("credits-a-name", credit=credit)}
+                 "/news/credits-a-name.html": generated_article("story-by-name", credit=credit)}
         with serve(pages) as (port1, _):
             db_url = f"sqlite:///{tmp_path / 'news.db'}"
             crawl(db_url, "-a", f"start_urls=http://127.0.0.1:{port1}/", private=True)
