@@ -25,7 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from pipelines import authors, metadata  # noqa: E402
-from pipelines.extract import extract_article, parse_html  # noqa: E402
+from pipelines.extract import extract_article, parse_page  # noqa: E402
 from tests.sites.server import render  # noqa: E402
 
 SAMPLE_SITES = REPO_ROOT / "tests" / "sites"
@@ -113,7 +113,7 @@ def run_extractors(extractors: dict[str, Extractor], pages: dict[str, str],
 
 def page_metadata_truth(html: str) -> dict[str, Any]:
     """What the page's own JSON-LD or meta tags say about title, authors and date."""
-    tree = parse_html(html)
+    tree = parse_page(html)
     if tree is None:
         return {}
     article_ld = metadata.find_article_ld(metadata.iter_json_ld(tree)) or {}

@@ -25,14 +25,12 @@ from lxml.html import (
 from w3lib.encoding import html_to_unicode
 
 from pipelines import authors, metadata
-from pipelines.candidates import body_text
+from pipelines.body import body_text
 from pipelines.cleaning import clean_lines, clean_tree
 from pipelines.markers import Markers, load_markers
 
 logger = logging.getLogger(__name__)
 
-MAX_INPUT_CHARS = 1_500_000
-MAX_ELEMENTS = 20_000
 XML_INCOMPATIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 NONCHARACTERS = ("\ufffe".encode(), "\uffff".encode())  # in UTF-8
@@ -40,7 +38,6 @@ MIN_BODY_CHARS = 200
 HTML_ELEMENT_CLASSES = {"form": FormElement, "input": InputElement, "label": LabelElement,
                         "select": SelectElement, "textarea": TextareaElement}
 DROP_TAGS = ("script", "style", "noscript")
-NODE_COUNT_XPATH = etree.XPath("count(//node())")
 
 
 def html_parser() -> HTMLParser:
@@ -104,15 +101,16 @@ def is_blank(data: bytes) -> bool:
     return not stripped or (stripped[0] >= 0x80 and data.decode("utf-8").isspace())
 
 
-def parse_html(text: str) -> HtmlElement | None:
-    """Parse TEXT (capped in size) into an lxml tree, or None if nothing parses."""
-    return parse_xml_safe(xml_safe_bytes(text[:MAX_INPUT_CHARS]))
+def parse_page(text: str) -> HtmlElement | None:
+    """Parse a page's TEXT, whole, into the lxml tree extraction reads, or None if nothing parses.
+
+    No cap: the crawl's download size limit bounds the page.
+    """
+    return parse_xml_safe(xml_safe_bytes(text))
 
 
-def parse_utf8_html(page: bytes) -> HtmlElement | None:
-    """parse_html for a page given as valid UTF-8, without decoding and encoding it again."""
-    if len(page) > MAX_INPUT_CHARS:  # may hold more characters than the cap: cut the text
-        return parse_html(page.decode("utf-8"))
+def parse_utf8_page(page: bytes) -> HtmlElement | None:
+    """parse_page for a page given as valid UTF-8, without decoding and encoding it again."""
     return parse_xml_safe(xml_safe_utf8(page))
 
 
@@ -130,25 +128,7 @@ def parse_xml_safe(data: bytes) -> HtmlElement | None:
     ]
     for element in reversed(dropped):
         element.drop_tree()
-    truncate_tree(tree, MAX_ELEMENTS)
     return tree
-
-
-def truncate_tree(tree: HtmlElement, max_elements: int) -> None:
-    """Cut the document after its first MAX_ELEMENTS elements, in document order."""
-    if NODE_COUNT_XPATH(tree) <= max_elements:  # every node, text too: never fewer than iter()
-        return
-    for count, element in enumerate(tree.iter()):
-        if count < max_elements:
-            continue
-        logger.debug("page truncated at %d elements", max_elements)
-        cut = element
-        while cut is not None and cut is not tree:
-            for sibling in list(cut.itersiblings()):
-                cut.getparent().remove(sibling)
-            cut = cut.getparent()
-        element.getparent().remove(element)
-        return
 
 
 def body_lines(tree: HtmlElement, url: str) -> list[str]:
@@ -182,19 +162,19 @@ def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | No
         published_at=metadata.published_at(tree, article_ld, url, metas),
         publisher=credited or site,
         language=metadata.declared_language(tree, metas),
-        canonical_url=metadata.canonical_url(tree, url, metas),
+        canonical_url=metadata.declared_canonical_url(tree, url, metas),
         description=metadata.description(article_ld, metas),
     )
 
 
 def extract_article(html: str | bytes, url: str) -> Article | None:
     """Extract the article of one page; None for pages without one. Never raises."""
-    return article_of(lambda: parse_html(decode_html(html)), url)
+    return article_of(lambda: parse_page(decode_html(html)), url)
 
 
 def extract_utf8_article(page: bytes, url: str) -> Article | None:
     """extract_article for a page already in valid UTF-8 (the crawl sends pages so)."""
-    return article_of(lambda: parse_utf8_html(page), url)
+    return article_of(lambda: parse_utf8_page(page), url)
 
 
 def article_of(parse: Callable[[], HtmlElement | None], url: str) -> Article | None:

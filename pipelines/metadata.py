@@ -158,7 +158,7 @@ def declared_language(tree: HtmlElement, metas: dict[str, str]) -> str | None:
     return None
 
 
-def canonical_url(tree: HtmlElement, url: str, metas: dict[str, str]) -> str | None:
+def declared_canonical_url(tree: HtmlElement, url: str, metas: dict[str, str]) -> str | None:
     """Return the absolute rel=canonical URL, else og:url."""
     for value in [*CANONICAL_XPATH(tree), meta_value(metas, "og:url")]:
         if not value or not value.strip():

@@ -1,4 +1,4 @@
-"""Body-text candidates from several extractors and their merge by agreement."""
+"""Body text: trafilatura's and readability's candidates merged by agreement (public APIs)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,9 @@ from typing import NamedTuple
 
 import trafilatura
 from lxml import etree
-from lxml.html import HtmlElement
-from readability.readability import Unparseable
+from lxml.html import HtmlElement, tostring
+from readability import Document
 from trafilatura.settings import Extractor
-
-from pipelines.readable import ReadableDocument
 
 logger = logging.getLogger(__name__)
 
@@ -84,10 +82,14 @@ def trafilatura_text(tree: HtmlElement, url: str, *, precision: bool) -> str:
 
 
 def readability_html(tree: HtmlElement) -> HtmlElement | None:
-    """Readability's main-content block as an lxml tree, or None."""
+    """Readability's main-content block (its public Document.summary) as an lxml tree, or None.
+
+    The page goes to readability as HTML text, its documented input: given a tree, it would
+    change the caller's tree.
+    """
     try:
-        summary = ReadableDocument(tree).summary(html_partial=True)
-    except Unparseable:
+        summary = Document(tostring(tree, encoding="unicode")).summary(html_partial=True)
+    except ValueError:  # readability's Unparseable: nothing it can score
         logger.debug("readability found nothing to parse")
         return None
     return etree.fromstring(summary, etree.HTMLParser()) if summary.strip() else None
