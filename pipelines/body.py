@@ -81,6 +81,20 @@ def trafilatura_text(tree: HtmlElement, url: str, *, precision: bool) -> str:
     return trafilatura.extract(tree, url=url, options=options) or ""
 
 
+@functools.cache
+def full_options() -> Extractor:
+    """Trafilatura's full pass (its own fallbacks on) in recall mode, built once."""
+    return Extractor(fast=False, recall=True, comments=False, tables=True, dedup=False)
+
+
+def full_text(tree: HtmlElement, url: str) -> str:
+    """Trafilatura's full pass: the fallback when the fast passes find (almost) nothing."""
+    options = copy.copy(full_options())
+    options.url = url
+    options.source = url and url.encode("utf-8", "replace").decode("utf-8")
+    return trafilatura.extract(tree, url=url, options=options) or ""
+
+
 def readability_html(tree: HtmlElement) -> HtmlElement | None:
     """Readability's main-content block (its public Document.summary) as an lxml tree, or None.
 

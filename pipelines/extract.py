@@ -25,9 +25,11 @@ from lxml.html import (
 from w3lib.encoding import html_to_unicode
 
 from pipelines import authors, metadata
-from pipelines.body import body_text
-from pipelines.cleaning import clean_lines, clean_tree
+from pipelines.body import LinkTexts, body_text, full_text, token_string, tokens
+from pipelines.cleaning import clean_lines, clean_tree, teaser_links
+from pipelines.embedded import DATA_SCRIPT_IDS, embedded_text, ld_article_body
 from pipelines.markers import Markers, load_markers
+from pipelines.page_kind import KindWords, PageFacts, is_article, microdata_article
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ MIN_BODY_CHARS = 200
 HTML_ELEMENT_CLASSES = {"form": FormElement, "input": InputElement, "label": LabelElement,
                         "select": SelectElement, "textarea": TextareaElement}
 DROP_TAGS = ("script", "style", "noscript")
+DATA_ASSIGNMENT_START = "window.__NUXT__"
 
 
 def html_parser() -> HTMLParser:
@@ -114,6 +117,15 @@ def parse_utf8_page(page: bytes) -> HtmlElement | None:
     return parse_xml_safe(xml_safe_utf8(page))
 
 
+def is_data_script(element: HtmlElement) -> bool:
+    """Tell whether ELEMENT is a script of page data extraction reads (JSON-LD, page state)."""
+    if element.tag != "script":
+        return False
+    return "ld+json" in (element.get("type") or "") or element.get("id") in DATA_SCRIPT_IDS or (
+        (element.text or "").lstrip().startswith(DATA_ASSIGNMENT_START)
+    )
+
+
 def parse_xml_safe(data: bytes) -> HtmlElement | None:
     """Parse UTF-8 DATA free of XML-incompatible characters into an lxml tree, or None."""
     if is_blank(data):
@@ -122,10 +134,7 @@ def parse_xml_safe(data: bytes) -> HtmlElement | None:
         tree = document_fromstring(data, parser=HTML_PARSER)
     except (etree.ParserError, ValueError):
         return None
-    dropped = [
-        element for element in tree.iter(*DROP_TAGS)
-        if element.tag != "script" or "ld+json" not in (element.get("type") or "")
-    ]
+    dropped = [element for element in tree.iter(*DROP_TAGS) if not is_data_script(element)]
     for element in reversed(dropped):
         element.drop_tree()
     return tree
@@ -136,32 +145,71 @@ def body_lines(tree: HtmlElement, url: str) -> list[str]:
     return body_text(tree, url).splitlines()
 
 
+def fallback_lines(tree: HtmlElement, url: str, article_ld: dict | None) -> list[str]:
+    """Body lines when the fast pass found (almost) none: the page's embedded data first.
+
+    The JSON-LD articleBody, then a framework's page data, then trafilatura's full pass.
+    """
+    for text in (ld_article_body(article_ld), embedded_text(tree)):
+        if len(text) >= MIN_BODY_CHARS:
+            return text.splitlines()
+    return full_text(tree, url).splitlines()
+
+
+def page_facts(
+    tree: HtmlElement, url: str, title: str, ld_objects: list[dict], metas: dict[str, str],
+    found: tuple[str, bool, bool],
+) -> PageFacts:
+    """What the page declares and holds, for the page-kind decision; FOUND: text, date, authors."""
+    text, has_date, has_authors = found
+    kinds = frozenset(kind for item in ld_objects for kind in metadata.ld_types(item))
+    if microdata_article(tree):
+        kinds |= {"Article"}
+    links = LinkTexts(tree)
+    line_tokens = [(len(tokens(line)), token_string(line)) for line in text.split("\n\n")]
+    total = sum(count for count, _ in line_tokens)
+    linked = sum(count for count, joined in line_tokens if joined in links)
+    return PageFacts(
+        url=url, title=title, ld_types=kinds, og_type=metadata.meta_value(metas, "og:type"),
+        has_date=has_date, has_authors=has_authors, body_chars=len(text),
+        link_share=linked / total if total else 1.0,
+    )
+
+
 def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | None:
     """Extract an Article from a parsed page, or None if it holds no article."""
     ld_objects = list(metadata.iter_json_ld(tree))
     article_ld = metadata.find_article_ld(ld_objects)
-    if article_ld is None and metadata.is_listing_ld(ld_objects):
-        return None
-    title = metadata.page_title(tree, article_ld, metadata.meta_tags(tree))
+    metas = metadata.meta_tags(tree)
+    sites = metadata.site_names(article_ld, metas)
+    title = metadata.page_title(tree, article_ld, metas)
     if not title:
         return None
-    lines = clean_lines(body_lines(clean_tree(tree, markers), url), title, markers)
+    title = metadata.without_site_suffix(title, sites, url)
+    cleaned = clean_tree(tree, markers)
+    links = teaser_links(cleaned)
+    lines = clean_lines(body_lines(cleaned, url), title, markers, links)
+    if len("".join(lines)) < MIN_BODY_CHARS:
+        lines = clean_lines(fallback_lines(cleaned, url, article_ld), title, markers, links)
     lines, byline_authors, credited = authors.split_byline(lines, markers)
     text = "\n\n".join(lines)
-    if len(text) < MIN_BODY_CHARS:
-        return None
     metas = metadata.meta_tags(tree)  # after clean_tree, as every lookup below
-    ld_authors = metadata.ld_name(article_ld.get("author")) if article_ld else []
-    raw_authors = ld_authors or authors.markup_authors(tree, metas) or byline_authors
-    site = metadata.site_publisher(article_ld, metas)
-    not_authors = frozenset(name.casefold() for name in (credited, site) if name)
+    language = metadata.declared_language(tree, metas)
+    published = metadata.published_at(tree, article_ld, url, metas, language)
+    not_authors = frozenset(name.casefold() for name in (credited, *sites) if name)
+    names = authors.page_authors(tree, url, article_ld, metas, byline_authors)
+    names = authors.normalize_authors(names, markers.byline_prefixes, not_authors, url)
+    facts = page_facts(tree, url, title, ld_objects, metas, (text, bool(published), bool(names)))
+    if not is_article(facts, KindWords(markers.non_article_words, markers.non_article_fillers)):
+        logger.debug("not an article: %s", url)
+        return None
     return Article(
         title=title,
         text=text,
-        authors=authors.normalize_authors(raw_authors, markers.byline_prefixes, not_authors),
-        published_at=metadata.published_at(tree, article_ld, url, metas),
-        publisher=credited or site,
-        language=metadata.declared_language(tree, metas),
+        authors=names,
+        published_at=published,
+        publisher=credited or (sites[0] if sites else None),
+        language=language,
         canonical_url=metadata.declared_canonical_url(tree, url, metas),
         description=metadata.description(article_ld, metas),
     )

@@ -8,8 +8,9 @@ import re
 import warnings
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
+import dateparser
 from dateutil import parser as date_parser
 from htmldate import find_date
 from lxml import etree
@@ -36,6 +37,13 @@ DATE_META_KEYS = ("article:published_time", "og:published_time", "datepublished"
 LANGUAGE_CODE = re.compile(r"^([a-zA-Z]{2})(?:[-_][a-zA-Z0-9]+)*$")
 WORDS = re.compile(r"\w+")
 TITLE_SEPARATORS = re.compile(r"\s+[|–—-]\s+|\s+[:»|]\s+")
+SUFFIX_SEPARATOR = re.compile(r"\s+[|–—:·»-]\s+|\s*[|·»]\s*")
+DATE_NAMES = ("date", "time", "publish", "posted", "byline", "meta", "datum", "data", "fecha",
+              "zeit", "ngay", "thoi-gian")
+DATE_TEXT_MAX_CHARS = 80
+YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+MAX_DATE_TEXTS = 4
+NOT_ALNUM = re.compile(r"\W+")
 
 
 def meta_tags(tree: HtmlElement) -> dict[str, str]:
@@ -125,10 +133,10 @@ def parse_datetime(value: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def published_at(
-    tree: HtmlElement, article_ld: dict | None, url: str, metas: dict[str, str]
+def structured_date(
+    tree: HtmlElement, article_ld: dict | None, metas: dict[str, str]
 ) -> datetime | None:
-    """Return the publication time: JSON-LD, meta tags, <time>, then htmldate."""
+    """The publication time the page states in machine form: JSON-LD, meta tags, <time>."""
     candidates: list[str] = []
     if article_ld:
         candidates += [v for v in (article_ld.get("datePublished"),) if isinstance(v, str)]
@@ -139,8 +147,68 @@ def published_at(
         parsed = parse_datetime(candidate)
         if parsed:
             return parsed
+    return None
+
+
+def date_texts(tree: HtmlElement) -> list[str]:
+    """Short texts with a year in elements named for a date, time or byline, in page order."""
+    found: list[str] = []
+    for element in tree.iter(etree.Element):
+        names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+        if element.tag != "time" and not any(name in names for name in DATE_NAMES):
+            continue
+        text = " ".join("".join(element.itertext()).split())
+        if len(text) <= DATE_TEXT_MAX_CHARS and YEAR.search(text) and text not in found:
+            found.append(text)
+            if len(found) == MAX_DATE_TEXTS:
+                break
+    return found
+
+
+def date_in_words(text: str, language: str | None) -> datetime | None:
+    """Parse a date written in words or numbers ("Publié le 7 mars 2024 à 10h10") by dateparser.
+
+    Words before the first number ("Publié le", "ngày") are left out, then trailing words
+    one at a time until dateparser reads a date.
+    """
+    start = next((i for i, ch in enumerate(text) if ch.isdigit()), None)
+    if start is None:
+        return None
+    head = text[:start].split()
+    words = ([head[-1]] if head else []) + text[start:].split()  # keeps a month name before
+    languages = [language] if language else None
+    for end in range(len(words), 0, -1):
+        for begin in ((1, 0) if head else (0,)):
+            candidate = " ".join(words[begin:end])
+            if not YEAR.search(candidate):
+                continue
+            parsed = dateparser.parse(candidate, languages=languages,
+                                      settings={"PREFER_DATES_FROM": "past"})
+            if parsed:
+                return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def published_at(
+    tree: HtmlElement, article_ld: dict | None, url: str, metas: dict[str, str],
+    language: str | None = None,
+) -> datetime | None:
+    """Return the publication time: machine-readable, then in words, then htmldate's search.
+
+    dateparser and htmldate run only when the page states no machine-readable date.
+    """
+    stated = structured_date(tree, article_ld, metas)
+    if stated:
+        return stated
+    for text in date_texts(tree):
+        try:
+            worded = date_in_words(text, language)
+        except (ValueError, OverflowError, LookupError):
+            worded = None
+        if worded:
+            return worded
     try:
-        found = find_date(tree, url=url, original_date=True, extensive_search=False)
+        found = find_date(tree, url=url, original_date=True, extensive_search=True)
     except Exception:  # htmldate may fail on odd trees; a date is optional
         logger.debug("htmldate failed for %s", url)
         return None
@@ -199,6 +267,30 @@ def page_title(tree: HtmlElement, article_ld: dict | None, metas: dict[str, str]
     if head_title:
         return TITLE_SEPARATORS.split(head_title)[0]
     return h1s[0] if h1s else None
+
+
+def without_site_suffix(title: str, site_names: tuple[str, ...], url: str) -> str:
+    """TITLE without a trailing " | Site" part naming the site (its name or host)."""
+    parts = SUFFIX_SEPARATOR.split(title)
+    if len(parts) < 2:
+        return title
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    known = {NOT_ALNUM.sub("", name.casefold()) for name in site_names if name}
+    known |= {NOT_ALNUM.sub("", label) for label in host.split(".")[:-1] if len(label) > 2}
+    known |= {NOT_ALNUM.sub("", host)}
+    last = NOT_ALNUM.sub("", parts[-1].casefold())
+    if last and (last in known or any(last.startswith(k) or k.startswith(last) for k in known
+                                      if len(k) > 3 and len(last) > 3)):
+        cut = title.rfind(parts[-1])
+        return title[:cut].rstrip(" |–—:·»-").strip() or title
+    return title
+
+
+def site_names(article_ld: dict | None, metas: dict[str, str]) -> tuple[str, ...]:
+    """The site's and publisher's names the page declares: og:site_name, JSON-LD publisher."""
+    names = [meta_value(metas, "og:site_name") or ""]
+    names += ld_name(article_ld.get("publisher")) if article_ld else []
+    return tuple(name.strip() for name in names if name and name.strip())
 
 
 def site_publisher(article_ld: dict | None, metas: dict[str, str]) -> str | None:
