@@ -25,8 +25,8 @@ from lxml.html import (
 from w3lib.encoding import html_to_unicode
 
 from pipelines import authors, metadata
-from pipelines.body import LinkTexts, body_text, full_text, token_string, tokens
-from pipelines.cleaning import clean_lines, clean_tree, teaser_links
+from pipelines.body import body_text, full_text
+from pipelines.cleaning import clean_lines, clean_tree, link_density, teaser_links, text_of
 from pipelines.embedded import DATA_SCRIPT_IDS, embedded_text, ld_article_body
 from pipelines.markers import Markers, load_markers
 from pipelines.page_kind import KindWords, PageFacts, is_article, microdata_article
@@ -158,21 +158,23 @@ def fallback_lines(tree: HtmlElement, url: str, article_ld: dict | None) -> list
 
 def page_facts(
     tree: HtmlElement, url: str, title: str, ld_objects: list[dict], metas: dict[str, str],
-    found: tuple[str, bool, bool],
+    found: tuple[str, int, bool, int],
 ) -> PageFacts:
-    """What the page declares and holds, for the page-kind decision; FOUND: text, date, authors."""
-    text, has_date, has_authors = found
+    """What the page declares and holds, for the page-kind decision.
+
+    FOUND: the body text, how many dates it states (1 for a machine-readable one), whether
+    authors are named, the teaser link count.
+    """
+    text, dates, has_authors, teasers = found
     kinds = frozenset(kind for item in ld_objects for kind in metadata.ld_types(item))
     if microdata_article(tree):
         kinds |= {"Article"}
-    links = LinkTexts(tree)
-    line_tokens = [(len(tokens(line)), token_string(line)) for line in text.split("\n\n")]
-    total = sum(count for count, _ in line_tokens)
-    linked = sum(count for count, joined in line_tokens if joined in links)
+    body = tree.find("body")
+    total = len(text_of(body)) if body is not None else 0
     return PageFacts(
         url=url, title=title, ld_types=kinds, og_type=metadata.meta_value(metas, "og:type"),
-        has_date=has_date, has_authors=has_authors, body_chars=len(text),
-        link_share=linked / total if total else 1.0,
+        dates=dates, has_authors=has_authors, body_chars=len(text),
+        link_share=link_density(body, total) if body is not None else 1.0, teasers=teasers,
     )
 
 
@@ -199,7 +201,9 @@ def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | No
     not_authors = frozenset(name.casefold() for name in (credited, *sites) if name)
     names = authors.page_authors(tree, url, article_ld, metas, byline_authors)
     names = authors.normalize_authors(names, markers.byline_prefixes, not_authors, url)
-    facts = page_facts(tree, url, title, ld_objects, metas, (text, bool(published), bool(names)))
+    stated = 1 if metadata.structured_date(tree, article_ld, metas) else len(
+        metadata.date_texts(tree))
+    facts = page_facts(tree, url, title, ld_objects, metas, (text, stated, bool(names), len(links)))
     if not is_article(facts, KindWords(markers.non_article_words, markers.non_article_fillers)):
         logger.debug("not an article: %s", url)
         return None

@@ -3,7 +3,7 @@
 No single signal decides. Each adds evidence for or against an article: the declared type
 (JSON-LD @type, og:type, microdata itemtype), the URL's shape (an "/about", "/tag/x" path or
 a dated, long slug), the title ("Cookie policy | Site"), a publication date, a byline, the
-body's length and the share of its block that sits in links. About, contact, imprint,
+body's length and the share of its text that sits in links. About, contact, imprint,
 privacy, cookie, terms, login, search, author, tag, topic and section pages come out as not
 articles, in any language config/boilerplate.yaml lists words for.
 """
@@ -28,9 +28,13 @@ DATED_PATH = re.compile(r"/(19|20)\d\d[/-](0?[1-9]|1[0-2])(?:[/-]|$)|\d{5,}")
 SLUG_SEPARATORS = re.compile(r"[-_.+]+")
 LONG_SLUG_WORDS = 4
 TITLE_SPLIT = re.compile(r"\s+[|–—:-]\s+|\s*[|·»]\s*")
+LANGUAGE_SEGMENT = re.compile(r"^[a-z]{2}(?:[-_][a-z]{2})?$")
+INDEX_NAMES = frozenset({"index", "default", "home"})
 LONG_BODY_CHARS = 1000
 BRIEF_CHARS = 200
 LINKY_SHARE = 0.5
+LISTING_DATES = 3
+SECTION_TITLE_WORDS = 2
 
 
 @dataclass(frozen=True)
@@ -41,10 +45,11 @@ class PageFacts:
     title: str
     ld_types: frozenset[str]
     og_type: str | None
-    has_date: bool
+    dates: int
     has_authors: bool
     body_chars: int
     link_share: float
+    teasers: int
 
 
 def microdata_article(tree: HtmlElement) -> bool:
@@ -55,7 +60,8 @@ def microdata_article(tree: HtmlElement) -> bool:
 def path_words(url: str) -> list[str]:
     """The URL's path segments, decoded and lower-cased, without a file extension."""
     path = unquote(urlsplit(url).path).lower()
-    return [segment.rsplit(".", 1)[0] for segment in path.split("/") if segment]
+    segments = [segment.rsplit(".", 1)[0] for segment in path.split("/") if segment]
+    return segments[:-1] if segments and segments[-1] in INDEX_NAMES else segments
 
 
 @dataclass(frozen=True)
@@ -80,8 +86,8 @@ def url_evidence(url: str, words: KindWords) -> int:
     "/tag/x" or "/author/jane"), is one of WORDS, or made only of them ("about-us").
     """
     segments = path_words(url)
-    if not segments:
-        return -2  # a site's home page
+    if all(LANGUAGE_SEGMENT.match(segment) for segment in segments):
+        return -2  # a site's home page, or its home page in one language ("/fr/")
     def named(segment: str) -> bool:
         return segment in words.words or words.names_page(SLUG_SEPARATORS.split(segment))
     if named(segments[-1]) or (len(segments) >= 2 and named(segments[-2])
@@ -114,7 +120,12 @@ def article_score(facts: PageFacts, words: KindWords) -> float:
     score += url_evidence(facts.url, words)
     if title_names_page(facts.title, words):
         score -= 3
-    score += 1 if facts.has_date else 0
+    elif len(TITLE_SPLIT.split(facts.title.strip())[0].split()) <= SECTION_TITLE_WORDS:
+        score -= 1  # "World | Site": a section's name, not a headline
+    if 0 < facts.dates < LISTING_DATES:
+        score += 1
+    elif facts.dates >= LISTING_DATES:  # a date per teaser
+        score -= 1
     score += 1 if facts.has_authors else 0
     if facts.body_chars >= LONG_BODY_CHARS:
         score += 1
