@@ -30,6 +30,7 @@ DEGENERATE_SHARE = 0.2
 CONTAINED_SHARE = 0.9
 COVERED_LINE_MIN_TOKENS = 15
 APPEND_MIN_SHARE = 0.5
+LEAD_MIN_TOKENS = 8
 
 
 def tokens(text: str) -> list[str]:
@@ -295,8 +296,25 @@ def merge(precise: Candidate, readable: Candidate, aside: str, links: Container[
                if not is_covered]
     merged_size = sum(len(line.tokens) for line in merged)
     if sum(len(line.tokens) for line in missing) < APPEND_MIN_SHARE * merged_size:
-        return "\n".join(line.text for line in merged)
+        lead = leading_lines(precise_lines, covered, aside, links)
+        return "\n".join(line.text for line in lead + merged)
     return "\n".join(line.text for line in merged + missing)
+
+
+def leading_lines(
+    precise_lines: list[Line], covered: list[bool], aside: str, links: Container[str]
+) -> list[Line]:
+    """The precise lines before its first covered one: a lead that readability's block misses.
+
+    Links, captions and datelines among them stay out, and so do short lines (labels).
+    """
+    if True not in covered:
+        return []
+    return [
+        line for line in precise_lines[: covered.index(True)]
+        if len(line.tokens) >= LEAD_MIN_TOKENS and line.joined not in links
+        and line.joined not in aside
+    ]
 
 
 def body_text(tree: HtmlElement, url: str) -> str:

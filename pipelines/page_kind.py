@@ -85,6 +85,8 @@ def url_evidence(url: str, words: KindWords) -> int:
     A non-article path is one whose last segment, or the segment before a last one (as in
     "/tag/x" or "/author/jane"), is one of WORDS, or made only of them ("about-us").
     """
+    if not url:
+        return 0  # no address known: its shape tells nothing
     segments = path_words(url)
     if all(LANGUAGE_SEGMENT.match(segment) for segment in segments):
         return -2  # a site's home page, or its home page in one language ("/fr/")
@@ -131,8 +133,8 @@ def article_score(facts: PageFacts, words: KindWords) -> float:
         score += 1
     elif facts.body_chars < BRIEF_CHARS:
         score -= 1
-    if facts.link_share >= LINKY_SHARE:
-        score -= 2
+    if facts.link_share >= LINKY_SHARE:  # a long body weighs against the page's menus
+        score -= 2 if facts.body_chars < LONG_BODY_CHARS else 1
     return score
 
 
