@@ -11,7 +11,7 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
-from pipelines.cleaning import credit_rest
+from pipelines.line_cleaning import credit_rest
 from pipelines.markers import Markers
 from pipelines.metadata import ld_name, meta_value
 

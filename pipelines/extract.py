@@ -24,12 +24,14 @@ from lxml.html import (
 )
 from w3lib.encoding import html_to_unicode
 
-from pipelines import authors, metadata
+from pipelines import authors, dates, metadata
 from pipelines.body import body_text, full_text
-from pipelines.cleaning import clean_lines, clean_tree, link_density, teaser_links, text_of
+from pipelines.cleaning import clean_tree, teaser_links
 from pipelines.embedded import DATA_SCRIPT_IDS, embedded_text, ld_article_body
+from pipelines.line_cleaning import clean_lines
 from pipelines.markers import Markers, load_markers
 from pipelines.page_kind import KindWords, PageFacts, is_article, microdata_article
+from pipelines.tree_text import link_density, text_of
 
 logger = logging.getLogger(__name__)
 
@@ -197,12 +199,12 @@ def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | No
     text = "\n\n".join(lines)
     metas = metadata.meta_tags(tree)  # after clean_tree, as every lookup below
     language = metadata.declared_language(tree, metas)
-    published = metadata.published_at(tree, article_ld, url, metas, language)
+    published = dates.published_at(tree, article_ld, url, metas, language)
     not_authors = frozenset(name.casefold() for name in (credited, *sites) if name)
     names = authors.page_authors(tree, url, article_ld, metas, byline_authors)
     names = authors.normalize_authors(names, markers.byline_prefixes, not_authors, url)
-    stated = 1 if metadata.structured_date(tree, article_ld, metas) else len(
-        metadata.date_texts(tree))
+    stated = 1 if dates.structured_date(tree, article_ld, metas) else len(
+        dates.date_texts(tree))
     facts = page_facts(tree, url, title, ld_objects, metas, (text, stated, bool(names), len(links)))
     if not is_article(facts, KindWords(markers.non_article_words, markers.non_article_fillers)):
         logger.debug("not an article: %s", url)

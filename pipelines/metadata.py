@@ -10,9 +10,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
-import dateparser
 from dateutil import parser as date_parser
-from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlElement
 
@@ -38,11 +36,6 @@ LANGUAGE_CODE = re.compile(r"^([a-zA-Z]{2})(?:[-_][a-zA-Z0-9]+)*$")
 WORDS = re.compile(r"\w+")
 TITLE_SEPARATORS = re.compile(r"\s+[|–—-]\s+|\s+[:»|]\s+")
 SUFFIX_SEPARATOR = re.compile(r"\s+[|–—:·»-]\s+|\s*[|·»]\s*")
-DATE_NAMES = ("date", "time", "publish", "posted", "byline", "meta", "datum", "data", "fecha",
-              "zeit", "ngay", "thoi-gian")
-DATE_TEXT_MAX_CHARS = 80
-YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
-MAX_DATE_TEXTS = 4
 NOT_ALNUM = re.compile(r"\W+")
 
 
@@ -131,88 +124,6 @@ def parse_datetime(value: str) -> datetime | None:
         except (ValueError, OverflowError, TypeError):
             return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def structured_date(
-    tree: HtmlElement, article_ld: dict | None, metas: dict[str, str]
-) -> datetime | None:
-    """The publication time the page states in machine form: JSON-LD, meta tags, <time>."""
-    candidates: list[str] = []
-    if article_ld:
-        candidates += [v for v in (article_ld.get("datePublished"),) if isinstance(v, str)]
-    meta = meta_value(metas, *DATE_META_KEYS)
-    candidates += [meta] if meta else []
-    candidates += [str(v) for v in TIME_XPATH(tree)[:1]]
-    for candidate in candidates:
-        parsed = parse_datetime(candidate)
-        if parsed:
-            return parsed
-    return None
-
-
-def date_texts(tree: HtmlElement) -> list[str]:
-    """Short texts with a year in elements named for a date, time or byline, in page order."""
-    found: list[str] = []
-    for element in tree.iter(etree.Element):
-        names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
-        if element.tag != "time" and not any(name in names for name in DATE_NAMES):
-            continue
-        text = " ".join("".join(element.itertext()).split())
-        if len(text) <= DATE_TEXT_MAX_CHARS and YEAR.search(text) and text not in found:
-            found.append(text)
-            if len(found) == MAX_DATE_TEXTS:
-                break
-    return found
-
-
-def date_in_words(text: str, language: str | None) -> datetime | None:
-    """Parse a date written in words or numbers ("Publié le 7 mars 2024 à 10h10") by dateparser.
-
-    Words before the first number ("Publié le", "ngày") are left out, then trailing words
-    one at a time until dateparser reads a date.
-    """
-    start = next((i for i, ch in enumerate(text) if ch.isdigit()), None)
-    if start is None:
-        return None
-    head = text[:start].split()
-    words = ([head[-1]] if head else []) + text[start:].split()  # keeps a month name before
-    languages = [language] if language else None
-    for end in range(len(words), 0, -1):
-        for begin in ((1, 0) if head else (0,)):
-            candidate = " ".join(words[begin:end])
-            if not YEAR.search(candidate):
-                continue
-            parsed = dateparser.parse(candidate, languages=languages,
-                                      settings={"PREFER_DATES_FROM": "past"})
-            if parsed:
-                return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None
-
-
-def published_at(
-    tree: HtmlElement, article_ld: dict | None, url: str, metas: dict[str, str],
-    language: str | None = None,
-) -> datetime | None:
-    """Return the publication time: machine-readable, then in words, then htmldate's search.
-
-    dateparser and htmldate run only when the page states no machine-readable date.
-    """
-    stated = structured_date(tree, article_ld, metas)
-    if stated:
-        return stated
-    for text in date_texts(tree):
-        try:
-            worded = date_in_words(text, language)
-        except (ValueError, OverflowError, LookupError):
-            worded = None
-        if worded:
-            return worded
-    try:
-        found = find_date(tree, url=url, original_date=True, extensive_search=True)
-    except Exception:  # htmldate may fail on odd trees; a date is optional
-        logger.debug("htmldate failed for %s", url)
-        return None
-    return parse_datetime(found) if found else None
 
 
 def declared_language(tree: HtmlElement, metas: dict[str, str]) -> str | None:

@@ -10,8 +10,7 @@ import pytest
 from lxml.html import document_fromstring
 
 from pipelines.authors import normalize_authors, split_byline
-from pipelines.body import aside_tokens, merge_candidates, token_string
-from pipelines.cleaning import clean_lines
+from pipelines.body import merge_candidates
 from pipelines.extract import (
     Article,
     decode_html,
@@ -19,8 +18,11 @@ from pipelines.extract import (
     extract_utf8_article,
     parse_page,
 )
+from pipelines.line_cleaning import clean_lines
 from pipelines.markers import load_markers
 from pipelines.metadata import declared_language, meta_tags, page_title
+from pipelines.readability_candidate import aside_tokens
+from pipelines.tokens import token_string
 
 PAGES_DIR = Path(__file__).parent / "fixtures" / "pages"
 GOLDEN_PAGES = sorted(PAGES_DIR.glob("*/*.html"))

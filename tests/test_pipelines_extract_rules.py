@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from pipelines.authors import normalize_authors
+from pipelines.dates import date_in_words
 from pipelines.extract import extract_article
 from pipelines.markers import load_markers
-from pipelines.metadata import date_in_words, without_site_suffix
+from pipelines.metadata import without_site_suffix
 
 PARAGRAPHS = [
     "The regional water board confirmed on Friday that the reservoir had reached its lowest"

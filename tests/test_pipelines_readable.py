@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from pipelines.body import readability_html, readability_text
 from pipelines.cleaning import clean_tree
 from pipelines.extract import decode_html, parse_page
 from pipelines.markers import load_markers
+from pipelines.readability_candidate import readability_html, readability_text
 
 TESTS_DIR = Path(__file__).parent
 FIXTURE_PAGES = sorted((TESTS_DIR / "fixtures" / "pages").glob("*/*.html")) + sorted(
