@@ -1,6 +1,13 @@
-"""Benchmark extract_article against trafilatura and readability-lxml on a shared dataset.
+"""Benchmark extract_article against trafilatura and readability-lxml on the shared datasets.
 
-Usage: python bench/extraction.py [--dataset DIR] [--out DIR]
+Usage: python bench/extraction.py [--dataset DIR] [--peers DIR] [--peers-reuse RUN] [--out DIR]
+
+Prints, for the dev split: body P/R/F1 and accuracy beside trafilatura (favor_precision and
+defaults) and readability-lxml, metadata agreement with the page's declarations; for each
+shared peer suite (the peers' own scorer, run in a subprocess beside the same baselines):
+body P/R/F1, title/authors/date accuracy; and the page-kind classifier's article/non-article
+precision and recall over every labelled page (dev and peer pages are articles, golden
+fixture pages say so in their JSON, sample-site pages by their og:type).
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ import gzip
 import importlib.util
 import json
 import logging
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -25,13 +33,17 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from pipelines import authors, metadata  # noqa: E402
-from pipelines.extract import extract_article, parse_html  # noqa: E402
+from pipelines.extract import extract_article, parse_page  # noqa: E402
 from tests.sites.server import render  # noqa: E402
 
 SAMPLE_SITES = REPO_ROOT / "tests" / "sites"
 
 DEFAULT_DATASET = REPO_ROOT.parent / "shared" / "bench" / "extraction" / "dev"
 DEFAULT_OUT = REPO_ROOT / "bench" / "out" / "extraction"
+DEFAULT_PEERS = REPO_ROOT.parent / "shared" / "bench" / "peers"
+GOLDEN_PAGES = REPO_ROOT / "tests" / "fixtures" / "pages"
+PEER_SUITES = ("fundus", "trafilatura")
+PEER_TABLE_STARTS = ("===", "body token", "pooled snippet", "metadata accuracy")
 BLOCK_TAGS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "pre", "blockquote",
               "tr", "br", "section", "article", "table", "ul", "ol", "figure")
 HUGE_PAGE_BYTES = 10_000_000
@@ -113,7 +125,7 @@ def run_extractors(extractors: dict[str, Extractor], pages: dict[str, str],
 
 def page_metadata_truth(html: str) -> dict[str, Any]:
     """What the page's own JSON-LD or meta tags say about title, authors and date."""
-    tree = parse_html(html)
+    tree = parse_page(html)
     if tree is None:
         return {}
     article_ld = metadata.find_article_ld(metadata.iter_json_ld(tree)) or {}
@@ -171,6 +183,85 @@ def sample_article_pages() -> tuple[dict[str, str], dict[str, str]]:
     return pages, urls
 
 
+def sample_site_kinds() -> list[tuple[str, bool, str, str]]:
+    """(key, is article, html, url) for every sample-site page; articles declare og:type."""
+    hosts = {d.name: f"http://{d.name}.example" for d in SAMPLE_SITES.iterdir() if d.is_dir()}
+    labelled = []
+    for path in sorted(SAMPLE_SITES.rglob("*.html")):
+        html = render(path.read_text(encoding="utf-8"), hosts)
+        site, *rest = path.relative_to(SAMPLE_SITES).parts
+        labelled.append((f"sites/{site}/{'/'.join(rest)}",
+                         'property="og:type" content="article"' in html, html,
+                         f"{hosts[site]}/{'/'.join(rest)}"))
+    return labelled
+
+
+def golden_kinds() -> list[tuple[str, bool, str, str]]:
+    """(key, is article, html, url) for every golden fixture page, as its JSON says."""
+    labelled = []
+    for path in sorted(GOLDEN_PAGES.glob("*/*.html")):
+        expected = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        labelled.append((f"golden/{path.parent.name}/{path.stem}", expected.get("article", True),
+                         path.read_text(encoding="utf-8"), expected["url"]))
+    return labelled
+
+
+def kind_counts(results: list[tuple[bool, bool]]) -> str:
+    """Article and non-article precision/recall over (truth, predicted article) pairs."""
+    tp = sum(truth and found for truth, found in results)
+    fp = sum(found and not truth for truth, found in results)
+    fn = sum(truth and not found for truth, found in results)
+    tn = sum(not truth and not found for truth, found in results)
+
+    def ratio(num: int, den: int) -> str:
+        return f"{num / den:.3f}" if den else "n/a"
+
+    return (f"{len(results)} | {tp + fn} | {tn + fp} | {ratio(tp, tp + fp)} | {ratio(tp, tp + fn)}"
+            f" | {ratio(tn, tn + fn)} | {ratio(tn, tn + fp)}")
+
+
+def kind_report(pages: dict[str, str], urls: dict[str, str], peer_run: Path | None) -> list[str]:
+    """The page-kind classifier's precision and recall, per set of labelled pages."""
+    rows = {"dev split (all articles)": [(True, extract_article(html, urls[key]) is not None)
+                                         for key, html in pages.items()]}
+    for name, labelled in (("golden fixture pages", golden_kinds()),
+                           ("sample-site pages", sample_site_kinds())):
+        found = [extract_article(html, url) is not None for _, _, html, url in labelled]
+        wrong = [key for (key, truth, _, _), is_found in zip(labelled, found, strict=True)
+                 if truth != is_found]
+        label = f"{name} (wrong: {', '.join(wrong)})" if wrong else name
+        rows[label] = [(truth, is_found)
+                       for (_, truth, _, _), is_found in zip(labelled, found, strict=True)]
+    for suite in PEER_SUITES if peer_run else ():
+        outputs = json.loads((peer_run / f"{suite}.json").read_text(encoding="utf-8"))
+        rows[f"peers/{suite} (all articles)"] = [
+            (True, not output["project"].get("none")) for output in outputs.values()]
+    lines = ["| pages | n | articles | non-articles | article P | article R | non-article P "
+             "| non-article R |", "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {name} | {kind_counts(results)} |" for name, results in rows.items()]
+    lines.append(f"| all | {kind_counts([r for results in rows.values() for r in results])} |")
+    return lines
+
+
+def peer_tables(peers: Path, out: Path, reuse: Path | None) -> tuple[list[str], Path]:
+    """Run (or rescore) the peers' own scorer; return its summary tables and its run folder."""
+    run = reuse or out / "peers"
+    command = [sys.executable, str(peers / "score.py"), "--data", str(peers)]
+    command += ["--reuse", str(reuse)] if reuse else [
+        "--python", sys.executable, "--jobs", "1", "--out", str(run)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True,
+                            cwd=REPO_ROOT).stdout
+    kept, keeping = [], False
+    for line in output.splitlines():
+        if line.startswith(PEER_TABLE_STARTS):
+            keeping = True
+        elif not line.startswith("|"):
+            keeping = False
+        if keeping:
+            kept.append(line)
+    return kept, run
+
+
 def huge_page_seconds() -> float:
     """Seconds extract_article takes on a 10 MB page made of one tag."""
     html = "<div>" + "<p>word " * (HUGE_PAGE_BYTES // 8)
@@ -185,6 +276,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--only", help="run only extractors whose name contains this")
+    parser.add_argument("--peers", type=Path, default=DEFAULT_PEERS,
+                        help="the shared peer suites (score.py, fundus/, trafilatura/)")
+    parser.add_argument("--peers-reuse", type=Path,
+                        help="rescore a saved peer run (score.py --out) instead of running it")
+    parser.add_argument("--no-peers", action="store_true", help="leave the peer suites out")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     scorer = load_scorer(args.dataset)
@@ -220,6 +316,13 @@ def main(argv: list[str] | None = None) -> int:
     sample_pages, sample_urls = sample_article_pages()
     print(f"\nmetadata on the sample universe's {len(sample_pages)} article pages:")
     print("\n".join(metadata_report(sample_pages, sample_urls)))
+    peer_run = None
+    if not args.no_peers:
+        tables, peer_run = peer_tables(args.peers, args.out, args.peers_reuse)
+        print("\npeer suites (the peers' scorer; project = extract_article):")
+        print("\n".join(tables))
+    print("\npage kinds (extract_article returns an Article = article):")
+    print("\n".join(kind_report(pages, urls, peer_run)))
     print(f"\n10 MB single-tag page: {huge_page_seconds():.2f} s")
     return 0
 

@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
+import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
-from pipelines.cleaning import credit_rest
+from pipelines.line_cleaning import credit_rest
 from pipelines.markers import Markers
-from pipelines.metadata import meta_value
+from pipelines.metadata import ld_name, meta_value
+
+logger = logging.getLogger(__name__)
 
 REL_AUTHOR_XPATH = etree.XPath("//a[contains(concat(' ', normalize-space(@rel), ' '), ' author ')]")
 ITEMPROP_AUTHOR_XPATH = etree.XPath("//*[@itemprop = 'author']")
 AUTHOR_META_KEYS = ("author", "article:author", "dc.creator", "byl", "sailthru.author",
                     "parsely-author", "dcterms.creator")
-AUTHOR_SPLIT = re.compile(r"\s+(?:and|&|và|und|et|y)\s+|\s*[,;/|]\s*", re.IGNORECASE)
+AUTHOR_SPLIT = re.compile(
+    r"\s+(?:and|&|và|und|et|y|e|og|en|i)\s+|\s+[-–—]\s+|\s*[,;/|]\s*", re.IGNORECASE
+)
 URL_OR_EMAIL = re.compile(r"(?:https?://|www\.|@|\.\w{2,4}/)", re.IGNORECASE)
 DOMAIN = re.compile(r"\w\.(?:com|net|org|co|info|news|[a-z]{2})\b", re.IGNORECASE)
 CREDENTIAL = re.compile(r"^(?:[A-Z]{2,4}|Ph\.?D\.?|M\.?D\.?|Jr\.?|Sr\.?)$")
 LEADING_BY = re.compile(r"^(?:[^\W\d_]+\s+){1,2}by\s+", re.IGNORECASE)
 NAME_WORD = re.compile(r"^[^\W\d_][\w'’.-]*$")
 MAX_AUTHOR_WORDS = 6
+MAX_BYLINE_NAMES = 4
+BYLINE_NAMES = ("byline", "author", "autor", "auteur", "firma", "signature", "tac-gia")
+BYLINE_MAX_CHARS = 80
+NOT_ALNUM = re.compile(r"\W+")
 
 
 def strip_prefix(name: str, prefixes: tuple[str, ...]) -> str:
@@ -47,10 +58,23 @@ def is_author_name(name: str, exclude: frozenset[str]) -> bool:
     )
 
 
+def host_names(url: str) -> frozenset[str]:
+    """The labels of URL's host, letters and digits only ("vnexpress" for vnexpress.net)."""
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    labels = host.split(".")[:-1] if "." in host else [host]
+    return frozenset(NOT_ALNUM.sub("", label) for label in [*labels, host] if label)
+
+
 def normalize_authors(
-    raw: Iterable[str], prefixes: tuple[str, ...], exclude: frozenset[str] = frozenset()
+    raw: Iterable[str], prefixes: tuple[str, ...], exclude: frozenset[str] = frozenset(),
+    url: str = "",
 ) -> list[str]:
-    """Split, clean and dedupe author names, keeping their order; EXCLUDE is casefolded."""
+    """Split, clean and dedupe author names, keeping their order; EXCLUDE is casefolded.
+
+    A name that is the site's (EXCLUDE, or URL's host such as "VnExpress") is never an author.
+    """
+    sites = host_names(url) | {NOT_ALNUM.sub("", name) for name in exclude}
+    raw = [value for value in raw if NOT_ALNUM.sub("", value.casefold()) not in sites]
     authors: list[str] = []
     for value in raw:
         if URL_OR_EMAIL.match(value.strip()) or "@" in value or "://" in value:
@@ -75,13 +99,30 @@ def markup_authors(tree: HtmlElement, metas: dict[str, str]) -> list[str]:
         names = [name for name in names if name]
         if names:
             return names
+    return byline_elements(tree)
+
+
+def byline_elements(tree: HtmlElement) -> list[str]:
+    """The text of the first short element named for a byline ("byline", "autor", "firma")."""
+    for element in tree.iter(etree.Element):
+        names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+        if names == " " or not any(word in names for word in BYLINE_NAMES):
+            continue
+        text = " ".join("".join(element.itertext()).split())
+        if 0 < len(text) <= BYLINE_MAX_CHARS and not any(ch.isdigit() for ch in text):
+            return [text]
     return []
 
 
-def looks_like_name(line: str, prefixes: tuple[str, ...]) -> bool:
-    """Tell whether LINE reads like a person's name ("Tuệ Phương", "By Jane Doe")."""
-    words = strip_prefix(line, prefixes).split()
+def is_one_name(words: list[str]) -> bool:
+    """Tell whether WORDS read as one person's name: 2 to 4 capitalised words."""
     return 1 < len(words) <= 4 and all(NAME_WORD.match(w) and w[0].isupper() for w in words)
+
+
+def looks_like_name(line: str, prefixes: tuple[str, ...]) -> bool:
+    """Tell whether LINE reads like a byline of names ("Tuệ Phương", "Hà Linh - Quốc Tuấn")."""
+    parts = AUTHOR_SPLIT.split(strip_prefix(line.strip(), prefixes))
+    return len(parts) <= MAX_BYLINE_NAMES and all(is_one_name(part.split()) for part in parts)
 
 
 def publisher_line(line: str, prefixes: tuple[str, ...]) -> bool:
@@ -89,6 +130,26 @@ def publisher_line(line: str, prefixes: tuple[str, ...]) -> bool:
     lowered = line.lower()
     short = len(line.split()) <= MAX_AUTHOR_WORDS and not line.endswith((".", "!", "?"))
     return short and any(lowered == p or lowered.startswith(p + " ") for p in prefixes)
+
+
+def page_authors(
+    tree: HtmlElement, url: str, article_ld: dict | None, metas: dict[str, str],
+    byline: list[str],
+) -> list[str]:
+    """Raw author names: JSON-LD, author markup and meta tags, the byline, then trafilatura's.
+
+    trafilatura's metadata (its public extract_metadata) runs only when the others find none.
+    """
+    declared = ld_name(article_ld.get("author")) if article_ld else []
+    found = declared or markup_authors(tree, metas) or byline
+    if found:
+        return found
+    try:
+        author = trafilatura.extract_metadata(tree, default_url=url, extensive=False).author
+    except Exception:  # trafilatura's metadata may fail on odd trees; authors are optional
+        logger.debug("trafilatura metadata failed for %s", url)
+        return []
+    return [name for name in (author or "").split(";") if name.strip()]
 
 
 def split_byline(lines: list[str], markers: Markers) -> tuple[list[str], list[str], str | None]:

@@ -8,7 +8,10 @@ import re
 from lxml import etree
 from lxml.html import HtmlElement
 
+from pipelines.boxes import remove_boxes
 from pipelines.markers import Markers, normalize_label
+from pipelines.tokens import token_string
+from pipelines.tree_text import drop_element, is_stop_block, link_density, text_of
 
 logger = logging.getLogger(__name__)
 
@@ -17,40 +20,14 @@ TITLE_CASE = str.maketrans("TITLEHEADING", "titleheading")
 HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "header", "strong", "b", "span", "p", "div")
 XML_SPACES = " \t\r\n"
 XML_SPACE_RUN = re.compile(f"[{XML_SPACES}]+")
-ARTICLE_BODY_XPATH = etree.XPath("descendant::*[@itemprop = 'articleBody']")
 SHARE_BAR_MAX_CHARS = 200
 CHROME_MAX_CHARS = 300
 CHROME_LINK_DENSITY = 0.5
 MENU_ITEM_MAX_WORDS = 4
 BLOCK_STOP_CHARS = 1500
 MAX_LABEL_CHARS = 60
-WORD = re.compile(r"\w+")
-IMAGE_LABEL = re.compile(r"\s(\w+)\s*\d+\s*$")
-TRAILING_SHORT_WORDS = 8
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.\w[\w.]*")
-TRAILER_MAX_WORDS = 60
-
-
-def drop_element(element: HtmlElement) -> None:
-    """Remove ELEMENT from its tree, keeping its tail text."""
-    if element.getparent() is not None:
-        element.drop_tree()
-
-
-def text_of(element: HtmlElement) -> str:
-    """Return the whitespace-normalised text content of ELEMENT."""
-    return " ".join("".join(element.itertext()).split())
-
-
-def is_stop_block(element: HtmlElement) -> bool:
-    """Tell whether ELEMENT is or holds an h1, a main or the itemprop=articleBody element."""
-    return next(element.iter("h1", "main"), None) is not None or bool(ARTICLE_BODY_XPATH(element))
-
-
-def link_density(element: HtmlElement, text_length: int) -> float:
-    """Share of ELEMENT's text (TEXT_LENGTH characters of text_of) that sits inside links."""
-    links = sum(len(text_of(link)) for link in element.iter("a"))
-    return links / text_length if text_length else 1.0
+PROSE_MIN_WORDS = 25
+INLINE_TAGS = frozenset({"a", "b", "strong", "em", "i", "span", "u", "small", "mark"})
 
 
 def is_chrome_block(element: HtmlElement) -> bool:
@@ -193,15 +170,41 @@ def heading_wrapper(element: HtmlElement) -> HtmlElement:
     return ([element, *wrappers_of(element)])[-1]
 
 
+def is_prose(element: HtmlElement) -> bool:
+    """Tell whether ELEMENT is running text of the article, not a teaser (a titled link)."""
+    text = text_of(element)
+    return (
+        len(text.split()) >= PROSE_MIN_WORDS and link_density(element, len(text)) < 0.5
+        and not any(is_block_link(link) for link in element.iter("a"))
+    )
+
+
+def is_block_link(link: HtmlElement) -> bool:
+    """Tell whether LINK (of three words or more) is the whole text of its paragraph or item."""
+    text = text_of(link)
+    if len(text.split()) < 3:
+        return False
+    block = link.getparent()
+    while block is not None and block.tag in INLINE_TAGS:
+        block = block.getparent()
+    return block is not None and token_string(text_of(block)) == token_string(text)
+
+
 def ends_block(element: HtmlElement, headings: frozenset[str]) -> bool:
-    """Tell whether a sibling after a marker heading starts other content."""
+    """Tell whether a sibling after a marker heading starts other content.
+
+    A heading (not itself a marker), the article's main block or running text ends the
+    block: a marker removes the teasers it heads, never the article text after it.
+    """
     if not isinstance(element.tag, str):
         return False
     if element.tag in ("h1", "h2", "h3", "h4", "h5", "h6") and not is_marker_heading(
         element, headings
     ):
         return True
-    return is_stop_block(element) or len(text_of(element)) > BLOCK_STOP_CHARS
+    return (
+        is_stop_block(element) or len(text_of(element)) > BLOCK_STOP_CHARS or is_prose(element)
+    )
 
 
 def remove_marker_blocks(tree: HtmlElement, headings: frozenset[str]) -> int:
@@ -227,76 +230,24 @@ def remove_marker_blocks(tree: HtmlElement, headings: frozenset[str]) -> int:
 
 
 def clean_tree(tree: HtmlElement, markers: Markers) -> HtmlElement:
-    """Remove breadcrumbs, menus, share bars and marker-headed blocks, in place."""
+    """Remove breadcrumbs, menus, share bars, boxes and marker-headed blocks, in place."""
     breadcrumbs, share_bars = chrome_candidates(tree)
     remove_breadcrumbs(breadcrumbs)
     remove_link_menus(tree)
     remove_share_bars(share_bars)
     normalize_quotes(tree)
+    boxes = remove_boxes(tree, markers)
     count = remove_marker_blocks(tree, markers.block_headings)
-    logger.debug("removed %d marker-headed blocks", count)
+    logger.debug("removed %d boxes and %d marker-headed blocks", boxes, count)
     return tree
 
 
-def is_image_label(line: str, title: str, image_words: tuple[str, ...]) -> bool:
-    """Tell whether LINE is an image label: mostly the title plus "photo N"."""
-    if not line.rstrip()[-1:].isdecimal():  # the pattern ends in digits: skip the search
-        return False
-    match = IMAGE_LABEL.search(line)
-    if not match or match.group(1).lower() not in image_words:
-        return False
-    label = set(WORD.findall(line[: match.start()].lower()))
-    title_words = set(WORD.findall(title.lower()))
-    return bool(label) and len(label & title_words) >= 0.6 * len(label)
+def teaser_links(tree: HtmlElement) -> frozenset[str]:
+    """Token strings of links that are the whole of their paragraph or item: teasers.
 
-
-def is_stray_token(line: str, stray_tokens: frozenset[str]) -> bool:
-    """Tell whether LINE is a template leftover such as "null"."""
-    return line.strip().lower() in stray_tokens
-
-
-def cut_at_marker_heading(lines: list[str], headings: frozenset[str]) -> list[str]:
-    """Cut the lines at the first line (not the first one) that is a block marker."""
-    for index, line in enumerate(lines[1:], start=1):
-        if len(line) <= MAX_LABEL_CHARS and normalize_label(line) in headings:
-            return lines[:index]
-    return lines
-
-
-def is_trailer(line: str, phrases: tuple[str, ...]) -> bool:
-    """Tell whether LINE is a contact or sign-up trailer (an e-mail address, "follow us")."""
-    if len(line.split()) > TRAILER_MAX_WORDS:
-        return False
-    lowered = " ".join(line.lower().split())
-    return bool(EMAIL.search(lowered)) or any(phrase in lowered for phrase in phrases)
-
-
-def credit_rest(line: str, prefixes: tuple[str, ...]) -> str | None:
-    """Return what follows a credit prefix on a short LINE, or None if not a credit line."""
-    words = line.split()
-    if not words or len(words) > TRAILING_SHORT_WORDS:
-        return None
-    lowered = line.lower().strip()
-    for prefix in prefixes:
-        if lowered == prefix:
-            return ""
-        if lowered.startswith(prefix) and not lowered[len(prefix)].isalnum():
-            return line.strip()[len(prefix) :].lstrip(" :-–—").strip()
-    return None
-
-
-def clean_lines(lines: list[str], title: str, markers: Markers) -> list[str]:
-    """Drop stray tokens, image labels, a repeated title, trailing marker blocks and trailers."""
-    kept = []
-    for line in (line.strip() for line in lines):
-        if not line or is_stray_token(line, markers.stray_tokens):
-            continue
-        if is_image_label(line, title, markers.image_words):
-            continue
-        kept.append(line)
-    if kept and title and normalize_label(kept[0]) == normalize_label(title):
-        kept = kept[1:]
-    kept = cut_at_marker_heading(kept, markers.block_headings)
-    while len(kept) > 1 and is_trailer(kept[-1], markers.trailer_phrases):
-        kept.pop()
-    return kept
+    A link to a place in the page itself ("#...") is not one, nor a link of under three words.
+    """
+    return frozenset(
+        token_string(text_of(link)) for link in tree.iter("a")
+        if not (link.get("href") or "#").strip().startswith("#") and is_block_link(link)
+    )

@@ -24,15 +24,17 @@ from lxml.html import (
 )
 from w3lib.encoding import html_to_unicode
 
-from pipelines import authors, metadata
-from pipelines.candidates import body_text
-from pipelines.cleaning import clean_lines, clean_tree
+from pipelines import authors, dates, metadata
+from pipelines.body import body_text, full_text
+from pipelines.cleaning import clean_tree, teaser_links
+from pipelines.embedded import DATA_SCRIPT_IDS, embedded_text, ld_article_body
+from pipelines.line_cleaning import clean_lines
 from pipelines.markers import Markers, load_markers
+from pipelines.page_kind import KindWords, PageFacts, is_article, microdata_article
+from pipelines.tree_text import link_density, text_of
 
 logger = logging.getLogger(__name__)
 
-MAX_INPUT_CHARS = 1_500_000
-MAX_ELEMENTS = 20_000
 XML_INCOMPATIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 NONCHARACTERS = ("\ufffe".encode(), "\uffff".encode())  # in UTF-8
@@ -40,7 +42,7 @@ MIN_BODY_CHARS = 200
 HTML_ELEMENT_CLASSES = {"form": FormElement, "input": InputElement, "label": LabelElement,
                         "select": SelectElement, "textarea": TextareaElement}
 DROP_TAGS = ("script", "style", "noscript")
-NODE_COUNT_XPATH = etree.XPath("count(//node())")
+DATA_ASSIGNMENT_START = "window.__NUXT__"
 
 
 def html_parser() -> HTMLParser:
@@ -104,16 +106,26 @@ def is_blank(data: bytes) -> bool:
     return not stripped or (stripped[0] >= 0x80 and data.decode("utf-8").isspace())
 
 
-def parse_html(text: str) -> HtmlElement | None:
-    """Parse TEXT (capped in size) into an lxml tree, or None if nothing parses."""
-    return parse_xml_safe(xml_safe_bytes(text[:MAX_INPUT_CHARS]))
+def parse_page(text: str) -> HtmlElement | None:
+    """Parse a page's TEXT, whole, into the lxml tree extraction reads, or None if nothing parses.
+
+    No cap: the crawl's download size limit bounds the page.
+    """
+    return parse_xml_safe(xml_safe_bytes(text))
 
 
-def parse_utf8_html(page: bytes) -> HtmlElement | None:
-    """parse_html for a page given as valid UTF-8, without decoding and encoding it again."""
-    if len(page) > MAX_INPUT_CHARS:  # may hold more characters than the cap: cut the text
-        return parse_html(page.decode("utf-8"))
+def parse_utf8_page(page: bytes) -> HtmlElement | None:
+    """parse_page for a page given as valid UTF-8, without decoding and encoding it again."""
     return parse_xml_safe(xml_safe_utf8(page))
+
+
+def is_data_script(element: HtmlElement) -> bool:
+    """Tell whether ELEMENT is a script of page data extraction reads (JSON-LD, page state)."""
+    if element.tag != "script":
+        return False
+    return "ld+json" in (element.get("type") or "") or element.get("id") in DATA_SCRIPT_IDS or (
+        (element.text or "").lstrip().startswith(DATA_ASSIGNMENT_START)
+    )
 
 
 def parse_xml_safe(data: bytes) -> HtmlElement | None:
@@ -124,31 +136,10 @@ def parse_xml_safe(data: bytes) -> HtmlElement | None:
         tree = document_fromstring(data, parser=HTML_PARSER)
     except (etree.ParserError, ValueError):
         return None
-    dropped = [
-        element for element in tree.iter(*DROP_TAGS)
-        if element.tag != "script" or "ld+json" not in (element.get("type") or "")
-    ]
+    dropped = [element for element in tree.iter(*DROP_TAGS) if not is_data_script(element)]
     for element in reversed(dropped):
         element.drop_tree()
-    truncate_tree(tree, MAX_ELEMENTS)
     return tree
-
-
-def truncate_tree(tree: HtmlElement, max_elements: int) -> None:
-    """Cut the document after its first MAX_ELEMENTS elements, in document order."""
-    if NODE_COUNT_XPATH(tree) <= max_elements:  # every node, text too: never fewer than iter()
-        return
-    for count, element in enumerate(tree.iter()):
-        if count < max_elements:
-            continue
-        logger.debug("page truncated at %d elements", max_elements)
-        cut = element
-        while cut is not None and cut is not tree:
-            for sibling in list(cut.itersiblings()):
-                cut.getparent().remove(sibling)
-            cut = cut.getparent()
-        element.getparent().remove(element)
-        return
 
 
 def body_lines(tree: HtmlElement, url: str) -> list[str]:
@@ -156,45 +147,88 @@ def body_lines(tree: HtmlElement, url: str) -> list[str]:
     return body_text(tree, url).splitlines()
 
 
+def fallback_lines(tree: HtmlElement, url: str, article_ld: dict | None) -> list[str]:
+    """Body lines when the fast pass found (almost) none: the page's embedded data first.
+
+    The JSON-LD articleBody, then a framework's page data, then trafilatura's full pass.
+    """
+    for text in (ld_article_body(article_ld), embedded_text(tree)):
+        if len(text) >= MIN_BODY_CHARS:
+            return text.splitlines()
+    return full_text(tree, url).splitlines()
+
+
+def page_facts(
+    tree: HtmlElement, url: str, title: str, ld_objects: list[dict], metas: dict[str, str],
+    found: tuple[str, int, bool, int],
+) -> PageFacts:
+    """What the page declares and holds, for the page-kind decision.
+
+    FOUND: the body text, how many dates it states (1 for a machine-readable one), whether
+    authors are named, the teaser link count.
+    """
+    text, dates, has_authors, teasers = found
+    kinds = frozenset(kind for item in ld_objects for kind in metadata.ld_types(item))
+    if microdata_article(tree):
+        kinds |= {"Article"}
+    body = tree.find("body")
+    total = len(text_of(body)) if body is not None else 0
+    return PageFacts(
+        url=url, title=title, ld_types=kinds, og_type=metadata.meta_value(metas, "og:type"),
+        dates=dates, has_authors=has_authors, body_chars=len(text),
+        link_share=link_density(body, total) if body is not None else 1.0, teasers=teasers,
+    )
+
+
 def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | None:
     """Extract an Article from a parsed page, or None if it holds no article."""
     ld_objects = list(metadata.iter_json_ld(tree))
     article_ld = metadata.find_article_ld(ld_objects)
-    if article_ld is None and metadata.is_listing_ld(ld_objects):
-        return None
-    title = metadata.page_title(tree, article_ld, metadata.meta_tags(tree))
+    metas = metadata.meta_tags(tree)
+    sites = metadata.site_names(article_ld, metas)
+    title = metadata.page_title(tree, article_ld, metas)
     if not title:
         return None
-    lines = clean_lines(body_lines(clean_tree(tree, markers), url), title, markers)
+    title = metadata.without_site_suffix(title, sites, url)
+    cleaned = clean_tree(tree, markers)
+    links = teaser_links(cleaned)
+    lines = clean_lines(body_lines(cleaned, url), title, markers, links)
+    if len("".join(lines)) < MIN_BODY_CHARS:
+        lines = clean_lines(fallback_lines(cleaned, url, article_ld), title, markers, links)
     lines, byline_authors, credited = authors.split_byline(lines, markers)
     text = "\n\n".join(lines)
-    if len(text) < MIN_BODY_CHARS:
-        return None
     metas = metadata.meta_tags(tree)  # after clean_tree, as every lookup below
-    ld_authors = metadata.ld_name(article_ld.get("author")) if article_ld else []
-    raw_authors = ld_authors or authors.markup_authors(tree, metas) or byline_authors
-    site = metadata.site_publisher(article_ld, metas)
-    not_authors = frozenset(name.casefold() for name in (credited, site) if name)
+    language = metadata.declared_language(tree, metas)
+    published = dates.published_at(tree, article_ld, url, metas, language)
+    not_authors = frozenset(name.casefold() for name in (credited, *sites) if name)
+    names = authors.page_authors(tree, url, article_ld, metas, byline_authors)
+    names = authors.normalize_authors(names, markers.byline_prefixes, not_authors, url)
+    stated = 1 if dates.structured_date(tree, article_ld, metas) else len(
+        dates.date_texts(tree))
+    facts = page_facts(tree, url, title, ld_objects, metas, (text, stated, bool(names), len(links)))
+    if not is_article(facts, KindWords(markers.non_article_words, markers.non_article_fillers)):
+        logger.debug("not an article: %s", url)
+        return None
     return Article(
         title=title,
         text=text,
-        authors=authors.normalize_authors(raw_authors, markers.byline_prefixes, not_authors),
-        published_at=metadata.published_at(tree, article_ld, url, metas),
-        publisher=credited or site,
-        language=metadata.declared_language(tree, metas),
-        canonical_url=metadata.canonical_url(tree, url, metas),
+        authors=names,
+        published_at=published,
+        publisher=credited or (sites[0] if sites else None),
+        language=language,
+        canonical_url=metadata.declared_canonical_url(tree, url, metas),
         description=metadata.description(article_ld, metas),
     )
 
 
 def extract_article(html: str | bytes, url: str) -> Article | None:
     """Extract the article of one page; None for pages without one. Never raises."""
-    return article_of(lambda: parse_html(decode_html(html)), url)
+    return article_of(lambda: parse_page(decode_html(html)), url)
 
 
 def extract_utf8_article(page: bytes, url: str) -> Article | None:
     """extract_article for a page already in valid UTF-8 (the crawl sends pages so)."""
-    return article_of(lambda: parse_utf8_html(page), url)
+    return article_of(lambda: parse_utf8_page(page), url)
 
 
 def article_of(parse: Callable[[], HtmlElement | None], url: str) -> Article | None:

@@ -28,6 +28,11 @@ class Markers:
     image_words: tuple[str, ...]
     byline_prefixes: tuple[str, ...]
     trailer_phrases: tuple[str, ...]
+    read_also_prefixes: tuple[str, ...]
+    box_phrases: tuple[str, ...]
+    box_names: tuple[str, ...]
+    non_article_words: frozenset[str]
+    non_article_fillers: frozenset[str]
 
 
 def normalize_label(text: str) -> str:
@@ -57,4 +62,9 @@ def load_markers(path: Path = BOILERPLATE_PATH) -> Markers:
         image_words=tuple(_strings(data, "image_words")),
         byline_prefixes=tuple(longest_first(_strings(data, "byline_prefixes"))),
         trailer_phrases=tuple(_strings(data, "trailer_phrases")),
+        read_also_prefixes=tuple(longest_first(_strings(data, "read_also_prefixes"))),
+        box_phrases=tuple(_strings(data, "box_phrases")),
+        box_names=tuple(_strings(data, "box_names")),
+        non_article_words=frozenset(_strings(data, "non_article_words")),
+        non_article_fillers=frozenset(_strings(data, "non_article_fillers")),
     )

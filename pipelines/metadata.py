@@ -8,9 +8,9 @@ import re
 import warnings
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from dateutil import parser as date_parser
-from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlElement
 
@@ -37,6 +37,8 @@ DATE_META_KEYS = ("article:published_time", "og:published_time", "datepublished"
 LANGUAGE_CODE = re.compile(r"^([a-zA-Z]{2})(?:[-_][a-zA-Z0-9]+)*$")
 WORDS = re.compile(r"\w+")
 TITLE_SEPARATORS = re.compile(r"\s+[|–—-]\s+|\s+[:»|]\s+")
+SUFFIX_SEPARATOR = re.compile(r"\s+[|–—:·»-]\s+|\s*[|·»]\s*")
+NOT_ALNUM = re.compile(r"\W+")
 
 
 def meta_tags(tree: HtmlElement) -> dict[str, str]:
@@ -126,28 +128,6 @@ def parse_datetime(value: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def published_at(
-    tree: HtmlElement, article_ld: dict | None, url: str, metas: dict[str, str]
-) -> datetime | None:
-    """Return the publication time: JSON-LD, meta tags, <time>, then htmldate."""
-    candidates: list[str] = []
-    if article_ld:
-        candidates += [v for v in (article_ld.get("datePublished"),) if isinstance(v, str)]
-    meta = meta_value(metas, *DATE_META_KEYS)
-    candidates += [meta] if meta else []
-    candidates += [str(v) for v in TIME_XPATH(tree)[:1]]
-    for candidate in candidates:
-        parsed = parse_datetime(candidate)
-        if parsed:
-            return parsed
-    try:
-        found = find_date(tree, url=url, original_date=True, extensive_search=False)
-    except Exception:  # htmldate may fail on odd trees; a date is optional
-        logger.debug("htmldate failed for %s", url)
-        return None
-    return parse_datetime(found) if found else None
-
-
 def declared_language(tree: HtmlElement, metas: dict[str, str]) -> str | None:
     """Return the page's declared ISO 639-1 language code, lower-case."""
     root_lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
@@ -159,7 +139,7 @@ def declared_language(tree: HtmlElement, metas: dict[str, str]) -> str | None:
     return None
 
 
-def canonical_url(tree: HtmlElement, url: str, metas: dict[str, str]) -> str | None:
+def declared_canonical_url(tree: HtmlElement, url: str, metas: dict[str, str]) -> str | None:
     """Return the absolute rel=canonical URL, else og:url."""
     for value in [*CANONICAL_XPATH(tree), meta_value(metas, "og:url")]:
         if not value or not value.strip():
@@ -199,6 +179,30 @@ def page_title(tree: HtmlElement, article_ld: dict | None, metas: dict[str, str]
     if head_title:
         return TITLE_SEPARATORS.split(head_title)[0]
     return h1s[0] if h1s else None
+
+
+def without_site_suffix(title: str, site_names: tuple[str, ...], url: str) -> str:
+    """TITLE without a trailing " | Site" part naming the site (its name or host)."""
+    parts = SUFFIX_SEPARATOR.split(title)
+    if len(parts) < 2:
+        return title
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    known = {NOT_ALNUM.sub("", name.casefold()) for name in site_names if name}
+    known |= {NOT_ALNUM.sub("", label) for label in host.split(".")[:-1] if len(label) > 2}
+    known |= {NOT_ALNUM.sub("", host)}
+    last = NOT_ALNUM.sub("", parts[-1].casefold())
+    if last and (last in known or any(last.startswith(k) or k.startswith(last) for k in known
+                                      if len(k) > 3 and len(last) > 3)):
+        cut = title.rfind(parts[-1])
+        return title[:cut].rstrip(" |–—:·»-").strip() or title
+    return title
+
+
+def site_names(article_ld: dict | None, metas: dict[str, str]) -> tuple[str, ...]:
+    """The site's and publisher's names the page declares: og:site_name, JSON-LD publisher."""
+    names = [meta_value(metas, "og:site_name") or ""]
+    names += ld_name(article_ld.get("publisher")) if article_ld else []
+    return tuple(name.strip() for name in names if name and name.strip())
 
 
 def site_publisher(article_ld: dict | None, metas: dict[str, str]) -> str | None:

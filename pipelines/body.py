@@ -1,52 +1,29 @@
-"""Body-text candidates from several extractors and their merge by agreement."""
+"""Body text: trafilatura's and readability's candidates merged by agreement (public APIs)."""
 
 from __future__ import annotations
 
 import copy
 import functools
 import logging
-import re
 from collections import Counter
 from collections.abc import Container
 from typing import NamedTuple
 
 import trafilatura
-from lxml import etree
 from lxml.html import HtmlElement
-from readability.readability import Unparseable
 from trafilatura.settings import Extractor
 
-from pipelines.readable import ReadableDocument
+from pipelines.readability_candidate import aside_tokens, readability_html, readability_text
+from pipelines.tokens import joined_tokens, token_string, tokens
 
 logger = logging.getLogger(__name__)
 
-TOKEN = re.compile(r"\w+")
-READABILITY_BLOCKS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "pre", "blockquote",
-                      "tr", "br", "section", "article", "table", "ul", "ol", "figure")
-ASIDE_TAGS = ("figure", "figcaption", "time")
-ASIDE_CLASS_WORDS = ("caption", "credit", "copyright", "byline", "author", "date",
-                     "attribution", "off-screen", "sr-only", "hidden")
-ASIDE_MAX_CHARS = 1000
 SHORTFALL_RATIO = 0.5
 DEGENERATE_SHARE = 0.2
 CONTAINED_SHARE = 0.9
 COVERED_LINE_MIN_TOKENS = 15
 APPEND_MIN_SHARE = 0.5
-
-
-def tokens(text: str) -> list[str]:
-    """Lower-case word tokens of TEXT."""
-    return TOKEN.findall(text.lower())
-
-
-def joined_tokens(text_tokens: list[str]) -> str:
-    """TEXT_TOKENS as a space-padded string, for contiguous containment tests."""
-    return " " + " ".join(text_tokens) + " "
-
-
-def token_string(text: str) -> str:
-    """TEXT as a space-padded string of its tokens, for contiguous containment tests."""
-    return joined_tokens(tokens(text))
+LEAD_MIN_TOKENS = 8
 
 
 def coverage(part: list[str], whole: Counter[str]) -> float:
@@ -83,48 +60,18 @@ def trafilatura_text(tree: HtmlElement, url: str, *, precision: bool) -> str:
     return trafilatura.extract(tree, url=url, options=options) or ""
 
 
-def readability_html(tree: HtmlElement) -> HtmlElement | None:
-    """Readability's main-content block as an lxml tree, or None."""
-    try:
-        summary = ReadableDocument(tree).summary(html_partial=True)
-    except Unparseable:
-        logger.debug("readability found nothing to parse")
-        return None
-    return etree.fromstring(summary, etree.HTMLParser()) if summary.strip() else None
+@functools.cache
+def full_options() -> Extractor:
+    """Trafilatura's full pass (its own fallbacks on) in recall mode, built once."""
+    return Extractor(fast=False, recall=True, comments=False, tables=True, dedup=False)
 
 
-def readability_text(root: HtmlElement | None) -> str:
-    """Readability's main-content block as plain text, one block per line."""
-    if root is None:
-        return ""
-    for element in root.iter(*READABILITY_BLOCKS):
-        element.tail = "\n" + (element.tail or "")
-    lines = (" ".join(line.split()) for line in "".join(root.itertext()).split("\n"))
-    return "\n".join(line for line in lines if line)
-
-
-def aside_elements(root: HtmlElement) -> list[HtmlElement]:
-    """Figures, captions, times and elements whose class names a caption, credit, date...
-
-    str.lower() finds these ASCII words wherever translating their upper-case letters
-    would: no other character lowers to one of their letters but U+0130, to "i" and U+0307,
-    and no word ends in "i".
-    """
-    return [
-        element for element in root.iter(etree.Element)
-        if element.tag in ASIDE_TAGS or (
-            (names := element.get("class")) is not None
-            and any(word in names.lower() for word in ASIDE_CLASS_WORDS)
-        )
-    ]
-
-
-def aside_tokens(root: HtmlElement | None) -> str:
-    """Token string of the short captions, credits and datelines in readability's block."""
-    if root is None:
-        return " "
-    texts = ("".join(element.itertext()) for element in aside_elements(root))
-    return " ".join(token_string(text) for text in texts if len(text.strip()) <= ASIDE_MAX_CHARS)
+def full_text(tree: HtmlElement, url: str) -> str:
+    """Trafilatura's full pass: the fallback when the fast passes find (almost) nothing."""
+    options = copy.copy(full_options())
+    options.url = url
+    options.source = url and url.encode("utf-8", "replace").decode("utf-8")
+    return trafilatura.extract(tree, url=url, options=options) or ""
 
 
 def is_degenerate(precise_tokens: list[str], readable_tokens: list[str]) -> bool:
@@ -279,8 +226,25 @@ def merge(precise: Candidate, readable: Candidate, aside: str, links: Container[
                if not is_covered]
     merged_size = sum(len(line.tokens) for line in merged)
     if sum(len(line.tokens) for line in missing) < APPEND_MIN_SHARE * merged_size:
-        return "\n".join(line.text for line in merged)
+        lead = leading_lines(precise_lines, covered, aside, links)
+        return "\n".join(line.text for line in lead + merged)
     return "\n".join(line.text for line in merged + missing)
+
+
+def leading_lines(
+    precise_lines: list[Line], covered: list[bool], aside: str, links: Container[str]
+) -> list[Line]:
+    """The precise lines before its first covered one: a lead that readability's block misses.
+
+    Links, captions and datelines among them stay out, and so do short lines (labels).
+    """
+    if True not in covered:
+        return []
+    return [
+        line for line in precise_lines[: covered.index(True)]
+        if len(line.tokens) >= LEAD_MIN_TOKENS and line.joined not in links
+        and line.joined not in aside
+    ]
 
 
 def body_text(tree: HtmlElement, url: str) -> str:

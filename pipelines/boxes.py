@@ -1,0 +1,63 @@
+"""Newsletter, subscription, consent and paywall boxes and "read also" lines in page trees."""
+
+from __future__ import annotations
+
+from lxml.html import HtmlElement
+
+from pipelines.markers import Markers
+from pipelines.tree_text import drop_element, is_stop_block, link_density, text_of
+
+BOX_MAX_CHARS = 600
+READ_ALSO_MAX_CHARS = 300
+READ_ALSO_LINK_SHARE = 0.3
+TEASER_TAGS = ("p", "li", "div", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "aside")
+
+
+def is_box(element: HtmlElement, markers: Markers) -> bool:
+    """Tell whether ELEMENT is a short newsletter, consent or paywall box, by its names.
+
+    Boxes without such names are caught by their phrases, line by line (is_teaser_line).
+    """
+    names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+    if names == " " or not any(name in names for name in markers.box_names):
+        return False
+    if element.tag in ("html", "body", "main", "article") or is_stop_block(element):
+        return False
+    return len(text_of(element)) <= BOX_MAX_CHARS
+
+
+def first_text(element: HtmlElement) -> str:
+    """The first non-blank text inside ELEMENT, lower-cased and stripped ("" if none)."""
+    for text in element.itertext():
+        if text.strip():
+            return " ".join(text.lower().split())
+    return ""
+
+
+def is_read_also(element: HtmlElement, prefixes: tuple[str, ...]) -> bool:
+    """Tell whether ELEMENT is a short "read also" line or box that links to other articles."""
+    head = first_text(element)
+    if not head or not any(head.startswith(prefix) for prefix in prefixes):
+        return False
+    text = text_of(element)
+    if not text or len(text) > READ_ALSO_MAX_CHARS or element.find(".//a") is None:
+        return False
+    lowered = " ".join(text.lower().split())
+    return any(
+        lowered.startswith(prefix)
+        and (len(lowered) == len(prefix) or not lowered[len(prefix)].isalnum())
+        for prefix in prefixes
+    ) and link_density(element, len(text)) >= READ_ALSO_LINK_SHARE
+
+
+def remove_boxes(tree: HtmlElement, markers: Markers) -> int:
+    """Drop newsletter, consent and paywall boxes and "read also" lines; return how many."""
+    doomed = [
+        element for element in tree.iter(*TEASER_TAGS, "section", "form")
+        if is_box(element, markers) or (
+            element.tag in TEASER_TAGS and is_read_also(element, markers.read_also_prefixes)
+        )
+    ]
+    for element in doomed:
+        drop_element(element)
+    return len(doomed)

@@ -1,0 +1,111 @@
+"""Publication dates: machine-readable ones first, then dates in words (dateparser), htmldate."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+
+import dateparser
+from htmldate import find_date
+from lxml import etree
+from lxml.html import HtmlElement
+
+from pipelines.metadata import DATE_META_KEYS, TIME_XPATH, meta_value, parse_datetime
+
+logger = logging.getLogger(__name__)
+
+DATE_NAMES = ("date", "time", "publish", "posted", "byline", "meta", "datum", "data", "fecha",
+              "zeit", "ngay", "thoi-gian")
+DATE_TEXT_MAX_CHARS = 80
+YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+MAX_DATE_TEXTS = 4
+# a date is read only whole: dateparser would fill a missing day or month from today's
+DATEPARSER_SETTINGS: dict[str, object] = {
+    "PREFER_DATES_FROM": "past", "REQUIRE_PARTS": ["day", "month", "year"],
+}
+
+
+def structured_date(
+    tree: HtmlElement, article_ld: dict | None, metas: dict[str, str]
+) -> datetime | None:
+    """The publication time the page states in machine form: JSON-LD, meta tags, <time>."""
+    candidates: list[str] = []
+    if article_ld:
+        candidates += [v for v in (article_ld.get("datePublished"),) if isinstance(v, str)]
+    meta = meta_value(metas, *DATE_META_KEYS)
+    candidates += [meta] if meta else []
+    candidates += [str(v) for v in TIME_XPATH(tree)[:1]]
+    for candidate in candidates:
+        parsed = parse_datetime(candidate)
+        if parsed:
+            return parsed
+    return None
+
+
+def date_texts(tree: HtmlElement) -> list[str]:
+    """Short texts with a year in elements named for a date, time or byline, in page order."""
+    found: list[str] = []
+    for element in tree.iter(etree.Element):
+        names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+        if element.tag != "time" and not any(name in names for name in DATE_NAMES):
+            continue
+        text = " ".join("".join(element.itertext()).split())
+        if len(text) <= DATE_TEXT_MAX_CHARS and YEAR.search(text) and text not in found:
+            found.append(text)
+            if len(found) == MAX_DATE_TEXTS:
+                break
+    return found
+
+
+def date_in_words(text: str, language: str | None) -> datetime | None:
+    """Parse a date written in words or numbers ("Publié le 7 mars 2024 à 10h10") by dateparser.
+
+    Words before the first number ("Publié le", "ngày") are left out (but one, which may be
+    a month's name), and the text is tried whole, then up to two words after its year (a
+    time, a zone), then up to the year: at most six dateparser calls, in the page's declared
+    LANGUAGE only (none declared: None).
+    """
+    start = next((i for i, ch in enumerate(text) if ch.isdigit()), None)
+    year = YEAR.search(text)
+    if start is None or year is None or not language:
+        return None  # without a declared language dateparser tries every locale: ~1 s
+    head = text[:start].split()
+    before = [head[-1]] if head else []
+    rest, after = text[start : year.end()].split(), text[year.end() :].split()
+    ends = dict.fromkeys((len(after), min(len(after), 2), 0))
+    languages = [language]
+    for end in ends:
+        for words in (rest, before + rest) if before else (rest,):
+            candidate = " ".join(words + after[:end])
+            parsed = dateparser.parse(candidate, languages=languages,
+                                      settings=DATEPARSER_SETTINGS)
+            if parsed:
+                return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def published_at(
+    tree: HtmlElement, article_ld: dict | None, url: str, metas: dict[str, str],
+    language: str | None = None,
+) -> datetime | None:
+    """Return the publication time: machine-readable, then in words, then htmldate's search.
+
+    dateparser and htmldate run only when the page states no machine-readable date.
+    """
+    stated = structured_date(tree, article_ld, metas)
+    if stated:
+        return stated
+    for text in date_texts(tree):
+        try:
+            worded = date_in_words(text, language)
+        except (ValueError, OverflowError, LookupError):
+            worded = None
+        if worded:
+            return worded
+    try:
+        found = find_date(tree, url=url, original_date=True, extensive_search=True)
+    except Exception:  # htmldate may fail on odd trees; a date is optional
+        logger.debug("htmldate failed for %s", url)
+        return None
+    return parse_datetime(found) if found else None

@@ -1,0 +1,68 @@
+"""readability-lxml's candidate body (public Document API) and its captions and datelines."""
+
+from __future__ import annotations
+
+import logging
+
+from lxml import etree
+from lxml.html import HtmlElement, tostring
+from readability import Document
+
+from pipelines.tokens import token_string
+
+logger = logging.getLogger(__name__)
+
+READABILITY_BLOCKS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "pre", "blockquote",
+                      "tr", "br", "section", "article", "table", "ul", "ol", "figure")
+ASIDE_TAGS = ("figure", "figcaption", "time")
+ASIDE_CLASS_WORDS = ("caption", "credit", "copyright", "byline", "author", "date",
+                     "attribution", "off-screen", "sr-only", "hidden")
+ASIDE_MAX_CHARS = 1000
+
+
+def readability_html(tree: HtmlElement) -> HtmlElement | None:
+    """Readability's main-content block (its public Document.summary) as an lxml tree, or None.
+
+    The page goes to readability as HTML text, its documented input: given a tree, it would
+    change the caller's tree.
+    """
+    try:
+        summary = Document(tostring(tree, encoding="unicode")).summary(html_partial=True)
+    except ValueError:  # readability's Unparseable: nothing it can score
+        logger.debug("readability found nothing to parse")
+        return None
+    return etree.fromstring(summary, etree.HTMLParser()) if summary.strip() else None
+
+
+def readability_text(root: HtmlElement | None) -> str:
+    """Readability's main-content block as plain text, one block per line."""
+    if root is None:
+        return ""
+    for element in root.iter(*READABILITY_BLOCKS):
+        element.tail = "\n" + (element.tail or "")
+    lines = (" ".join(line.split()) for line in "".join(root.itertext()).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def aside_elements(root: HtmlElement) -> list[HtmlElement]:
+    """Figures, captions, times and elements whose class names a caption, credit, date...
+
+    str.lower() finds these ASCII words wherever translating their upper-case letters
+    would: no other character lowers to one of their letters but U+0130, to "i" and U+0307,
+    and no word ends in "i".
+    """
+    return [
+        element for element in root.iter(etree.Element)
+        if element.tag in ASIDE_TAGS or (
+            (names := element.get("class")) is not None
+            and any(word in names.lower() for word in ASIDE_CLASS_WORDS)
+        )
+    ]
+
+
+def aside_tokens(root: HtmlElement | None) -> str:
+    """Token string of the short captions, credits and datelines in readability's block."""
+    if root is None:
+        return " "
+    texts = ("".join(element.itertext()) for element in aside_elements(root))
+    return " ".join(token_string(text) for text in texts if len(text.strip()) <= ASIDE_MAX_CHARS)

@@ -1,0 +1,171 @@
+"""Rules that follow what a page is: kinds, boilerplate, dates in words, bylines, embedded text."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from pipelines.authors import normalize_authors
+from pipelines.dates import date_in_words
+from pipelines.extract import extract_article
+from pipelines.markers import load_markers
+from pipelines.metadata import without_site_suffix
+
+PARAGRAPHS = [
+    "The regional water board confirmed on Friday that the reservoir had reached its lowest"
+    " level in two decades, and announced restrictions on garden watering from next week.",
+    "Officials said the measures would stay in place until autumn rains refill the basin,"
+    " and asked households to report leaks in the public network as soon as they see them.",
+    "Farmers will receive separate quotas, negotiated with their unions, the board added in"
+    " a statement published on its website after a meeting that lasted most of the day.",
+]
+URL = "https://news.example.org/2024/03/07/reservoir-at-lowest-level-in-twenty-years"
+
+
+TITLE = "Reservoir at lowest level in twenty years"
+
+
+def page(body: str, head: str = "", title: str = TITLE) -> str:
+    """An article page with BODY in its main block."""
+    return (
+        f"<html><head><title>{title}</title>{head}</head><body>"
+        f"<nav><a href='/'>Home</a> <a href='/news'>News</a></nav>"
+        f"<div class='main'><h1>{title}</h1>{body}</div></body></html>"
+    )
+
+
+def paragraphs(*texts: str) -> str:
+    """TEXTS as <p> elements."""
+    return "".join(f"<p>{text}</p>" for text in texts)
+
+
+@pytest.mark.parametrize("heading", ["READ MORE:", "Lesen Sie auch", "Leggi anche", "Xem thêm"])
+def test_a_marker_removes_its_block_never_the_text_after_it(heading: str) -> None:
+    """The teasers a marker heads go; the article's paragraphs after them stay."""
+    html = page(
+        paragraphs(PARAGRAPHS[0])
+        + f"<h3>{heading}</h3><ul><li><a href='/a'>Goldfish festival draws crowds despite rain</a>"
+        "</li><li><a href='/b'>Zeppelin museum extends its opening hours</a></li></ul>"
+        + paragraphs(*PARAGRAPHS[1:])
+    )
+    article = extract_article(html, URL)
+    assert article is not None
+    assert PARAGRAPHS[2] in article.text
+    assert "Goldfish" not in article.text
+    assert heading.rstrip(":") not in article.text
+
+
+@pytest.mark.parametrize("line", [
+    "Xem thêm: <a href='/x'>Giá vàng hôm nay tăng mạnh</a>",
+    "Lire aussi : <a href='/x'>Le festival de jazz attire un public record</a>",
+    "Czytaj więcej: <a href='/x'>Nowy most otwarty dla pieszych</a>",
+    "<a href='/x'>Zeppelin museum extends opening hours for the summer season</a>",
+])
+def test_read_also_lines_and_teaser_links_are_dropped(line: str) -> None:
+    """A "read also" line or a paragraph that is wholly a link to another article is a teaser."""
+    html = page(paragraphs(PARAGRAPHS[0], line, *PARAGRAPHS[1:]))
+    article = extract_article(html, URL)
+    assert article is not None
+    assert article.text.split("\n\n") == PARAGRAPHS
+
+
+def test_newsletter_and_consent_boxes_are_dropped() -> None:
+    """A sign-up box by its name and a consent placeholder by its phrase leave the body."""
+    html = page(paragraphs(PARAGRAPHS[0])
+                + "<div class='newsletter-signup'><p>Get the Morning Briefing in your inbox.</p>"
+                "<button>Sign up</button></div>"
+                + paragraphs("Externer Inhalt: um diesen Inhalt zu sehen, akzeptieren Sie Cookies.",
+                             *PARAGRAPHS[1:]))
+    article = extract_article(html, URL)
+    assert article is not None
+    assert article.text.split("\n\n") == PARAGRAPHS
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    ("Publié le 7 mars 2024 à 10h10", "fr", datetime(2024, 3, 7, 10, 10, tzinfo=UTC)),
+    ("7 marzo 2024", "it", datetime(2024, 3, 7, tzinfo=UTC)),
+    ("Thứ năm, ngày 7/3/2024 - 10:10 (GMT+7)", "vi",
+     datetime(2024, 3, 7, 10, 10, tzinfo=timezone(timedelta(hours=7)))),
+    ("Veröffentlicht am 7. März 2024, 10:10 Uhr", "de", datetime(2024, 3, 7, 10, 10, tzinfo=UTC)),
+])
+def test_dates_in_words(text: str, language: str, expected: datetime) -> None:
+    """Dates written in words or numbers, in several languages, with a stated zone kept."""
+    assert date_in_words(text, language) == expected
+
+
+def test_names_are_split_and_the_site_is_never_an_author() -> None:
+    """Several names split on "-", "và", "und"; the site's name or host is no author."""
+    prefixes = load_markers().byline_prefixes
+    assert normalize_authors(["Hà Linh - Quốc Tuấn"], prefixes) == ["Hà Linh", "Quốc Tuấn"]
+    assert normalize_authors(["Von Anna Berger und Jonas Keller"], prefixes) == [
+        "Anna Berger", "Jonas Keller"]
+    assert normalize_authors(["VnExpress"], prefixes, url="https://vnexpress.net/x") == []
+    assert normalize_authors(["Jane Doe", "The Gazette"], prefixes,
+                             frozenset({"the gazette"})) == ["Jane Doe"]
+
+
+def test_title_loses_the_site_suffix() -> None:
+    """" | Site" goes when it names the site or its host; a headline's own colon stays."""
+    assert without_site_suffix("Floods hit the north | The Gazette", ("The Gazette",),
+                               URL) == "Floods hit the north"
+    assert without_site_suffix("Floods hit the north - News Example", (), URL) == (
+        "Floods hit the north")
+    assert without_site_suffix("Budget: what changes in May", (), URL) == (
+        "Budget: what changes in May")
+
+
+def test_a_declared_brief_is_an_article() -> None:
+    """Two short paragraphs (under 200 characters) on a page declaring an article are kept."""
+    ld = {"@type": "NewsArticle", "headline": "Bridge closed after crash",
+          "datePublished": "2024-03-07T08:00:00+01:00"}
+    html = page(paragraphs("The north bridge is closed after a lorry crash.",
+                           "Police expect it to reopen tonight."),
+                head=f"<script type='application/ld+json'>{json.dumps(ld)}</script>",
+                title="Bridge closed after crash")
+    article = extract_article(html, URL)
+    assert article is not None
+    assert "reopen tonight" in article.text
+
+
+def test_text_only_in_next_data_is_found() -> None:
+    """A page whose article sits only in its Next.js data script still gives its text."""
+    data = {"props": {"pageProps": {"story": {"title": "Reservoir", "blocks": [
+        {"type": "paragraph", "text": text} for text in PARAGRAPHS]}}}}
+    html = ("<html><head><title>Reservoir at lowest level in twenty years</title>"
+            "<meta property='og:type' content='article'></head><body><div id='__next'></div>"
+            f"<script id='__NEXT_DATA__' type='application/json'>{json.dumps(data)}</script>"
+            "</body></html>")
+    article = extract_article(html, URL)
+    assert article is not None
+    assert article.text.split("\n\n") == PARAGRAPHS
+
+
+def test_json_ld_article_body_when_the_html_has_none() -> None:
+    """The JSON-LD articleBody is the text when the HTML holds no body."""
+    ld = {"@type": "NewsArticle", "headline": "Reservoir at lowest level in twenty years",
+          "articleBody": "\n".join(PARAGRAPHS)}
+    html = ("<html><head><title>Reservoir at lowest level in twenty years</title>"
+            f"<script type='application/ld+json'>{json.dumps(ld)}</script></head>"
+            "<body><div id='app'></div></body></html>")
+    article = extract_article(html, URL)
+    assert article is not None
+    assert article.text.split("\n\n") == PARAGRAPHS
+
+
+@pytest.mark.parametrize("path", ["/about-us", "/impressum", "/tag/energy", "/author/jane-doe",
+                                  "/cookie-policy", "/search", "/"])
+def test_non_article_pages(path: str) -> None:
+    """About, imprint, tag, author, cookie, search and home pages are not articles."""
+    html = page(paragraphs(*PARAGRAPHS), title="Our newsroom")
+    assert extract_article(html, f"https://news.example.org{path}") is None
+
+
+def test_collection_page_holding_an_article_is_an_article() -> None:
+    """A JSON-LD CollectionPage that also declares a NewsArticle is an article."""
+    ld = {"@graph": [{"@type": "CollectionPage", "name": "News"},
+                     {"@type": "NewsArticle", "headline": "Reservoir at lowest level"}]}
+    html = page(paragraphs(*PARAGRAPHS),
+                head=f"<script type='application/ld+json'>{json.dumps(ld)}</script>")
+    assert extract_article(html, URL) is not None
