@@ -27,16 +27,38 @@ NEWS_FOLLOW_CREDITS = True
 # When True, links found on pages may lead to loopback and private addresses.
 ALLOW_PRIVATE_NETWORKS = False
 
-# --- Politeness ----------------------------------------------------------------------------
+# --- Politeness (docs/politeness.md) ---------------------------------------------------------
+# The contract, per host (a download slot): consecutive requests start at least its delay
+# apart as the host sees them, never more open than its cap, robots.txt obeyed. A source's
+# options.download_delay / options.concurrency become its hosts' DOWNLOAD_SLOTS entries.
 USER_AGENT = "newsagg/0.1 (+https://github.com/newsagg/newsagg; news archiving crawler)"
 ROBOTSTXT_OBEY = True
+# Requests inside the downloader at once, all hosts together (a resource limit of this process).
 CONCURRENT_REQUESTS = 16
+# The per-host cap on open requests.
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
+# The per-host delay floor, in seconds between the starts of two requests.
 DOWNLOAD_DELAY = 0.25
+# No random variation: Scrapy's jitter (0.5: 0.5-1.5 x the delay) draws gaps below the delay.
+DOWNLOAD_DELAY_JITTER = 0.0
+# AutoThrottle lengthens a slow host's delay (latency / target concurrency), never below
+# the host's own floor (crawler.politeness.AutoThrottleFloor). A new host starts at its floor.
 AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_START_DELAY = 0.25
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+# HTTP(S) downloads pass crawler.politeness.PoliteDownloadHandler's per-host gate, which
+# holds the delay and cap where a request leaves (not where it leaves Scrapy's queue) ...
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.politeness.PoliteDownloadHandler",
+    "https": "crawler.politeness.PoliteDownloadHandler",
+}
+# ... around this handler.
+NEWS_POLITE_DOWNLOAD_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
+# Seconds the gate adds to every delay: the spread between a request leaving the gate and
+# reaching the host (connection set-up, a busy process). Measured in docs/politeness.md.
+NEWS_POLITENESS_MARGIN = 0.005
+# --- end of politeness ------------------------------------------------------------------------
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
@@ -67,8 +89,6 @@ REDIS_URL = ""
 NEWS_REDIS_FRONTIER = ""
 
 # --- Components ----------------------------------------------------------------------------
-# Scrapy's downloader, with CONCURRENT_REQUESTS_PER_DOMAIN kept when DOWNLOAD_DELAY is 0.
-DOWNLOADER = "crawler.downloader.SlotLimitDownloader"
 DOWNLOADER_MIDDLEWARES = {
     "crawler.incremental.IncrementalCrawlMiddleware": 540,
     "crawler.middlewares.PrivateNetworkGuardMiddleware": 560,
@@ -78,6 +98,7 @@ DOWNLOADER_MIDDLEWARES = {
 DUPEFILTER_CLASS = "crawler.jobdir.ResumableDupeFilter"
 EXTENSIONS = {
     "crawler.collector.CollectorTuning": 50,
+    "crawler.politeness.AutoThrottleFloor": 60,
     "crawler.extensions.SourceLockExtension": 100,
     "crawler.extensions.RunRecordExtension": 900,
 }
