@@ -11,7 +11,7 @@ disallowed paths fetched), robots.txt fetches per host, the longest silence of a
 together, requests/s and pages/s, and the fraction of the rate the settings allow.
 
 The allowed rate: a host may receive its n requests in (n - 1) x DOWNLOAD_DELAY at best, all
-hosts at once, as long as CONCURRENT_REQUESTS open requests (of the hosts' mean latency)
+hosts at once, as long as NEWS_MAX_OPEN_REQUESTS open requests (of the hosts' mean latency)
 can carry them; the fraction is that best time over the measured span from the first
 request any host received to the last.
 """
@@ -86,18 +86,35 @@ def stories(db: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM stories").fetchone()[0])
 
 
+def most_open(log: Path) -> int:
+    """The most requests open at once over all hosts, from the arrival and end times."""
+    events = []
+    for line in log.read_text(encoding="utf-8").splitlines():
+        kind, _, at = line.split(" ", 3)[:3]
+        events.append((float(at), 1 if kind == "ARR" else -1))
+    most = current = 0
+    for _, step in sorted(events, key=lambda event: (event[0], event[1])):
+        current += step
+        most = max(most, current)
+    return most
+
+
 def report(log: Path, delay: float, cap: int, concurrency: int, hosts: int, articles: int,
            wall: float, stored: int) -> None:
     """Print the histograms, violations and rates from the hosts' arrival log."""
     per_host = arrivals(log)
+    first = min(requests[0][0] for requests in per_host.values())
     print(f"gap histogram per host, in delays of {delay:g} s "
           f"(<{' <'.join(f'{b:g}' for b in BUCKETS)} >={BUCKETS[-1]:g}), min gap, robots.txt:")
     short, over_cap, disallowed, all_times, allowed_host = 0, 0, 0, [], 0.0
+    shown: list[str] = []
     for host in sorted(per_host):
         requests = per_host[host]
         times = [at for at, _, _ in requests]
         gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
         short += sum(gap < delay for gap in gaps)
+        shown += [f"{host} {gap:.3f} s before {path}" for gap, (_, _, path)
+                  in zip(gaps, requests[1:], strict=True) if gap < delay]
         over_cap += sum(open_now > cap for _, open_now, _ in requests)
         disallowed += sum(path.startswith("/private/") for _, _, path in requests)
         robots = sum(path == "/robots.txt" for _, _, path in requests)
@@ -105,14 +122,18 @@ def report(log: Path, delay: float, cap: int, concurrency: int, hosts: int, arti
         allowed_host = max(allowed_host, (len(times) - 1) * delay)
         if len(per_host) <= 20 or host in sorted(per_host)[:5]:
             print(f"  {host}: {histogram(gaps, delay)}  min {min(gaps, default=0):.3f} s  "
-                  f"n={len(times)}  robots={robots}")
+                  f"max {max(gaps, default=0):.3f} s  n={len(times)}  robots={robots}  "
+                  f"from {times[0] - first:.2f} to {times[-1] - first:.2f} s")
     all_times.sort()
     span = all_times[-1] - all_times[0]
     total = len(all_times)
     allowed = max(allowed_host, total * mean(LATENCY) / concurrency)
     silence = max((b - a for a, b in zip(all_times, all_times[1:], strict=False)), default=0)
     print(f"violations: {short} gaps < delay, {over_cap} arrivals above the cap of {cap}, "
-          f"{disallowed} disallowed fetches")
+          f"{disallowed} disallowed fetches; most open at once, all hosts: {most_open(log)} "
+          f"(budget {concurrency})")
+    for line in shown[:10]:
+        print(f"  short gap: {line}")
     print(f"requests: {total} in {span:.2f} s at the hosts ({total / span:.1f}/s); "
           f"longest silence of all hosts {silence:.3f} s")
     print(f"stories stored: {stored} of {hosts * articles}; crawl wall time {wall:.2f} s, "
@@ -141,13 +162,17 @@ def main() -> None:
             server.wait(timeout=15)
         delay = setting(overrides, "DOWNLOAD_DELAY")
         cap = int(setting(overrides, "CONCURRENT_REQUESTS_PER_DOMAIN"))
-        concurrency = int(setting(overrides, "CONCURRENT_REQUESTS"))
+        concurrency = int(setting(overrides, "NEWS_MAX_OPEN_REQUESTS"))
         print(f"{args.hosts} hosts x {args.articles} articles; settings: delay {delay:g} s, "
               f"cap {cap}, {concurrency} overall, {' '.join(args.settings) or 'shipped'}")
         report(log, delay, cap, concurrency, args.hosts, args.articles, wall, stories(db))
-        for line in (work / "crawl.log").read_text(encoding="utf-8").splitlines():
-            if "cpu-bound" in line or "politeness" in line.lower():
-                print("  crawl:", line[line.find("]") + 2:])
+        pacing = [line[line.find("pacing:"):]
+                  for line in (work / "crawl.log").read_text(encoding="utf-8").splitlines()
+                  if "pacing:" in line]
+        bound = sum("cpu-bound" in line for line in pacing)
+        print(f"crawl's pacing lines: {bound} of {len(pacing)} say cpu-bound; the middle one:")
+        if pacing:
+            print(f"  {pacing[len(pacing) // 2]}")
 
 
 if __name__ == "__main__":

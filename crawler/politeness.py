@@ -65,50 +65,80 @@ class HostGate:
 
     limits: HostLimits
     margin: float
+    budget: asyncio.Semaphore | None
     open: int = 0
     last_start: float = float("-inf")
-    warm: bool = False
+    # Connections the host surely has: the most requests it has had open at once.
+    connections: int = 0
+    # A request that opens a connection is on its way: when it reaches the host is unknown.
+    unsure: bool = False
     turn: asyncio.Lock = field(default_factory=asyncio.Lock)
     freed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def enter(self) -> None:
-        """Wait for a free place under the cap, then for the delay since the last start.
+    async def enter(self) -> bool:
+        """Wait for a place under the host's cap, its delay since the last start, then a
+        place in the crawl's budget of open requests (NEWS_MAX_OPEN_REQUESTS).
 
-        A host's first request opens a connection, which takes turns of the event loop that
-        cannot be counted, so it runs alone and the next is timed from its end.
+        Returns whether the request needs a new connection (the host has never had this many
+        open). Opening one takes turns of the event loop that cannot be counted, so such a
+        request runs alone and the next one is timed from its end.
         """
         async with self.turn:
-            while self.open >= (max(self.limits.cap, 1) if self.warm else 1):
+            while self.unsure or self.open >= max(self.limits.cap, 1):
                 self.freed.clear()
                 await self.freed.wait()
-            # The request before may move last_start on (see sent) while this one waits.
-            while self.limits.delay > 0:
-                wait = self.last_start + self.limits.delay + self.margin - monotonic()
-                if wait <= 0:
-                    break
-                await asyncio.sleep(wait)
+            await self.wait_delay()
+            if self.budget is not None:
+                await self.budget.acquire()
+                await self.wait_delay()
             self.last_start = monotonic()
             self.open += 1
+            fresh = self.open > self.connections
+            if fresh:
+                self.connections = self.open
+                self.unsure = True
+            return fresh
+
+    async def wait_delay(self) -> None:
+        """Sleep until the delay since the last start has passed.
+
+        The request before may move last_start on (see sent) while this one sleeps.
+        """
+        while self.limits.delay > 0:
+            wait = self.last_start + self.limits.delay + self.margin - monotonic()
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
 
     def sent(self) -> None:
         """The request that last entered has reached the network: time the next from now."""
         self.last_start = max(self.last_start, monotonic())
 
-    def leave(self) -> None:
-        """A request of this host is done: free its place."""
+    def leave(self, fresh: bool) -> None:
+        """A request of this host is done: free its place and its place in the budget."""
         self.open -= 1
-        if not self.warm:
-            self.warm = True
+        if fresh:
+            self.unsure = False
             self.sent()
+        if self.budget is not None:
+            self.budget.release()
         self.freed.set()
+
+
+@dataclass
+class CrawlGates:
+    """The gates of one crawl and its budget of open requests, shared by its handlers."""
+
+    gates: dict[str, HostGate] = field(default_factory=dict)
+    budget: asyncio.Semaphore | None = None
 
 
 # Event-loop turns after which a request on an open connection has been written: the task
 # starts, the handler buffers the request, the reactor writes it when the socket is writable.
 # A busy process stretches these turns, and the next request is timed from their end.
 SEND_TURNS = 3
-# The gates of each crawl, shared by its http and https handlers (one slot may see both).
-CRAWL_GATES: WeakKeyDictionary[Crawler, dict[str, HostGate]] = WeakKeyDictionary()
+# Per crawl: its http and https handlers share the gates (one slot may see both schemes).
+CRAWL_GATES: WeakKeyDictionary[Crawler, CrawlGates] = WeakKeyDictionary()
 
 
 class PoliteDownloadHandler:
@@ -122,7 +152,10 @@ class PoliteDownloadHandler:
             load_object(settings.get("NEWS_POLITE_DOWNLOAD_HANDLER")), crawler)
         self.default, self.per_slot = slot_limits(settings)
         self.margin = settings.getfloat("NEWS_POLITENESS_MARGIN")
-        self.gates = CRAWL_GATES.setdefault(crawler, {})
+        if crawler not in CRAWL_GATES:
+            most = settings.getint("NEWS_MAX_OPEN_REQUESTS")
+            CRAWL_GATES[crawler] = CrawlGates(budget=asyncio.Semaphore(most) if most else None)
+        self.crawl = CRAWL_GATES[crawler]
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PoliteDownloadHandler:
@@ -131,25 +164,26 @@ class PoliteDownloadHandler:
 
     def gate(self, key: str) -> HostGate:
         """The gate of a download slot, made on its first request."""
-        gate = self.gates.get(key)
+        gate = self.crawl.gates.get(key)
         if gate is None:
-            gate = HostGate(self.per_slot.get(key, self.default), self.margin)
-            self.gates[key] = gate
+            gate = HostGate(self.per_slot.get(key, self.default), self.margin, self.crawl.budget)
+            self.crawl.gates[key] = gate
         return gate
 
     async def download_request(self, request: Request) -> Response:
         """Download once the request's host may receive it."""
         gate = self.gate(slot_key(request))
-        await gate.enter()
+        fresh = await gate.enter()
         try:
             download = asyncio.ensure_future(self.inner.download_request(request))
-            for _ in range(SEND_TURNS):
-                await asyncio.sleep(0)
-            gate.sent()
+            if not fresh:
+                for _ in range(SEND_TURNS):
+                    await asyncio.sleep(0)
+                gate.sent()
             response: Response = await download
             return response
         finally:
-            gate.leave()
+            gate.leave(fresh)
 
     async def close(self) -> None:
         """Close the wrapped handler."""

@@ -33,8 +33,11 @@ ALLOW_PRIVATE_NETWORKS = False
 # options.download_delay / options.concurrency become its hosts' DOWNLOAD_SLOTS entries.
 USER_AGENT = "newsagg/0.1 (+https://github.com/newsagg/newsagg; news archiving crawler)"
 ROBOTSTXT_OBEY = True
-# Requests inside the downloader at once, all hosts together (a resource limit of this process).
-CONCURRENT_REQUESTS = 16
+# Requests open at the network at once, all hosts together (enforced by the gate below).
+NEWS_MAX_OPEN_REQUESTS = 16
+# Requests inside Scrapy's downloader at once, those waiting for their host's delay included:
+# room for every busy host's next request, so a host that waits holds no place of the 16.
+CONCURRENT_REQUESTS = 64
 # The per-host cap on open requests.
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 # The per-host delay floor, in seconds between the starts of two requests.
@@ -58,6 +61,16 @@ NEWS_POLITE_DOWNLOAD_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11Dow
 # Seconds the gate adds to every delay: the spread between a request leaving the gate and
 # reaching the host (connection set-up, a busy process). Measured in docs/politeness.md.
 NEWS_POLITENESS_MARGIN = 0.005
+# Requests wait before their host's queue while the responses waiting in the scraper for
+# their callbacks and items (extraction) reach this many bytes (Scrapy counts each as at
+# least 1 KB): fetching slows with extraction, one page out lets one request in
+# (crawler.pacing.ExtractionBackpressure). 0: off.
+NEWS_EXTRACTION_BACKLOG_BYTES = 4_000_000
+# Scrapy's own bound (its default), kept above ours: reaching it stops fetching outright.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 5_000_000
+# Seconds between "pacing:" log lines (pages/s, time held for extraction, CPU, "cpu-bound"
+# when extraction set the pace). 0: off.
+NEWS_PACING_INTERVAL = 10.0
 # --- end of politeness ------------------------------------------------------------------------
 RETRY_ENABLED = True
 RETRY_TIMES = 2
@@ -92,6 +105,7 @@ NEWS_REDIS_FRONTIER = ""
 DOWNLOADER_MIDDLEWARES = {
     "crawler.incremental.IncrementalCrawlMiddleware": 540,
     "crawler.middlewares.PrivateNetworkGuardMiddleware": 560,
+    "crawler.pacing.ExtractionBackpressure": 950,
 }
 # Scrapy's dupefilter plus a journal of stored articles, so `-s JOBDIR=DIR` resumes even
 # after a SIGKILL (crawler/jobdir.py). Replaced by scrapy-redis's with REDIS_URL.
@@ -99,6 +113,7 @@ DUPEFILTER_CLASS = "crawler.jobdir.ResumableDupeFilter"
 EXTENSIONS = {
     "crawler.collector.CollectorTuning": 50,
     "crawler.politeness.AutoThrottleFloor": 60,
+    "crawler.pacing.PacingLog": 70,
     "crawler.extensions.SourceLockExtension": 100,
     "crawler.extensions.RunRecordExtension": 900,
 }

@@ -113,3 +113,18 @@ def test_with_no_delay_the_cap_still_holds(hosts: Hosts, tmp_path: Path) -> None
     assert len(export(db_url)) == 3 * ARTICLES
     for requests in hosts.requests().values():
         assert max(open_now for _, open_now, _ in requests) == 1
+
+
+def test_extraction_backlog_holds_fetching_and_the_crawl_says_so(
+    hosts: Hosts, tmp_path: Path,
+) -> None:
+    start = ",".join(f"{url}/" for url in hosts.urls.values())
+    db_url = f"sqlite:///{tmp_path / 'paced.db'}"
+    result = scrapy("crawl", "news", "-a", f"start_urls={start}", "-s", f"DATABASE_URL={db_url}",
+                    "-s", "ALLOW_PRIVATE_NETWORKS=True", "-s", f"NEWS_LOCK_DIR={tmp_path}",
+                    "-s", "NEWS_EXTRACTION_BACKLOG_BYTES=1", "-s", "NEWS_PACING_INTERVAL=0.5")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(export(db_url)) == 3 * ARTICLES
+    pacing = [line for line in result.stderr.splitlines() if "pacing: " in line]
+    assert pacing
+    assert any("held for extraction 0%" not in line for line in pacing)

@@ -10,10 +10,10 @@ Every request writes two lines to the log, in seconds of the wall clock:
 ``ARR <host> <time> <open> <connection>.<request> <path>``, stamped with the time the kernel
 received the request's first segment (SO_TIMESTAMPNS, Linux), so the host's own scheduling
 on a loaded machine does not move it; ``open`` counts the host's requests in progress, this
-one included; then the connection's number at the host and the request's on it. ``END <host>
-<time> <path>`` follows once the response is sent. A response waits 50-150 ms (seeded by
-host and path), so a host holds requests open as a real, slower server does. Each
-connection is served by its own thread.
+one included; then the connection's number at the host and the request's on it.
+``END <host> <time> <path>`` follows as the response starts out (the client cannot have it
+sooner). A response waits 50-150 ms (seeded by host and path), so a host holds requests
+open as a real, slower server does. Each connection is served by its own thread.
 """
 
 from __future__ import annotations
@@ -141,14 +141,14 @@ class Host:
             self.log.write(f"ARR {self.name} {arrived:.6f} {self.open} {number} {path}\n")
         status, content_type, body = self.pages.get(path, (404, "text/plain", b"not found"))
         time.sleep(random.Random(f"{self.name}{path}").uniform(*LATENCY))
-        try:
-            conn.sendall((f"HTTP/1.1 {status} {'OK' if status == 200 else 'Not Found'}\r\n"
-                          f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
-                          ).encode("latin-1") + (body if method != "HEAD" else b""))
-        finally:
-            with self.lock:
-                self.open -= 1
-                self.log.write(f"END {self.name} {time.time():.6f} {path}\n")
+        # Closed as the response starts out: the client cannot see it end, and send the
+        # request this one made room for, any earlier.
+        with self.lock:
+            self.open -= 1
+            self.log.write(f"END {self.name} {time.time():.6f} {path}\n")
+        conn.sendall((f"HTTP/1.1 {status} {'OK' if status == 200 else 'Not Found'}\r\n"
+                      f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+                      ).encode("latin-1") + (body if method != "HEAD" else b""))
 
 
 def kernel_time(ancillary: list[tuple[int, int, bytes]]) -> float | None:
