@@ -91,6 +91,8 @@ def most_open(log: Path) -> int:
     events = []
     for line in log.read_text(encoding="utf-8").splitlines():
         kind, _, at = line.split(" ", 3)[:3]
+        if kind not in ("ARR", "END"):
+            continue
         events.append((float(at), 1 if kind == "ARR" else -1))
     most = current = 0
     for _, step in sorted(events, key=lambda event: (event[0], event[1])):
@@ -134,6 +136,9 @@ def report(log: Path, delay: float, cap: int, concurrency: int, hosts: int, arti
           f"(budget {concurrency})")
     for line in shown[:10]:
         print(f"  short gap: {line}")
+    unstamped = log.read_text(encoding="utf-8").count("NOSTAMP ")
+    if unstamped:
+        print(f"  {unstamped} arrivals without a kernel time stamp (server's clock instead)")
     print(f"requests: {total} in {span:.2f} s at the hosts ({total / span:.1f}/s); "
           f"longest silence of all hosts {silence:.3f} s")
     print(f"stories stored: {stored} of {hosts * articles}; crawl wall time {wall:.2f} s, "

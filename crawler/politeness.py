@@ -5,10 +5,11 @@ each download as a task; a busy process can start one late and the next on time,
 host sees a gap shorter than the delay. With no delay, Scrapy 2.19 starts a slot's whole
 queue at once, past its concurrency. `PoliteDownloadHandler` wraps the HTTP download
 handler and lets a request through to the network only when its host has fewer than its
-cap open and the previous request to it started at least its delay (plus
-NEWS_POLITENESS_MARGIN) before. `AutoThrottleFloor` keeps AutoThrottle from lowering a
-slot's delay below the slot's own configured delay (AutoThrottle's floor is DOWNLOAD_DELAY
-for every slot, so a source's longer `download_delay` would be undercut).
+cap open and the previous request to it was written at least its delay (plus
+NEWS_POLITENESS_MARGIN) before. `SlotPacing` hands AutoThrottle's delay for a slot to its
+gate (never below the slot's own configured delay: AutoThrottle's floor is DOWNLOAD_DELAY
+for every slot, so a source's longer `download_delay` would be undercut), and sets Scrapy's
+slot a little ahead of the gate, so that the next request already waits there when due.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
 
@@ -66,6 +66,10 @@ class HostGate:
     limits: HostLimits
     margin: float
     budget: asyncio.Semaphore | None
+    # The delay enforced: the floor, or AutoThrottle's longer one (see SlotPacing).
+    delay: float = 0.0
+    # Whether SlotPacing has seen the host's Scrapy slot since the gate was made.
+    slot_seen: bool = False
     open: int = 0
     last_start: float = float("-inf")
     # Connections the host surely has: the most requests it has had open at once.
@@ -104,11 +108,15 @@ class HostGate:
 
         The request before may move last_start on (see sent) while this one sleeps.
         """
-        while self.limits.delay > 0:
-            wait = self.last_start + self.limits.delay + self.margin - monotonic()
+        while self.delay > 0:
+            wait = self.last_start + self.delay + self.margin - monotonic()
             if wait <= 0:
                 return
             await asyncio.sleep(wait)
+
+    def slow_to(self, delay: float) -> None:
+        """Enforce DELAY from now on, or the floor if DELAY is shorter."""
+        self.delay = max(self.limits.delay, delay)
 
     def sent(self) -> None:
         """The request that last entered has reached the network: time the next from now."""
@@ -127,18 +135,57 @@ class HostGate:
 
 @dataclass
 class CrawlGates:
-    """The gates of one crawl and its budget of open requests, shared by its handlers."""
+    """The gates of one crawl and its budget of open requests, shared by its components."""
 
+    default: HostLimits
+    per_slot: dict[str, HostLimits]
+    margin: float
+    budget: asyncio.Semaphore | None
     gates: dict[str, HostGate] = field(default_factory=dict)
-    budget: asyncio.Semaphore | None = None
+
+    def gate(self, key: str) -> HostGate:
+        """The gate of a download slot, made on first use."""
+        gate = self.gates.get(key)
+        if gate is None:
+            limits = self.per_slot.get(key, self.default)
+            gate = HostGate(limits, self.margin, self.budget, delay=limits.delay)
+            self.gates[key] = gate
+        return gate
 
 
-# Event-loop turns after which a request on an open connection has been written: the task
-# starts, the handler buffers the request, the reactor writes it when the socket is writable.
-# A busy process stretches these turns, and the next request is timed from their end.
-SEND_TURNS = 3
-# Per crawl: its http and https handlers share the gates (one slot may see both schemes).
+# Per crawl: its http and https handlers and SlotPacing share the gates.
 CRAWL_GATES: WeakKeyDictionary[Crawler, CrawlGates] = WeakKeyDictionary()
+
+
+def crawl_gates(crawler: Crawler) -> CrawlGates:
+    """The crawl's gates, made from its settings on first use."""
+    if crawler not in CRAWL_GATES:
+        settings = crawler.settings
+        default, per_slot = slot_limits(settings)
+        most = settings.getint("NEWS_MAX_OPEN_REQUESTS")
+        CRAWL_GATES[crawler] = CrawlGates(
+            default, per_slot, settings.getfloat("NEWS_POLITENESS_MARGIN"),
+            asyncio.Semaphore(most) if most > 0 else None)
+    return CRAWL_GATES[crawler]
+
+
+# Event-loop turns after which a request on an open connection has been written: the
+# handler buffers it at once (Twisted writes nothing in place), the reactor writes it in the
+# next turn, when the socket shows writable; a callback made now runs first in that turn, so
+# the one after is the earliest to know. A busy process stretches these turns, and the next
+# request is timed from their end.
+SEND_TURNS = 2
+# Scrapy's slot lets requests go at this share of the host's delay: they wait at the gate,
+# which holds the delay, instead of reaching it late when the process is busy.
+SLOT_LEAD = 0.8
+
+
+async def mark_sent(gate: HostGate) -> None:
+    """Tell the gate its last request has been written, SEND_TURNS turns from now."""
+    for _ in range(SEND_TURNS - 1):
+        await asyncio.sleep(0)
+    gate.sent()
+
 
 
 class PoliteDownloadHandler:
@@ -150,39 +197,25 @@ class PoliteDownloadHandler:
         settings = crawler.settings
         self.inner: Any = build_from_crawler(
             load_object(settings.get("NEWS_POLITE_DOWNLOAD_HANDLER")), crawler)
-        self.default, self.per_slot = slot_limits(settings)
-        self.margin = settings.getfloat("NEWS_POLITENESS_MARGIN")
-        if crawler not in CRAWL_GATES:
-            most = settings.getint("NEWS_MAX_OPEN_REQUESTS")
-            CRAWL_GATES[crawler] = CrawlGates(budget=asyncio.Semaphore(most) if most else None)
-        self.crawl = CRAWL_GATES[crawler]
+        self.crawl = crawl_gates(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PoliteDownloadHandler:
         """Build the handler and the handler it wraps."""
         return cls(crawler)
 
-    def gate(self, key: str) -> HostGate:
-        """The gate of a download slot, made on its first request."""
-        gate = self.crawl.gates.get(key)
-        if gate is None:
-            gate = HostGate(self.per_slot.get(key, self.default), self.margin, self.crawl.budget)
-            self.crawl.gates[key] = gate
-        return gate
-
     async def download_request(self, request: Request) -> Response:
         """Download once the request's host may receive it."""
-        gate = self.gate(slot_key(request))
+        gate = self.crawl.gate(slot_key(request))
         fresh = await gate.enter()
+        marker = None if fresh else asyncio.ensure_future(mark_sent(gate))
         try:
-            download = asyncio.ensure_future(self.inner.download_request(request))
-            if not fresh:
-                for _ in range(SEND_TURNS):
-                    await asyncio.sleep(0)
-                gate.sent()
-            response: Response = await download
+            response: Response = await self.inner.download_request(request)
             return response
         finally:
+            if marker is not None and not marker.done():
+                marker.cancel()
+                gate.sent()
             gate.leave(fresh)
 
     async def close(self) -> None:
@@ -190,27 +223,45 @@ class PoliteDownloadHandler:
         await self.inner.close()
 
 
-class AutoThrottleFloor:
-    """After AutoThrottle adjusts a slot's delay, raise it back to the slot's configured delay."""
+class SlotPacing:
+    """Keep each Scrapy slot's delay SLOT_LEAD of its gate's, and AutoThrottle's in the gate."""
 
     def __init__(self, crawler: Crawler) -> None:
-        if not crawler.settings.getbool("AUTOTHROTTLE_ENABLED"):
-            raise NotConfigured
         self.crawler = crawler
-        self.default, self.per_slot = slot_limits(crawler.settings)
+        self.gates = crawl_gates(crawler)
+        self.autothrottle = crawler.settings.getbool("AUTOTHROTTLE_ENABLED")
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> AutoThrottleFloor:
+    def from_crawler(cls, crawler: Crawler) -> SlotPacing:
         """Connect after AutoThrottle (extensions connect in order; this one is listed later)."""
         extension = cls(crawler)
+        crawler.signals.connect(extension.request_reached_downloader,
+                                signal=signals.request_reached_downloader)
         crawler.signals.connect(extension.response_downloaded, signal=signals.response_downloaded)
         return extension
 
-    def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
-        """Keep the slot's delay at or above its floor."""
+    def slot(self, request: Request) -> tuple[HostGate, Any]:
+        """The request's gate and Scrapy slot (None once Scrapy has dropped an idle slot)."""
         key = slot_key(request)
-        limits = self.per_slot.get(key)
         engine = self.crawler.engine
-        slot = engine.downloader.slots.get(key) if limits and engine else None
-        if slot is not None and limits is not None and slot.delay < limits.delay:
-            slot.delay = limits.delay
+        return self.gates.gate(key), engine.downloader.slots.get(key) if engine else None
+
+    def request_reached_downloader(self, request: Request, spider: Spider) -> None:
+        """A new slot starts at AutoThrottle's start delay (or the configured one): hand it
+        to the gate, and lead."""
+        gate, slot = self.slot(request)
+        if slot is None:
+            return
+        if not gate.slot_seen:
+            gate.slot_seen = True
+            gate.slow_to(slot.delay)
+        slot.delay = SLOT_LEAD * gate.delay
+
+    def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
+        """AutoThrottle has just set the slot's delay: the gate enforces it, the slot leads."""
+        gate, slot = self.slot(request)
+        if slot is None:
+            return
+        if self.autothrottle and slot.delay != SLOT_LEAD * gate.delay:
+            gate.slow_to(slot.delay)
+        slot.delay = SLOT_LEAD * gate.delay

@@ -45,7 +45,7 @@ DOWNLOAD_DELAY = 0.25
 # No random variation: Scrapy's jitter (0.5: 0.5-1.5 x the delay) draws gaps below the delay.
 DOWNLOAD_DELAY_JITTER = 0.0
 # AutoThrottle lengthens a slow host's delay (latency / target concurrency), never below
-# the host's own floor (crawler.politeness.AutoThrottleFloor). A new host starts at its floor.
+# the host's own floor (crawler.politeness.SlotPacing). A new host starts at its floor.
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.25
 AUTOTHROTTLE_MAX_DELAY = 30.0
@@ -112,7 +112,7 @@ DOWNLOADER_MIDDLEWARES = {
 DUPEFILTER_CLASS = "crawler.jobdir.ResumableDupeFilter"
 EXTENSIONS = {
     "crawler.collector.CollectorTuning": 50,
-    "crawler.politeness.AutoThrottleFloor": 60,
+    "crawler.politeness.SlotPacing": 60,
     "crawler.pacing.PacingLog": 70,
     "crawler.extensions.SourceLockExtension": 100,
     "crawler.extensions.RunRecordExtension": 900,

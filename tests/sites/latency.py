@@ -113,7 +113,6 @@ class Host:
 
     def serve(self, conn: socket.socket, connection: int) -> None:
         """Serve HTTP/1.1 requests on one keep-alive connection."""
-        conn.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         pending, served = b"", 0
         with conn:
             while True:
@@ -130,6 +129,8 @@ class Host:
                     pending += data
                 head, pending = pending.split(b"\r\n\r\n", 1)
                 served += 1
+                if arrived is None:
+                    self.write(f"NOSTAMP {self.name} {connection}.{served}\n")
                 self.answer(conn, head, arrived or time.time(), f"{connection}.{served}")
 
     def answer(self, conn: socket.socket, head: bytes, arrived: float, number: str) -> None:
@@ -167,6 +168,8 @@ def serve(hosts: int, articles: int, log: TextIO) -> None:
     for index in range(hosts):
         host = Host(f"h{index + 1:03d}", articles, log, lock)
         listener = socket.create_server((f"127.0.1.{index + 1}", 0), backlog=64)
+        # Set on the listener, so that connections have it from their first segment on.
+        listener.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         threading.Thread(target=host.accept, args=(listener,), daemon=True).start()
         address, port = listener.getsockname()[:2]
         urls[host.name] = f"http://{address}:{port}"
