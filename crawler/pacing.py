@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.asyncio import create_looping_call
+from scrapy.utils.asyncio import CallLaterResult, call_later, create_looping_call
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -94,8 +94,8 @@ class PacingLog:
         self.pages = 0
         self.last = (time.monotonic(), time.process_time(), 0, 0.0)
         self.loop = create_looping_call(self.log)
-        self.ticker = create_looping_call(self.tick)
-        self.ticks, self.lag_s, self.last_tick = 0, 0.0, time.monotonic()
+        self.ticker: CallLaterResult | None = None
+        self.ticks, self.lag_s, self.due = 0, 0.0, 0.0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PacingLog:
@@ -117,21 +117,26 @@ class PacingLog:
         """Start the clock."""
         self.last = (time.monotonic(), time.process_time(), 0, self.held_s())
         self.loop.start(self.interval, now=False)
-        self.last_tick = time.monotonic()
-        self.ticker.start(TICK_S, now=False)
+        self.schedule_tick()
 
     def spider_closed(self, spider: Spider) -> None:
         """Stop logging."""
-        for call in (self.loop, self.ticker):
-            if call.running:
-                call.stop()
+        if self.loop.running:
+            self.loop.stop()
+        if self.ticker is not None:
+            self.ticker.cancel()
+            self.ticker = None
+
+    def schedule_tick(self) -> None:
+        """Ask the event loop to call tick in TICK_S seconds."""
+        self.due = time.monotonic() + TICK_S
+        self.ticker = call_later(TICK_S, self.tick)
 
     def tick(self) -> None:
-        """Add how late this tick of the timer ran."""
-        now = time.monotonic()
-        self.lag_s += max(now - self.last_tick - TICK_S, 0.0)
+        """Add how late this tick ran, and schedule the next."""
+        self.lag_s += max(time.monotonic() - self.due, 0.0)
         self.ticks += 1
-        self.last_tick = now
+        self.schedule_tick()
 
     def held_s(self) -> float:
         """Seconds so far during which the extraction backlog held requests."""
