@@ -84,8 +84,8 @@ class HostGate:
         place in the crawl's budget of open requests (NEWS_MAX_OPEN_REQUESTS).
 
         Returns whether the request needs a new connection (the host has never had this many
-        open). Opening one takes turns of the event loop that cannot be counted, so such a
-        request runs alone and the next one is timed from its end.
+        open). Opening one takes turns of the event loop that cannot be counted, so with a
+        delay such a request runs alone and the next one is timed from its end.
         """
         async with self.turn:
             while self.unsure or self.open >= max(self.limits.cap, 1):
@@ -100,7 +100,7 @@ class HostGate:
             fresh = self.open > self.connections
             if fresh:
                 self.connections = self.open
-                self.unsure = True
+                self.unsure = self.delay > 0
             return fresh
 
     async def wait_delay(self) -> None:
@@ -125,7 +125,7 @@ class HostGate:
     def leave(self, fresh: bool) -> None:
         """A request of this host is done: free its place and its place in the budget."""
         self.open -= 1
-        if fresh:
+        if fresh and self.unsure:
             self.unsure = False
             self.sent()
         if self.budget is not None:
@@ -208,7 +208,8 @@ class PoliteDownloadHandler:
         """Download once the request's host may receive it."""
         gate = self.crawl.gate(slot_key(request))
         fresh = await gate.enter()
-        marker = None if fresh else asyncio.ensure_future(mark_sent(gate))
+        timed = not fresh and gate.delay > 0
+        marker = asyncio.ensure_future(mark_sent(gate)) if timed else None
         try:
             response: Response = await self.inner.download_request(request)
             return response
