@@ -1,6 +1,6 @@
 """Politeness benchmark: the product at its shipped settings against N loopback hosts.
 
-Usage: python bench/polite.py [--hosts 10] [--articles 40] [-s NAME=VALUE ...]
+Usage: python bench/polite.py [--hosts 10] [--articles 40] [--padding-kb 0] [-s NAME=VALUE ...]
 
 Starts ``tests.sites.latency`` (N hosts on 127.0.1.x, 50-150 ms a response, arrival times
 logged by the hosts themselves), runs ``scrapy crawl news -a start_urls=...`` against all of
@@ -52,12 +52,12 @@ def histogram(gaps: list[float], delay: float) -> list[int]:
     return counts
 
 
-def start_hosts(hosts: int, articles: int,
-                log: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start_hosts(hosts: int, articles: int, log: Path,
+                padding_kb: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
     """Start the latency hosts; return the process and their URLs."""
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.sites.latency", "--hosts", str(hosts),
-         "--articles", str(articles), "--log", str(log)],
+         "--articles", str(articles), "--log", str(log), "--padding-kb", str(padding_kb)],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None
     return server, json.loads(server.stdout.readline())
@@ -131,6 +131,8 @@ def report(log: Path, delay: float, cap: int, concurrency: int, hosts: int, arti
     total = len(all_times)
     allowed = max(allowed_host, total * mean(LATENCY) / concurrency)
     silence = max((b - a for a, b in zip(all_times, all_times[1:], strict=False)), default=0)
+    windows = {int((at - all_times[0]) / 0.25) for at in all_times}
+    silent = int(span / 0.25) + 1 - len(windows)
     print(f"violations: {short} gaps < delay, {over_cap} arrivals above the cap of {cap}, "
           f"{disallowed} disallowed fetches; most open at once, all hosts: {most_open(log)} "
           f"(budget {concurrency})")
@@ -140,7 +142,8 @@ def report(log: Path, delay: float, cap: int, concurrency: int, hosts: int, arti
     if unstamped:
         print(f"  {unstamped} arrivals without a kernel time stamp (server's clock instead)")
     print(f"requests: {total} in {span:.2f} s at the hosts ({total / span:.1f}/s); "
-          f"longest silence of all hosts {silence:.3f} s")
+          f"longest silence of all hosts {silence:.3f} s, "
+          f"{silent} quarter-seconds without a request")
     print(f"stories stored: {stored} of {hosts * articles}; crawl wall time {wall:.2f} s, "
           f"{stored / wall:.1f} pages/s")
     print(f"allowed: {allowed:.2f} s at best -> fraction of the allowed rate {allowed / span:.3f}")
@@ -151,6 +154,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", type=int, default=10)
     parser.add_argument("--articles", type=int, default=40)
+    parser.add_argument("--padding-kb", type=int, default=0,
+                        help="KB of menu markup around each article (page weight)")
     parser.add_argument("-s", dest="settings", action="append", default=[],
                         metavar="NAME=VALUE", help="a Scrapy setting for the crawl")
     args = parser.parse_args()
@@ -158,7 +163,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="polite-") as tmp:
         work = Path(tmp)
         log = work / "arrivals.log"
-        server, urls = start_hosts(args.hosts, args.articles, log)
+        server, urls = start_hosts(args.hosts, args.articles, log, args.padding_kb)
         try:
             wall, db = run_crawl(urls, work,
                                  [arg for item in args.settings for arg in ("-s", item)])
@@ -168,8 +173,9 @@ def main() -> None:
         delay = setting(overrides, "DOWNLOAD_DELAY")
         cap = int(setting(overrides, "CONCURRENT_REQUESTS_PER_DOMAIN"))
         concurrency = int(setting(overrides, "NEWS_MAX_OPEN_REQUESTS"))
-        print(f"{args.hosts} hosts x {args.articles} articles; settings: delay {delay:g} s, "
-              f"cap {cap}, {concurrency} overall, {' '.join(args.settings) or 'shipped'}")
+        print(f"{args.hosts} hosts x {args.articles} articles (+{args.padding_kb} KB); "
+              f"settings: delay {delay:g} s, cap {cap}, {concurrency} overall, "
+              f"{' '.join(args.settings) or 'shipped'}")
         report(log, delay, cap, concurrency, args.hosts, args.articles, wall, stories(db))
         pacing = [line[line.find("pacing:"):]
                   for line in (work / "crawl.log").read_text(encoding="utf-8").splitlines()

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 # How often a held request looks at the backlog again.
 POLL_S = 0.02
+# Scrapy counts every response in the scraper as at least this many bytes.
+MIN_RESPONSE_BYTES = 1024
 # Held for at least this share of an interval: extraction set the pace.
 CPU_BOUND_SHARE = 0.5
 # The event loop's timer, and how late it may run on average before the CPU sets the pace.
@@ -48,13 +50,19 @@ def scraper_backlog(crawler: Crawler) -> int:
 
 
 class ExtractionBackpressure:
-    """Hold requests while the scraper's backlog of responses is at its bound."""
+    """Hold requests while the scraper's backlog, with the responses still on their way, is
+    at its bound: one response processed makes room for one request."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.bound = crawler.settings.getint("NEWS_EXTRACTION_BACKLOG_BYTES")
         if self.bound <= 0:
             raise NotConfigured
+        # Requests let through whose responses have not arrived, and the mean response size
+        # (as Scrapy counts it) that each is expected to add to the backlog.
+        self.on_the_way: set[Request] = set()
+        self.mean_size = float(MIN_RESPONSE_BYTES)
+        self.responses = 0
         self.holding = 0
         self.since = 0.0
         self.held_before = 0.0
@@ -64,20 +72,43 @@ class ExtractionBackpressure:
         """Build the middleware from NEWS_EXTRACTION_BACKLOG_BYTES."""
         return cls(crawler)
 
+    def full(self) -> bool:
+        """Whether the backlog, with what is on its way, has reached the bound."""
+        engine = self.crawler.engine
+        if engine is not None:
+            # A request that left the downloader without reaching process_response or
+            # process_exception (another middleware answered it) is on its way no more.
+            self.on_the_way.intersection_update(engine.downloader.active)
+        expected = scraper_backlog(self.crawler) + len(self.on_the_way) * self.mean_size
+        return expected >= self.bound
+
     async def process_request(self, request: Request) -> None:
-        """Wait until the backlog is within its bound."""
-        if scraper_backlog(self.crawler) < self.bound:
-            return
-        if not self.holding:
-            self.since = time.monotonic()
-        self.holding += 1
-        try:
-            while scraper_backlog(self.crawler) >= self.bound:
-                await asyncio.sleep(POLL_S)
-        finally:
-            self.holding -= 1
+        """Wait for room in the backlog, then count the request as on its way."""
+        if self.full():
             if not self.holding:
-                self.held_before += time.monotonic() - self.since
+                self.since = time.monotonic()
+            self.holding += 1
+            try:
+                while self.full():
+                    await asyncio.sleep(POLL_S)
+            finally:
+                self.holding -= 1
+                if not self.holding:
+                    self.held_before += time.monotonic() - self.since
+        self.on_the_way.add(request)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        """The response has arrived: it is in the backlog now; learn its size."""
+        if request in self.on_the_way:
+            self.on_the_way.discard(request)
+            self.responses += 1
+            size = max(len(response.body), MIN_RESPONSE_BYTES)
+            self.mean_size += (size - self.mean_size) / min(self.responses, 100)
+        return response
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        """No response: nothing of it will reach the backlog."""
+        self.on_the_way.discard(request)
 
     def held_s(self) -> float:
         """Seconds so far during which at least one request was held."""

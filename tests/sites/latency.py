@@ -48,7 +48,13 @@ def article_path(number: int) -> str:
     return f"/news/2024/05/story-{number:04d}.html"
 
 
-def article(host: str, number: int) -> bytes:
+def boilerplate(kilobytes: int) -> str:
+    """About KILOBYTES of the markup around an article: a menu of section links."""
+    item = '<li class="menu-item"><a href="/">Section</a> <span>latest updates</span></li>'
+    return f'<nav><ul>{item * (kilobytes * 1024 // len(item))}</ul></nav>' if kilobytes else ""
+
+
+def article(host: str, number: int, padding_kb: int = 0) -> bytes:
     """An article page whose text no other host or number shares."""
     rng = random.Random(f"{host}/{number}")
     paragraphs = "".join(
@@ -62,7 +68,8 @@ def article(host: str, number: int) -> bytes:
         '<meta property="article:published_time" '
         f'content="2024-05-{number % 28 + 1:02d}T08:00:00Z">'
         '<meta name="author" content="Desk Reporter">'
-        f"</head><body><article><h1>{title}</h1>{paragraphs}</article></body></html>"
+        f"</head><body>{boilerplate(padding_kb)}<article><h1>{title}</h1>{paragraphs}"
+        "</article></body></html>"
     ).encode()
 
 
@@ -82,7 +89,8 @@ ROBOTS = b"User-agent: *\nDisallow: /private/\n"
 class Host:
     """One site: its pages, its open requests, the shared arrival log."""
 
-    def __init__(self, name: str, articles: int, log: TextIO, lock: threading.Lock) -> None:
+    def __init__(self, name: str, articles: int, log: TextIO, lock: threading.Lock,
+                 padding_kb: int = 0) -> None:
         self.name = name
         self.log = log
         self.lock = lock
@@ -91,7 +99,8 @@ class Host:
         html = "text/html; charset=utf-8"
         self.pages: dict[str, tuple[int, str, bytes]] = {
             "/robots.txt": (200, "text/plain", ROBOTS), "/": (200, html, home(articles)),
-            **{article_path(n): (200, html, article(name, n)) for n in range(articles)},
+            **{article_path(n): (200, html, article(name, n, padding_kb))
+               for n in range(articles)},
         }
 
     def write(self, line: str) -> None:
@@ -161,12 +170,12 @@ def kernel_time(ancillary: list[tuple[int, int, bytes]]) -> float | None:
     return None
 
 
-def serve(hosts: int, articles: int, log: TextIO) -> None:
+def serve(hosts: int, articles: int, log: TextIO, padding_kb: int = 0) -> None:
     """Start every host, print their URLs, serve until SIGTERM or SIGINT."""
     urls: dict[str, str] = {}
     lock = threading.Lock()
     for index in range(hosts):
-        host = Host(f"h{index + 1:03d}", articles, log, lock)
+        host = Host(f"h{index + 1:03d}", articles, log, lock, padding_kb)
         listener = socket.create_server((f"127.0.1.{index + 1}", 0), backlog=64)
         # Set on the listener, so that connections have it from their first segment on.
         listener.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
@@ -188,12 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hosts", type=int, default=3)
     parser.add_argument("--articles", type=int, default=10)
     parser.add_argument("--log", type=Path, required=True)
+    parser.add_argument("--padding-kb", type=int, default=0,
+                        help="KB of menu markup around each article (realistic page weight)")
     args = parser.parse_args(argv)
     if not 1 <= args.hosts <= 254:
         print("--hosts must be between 1 and 254", file=sys.stderr)
         return 2
     with args.log.open("w", encoding="utf-8", buffering=1) as log:
-        serve(args.hosts, args.articles, log)
+        serve(args.hosts, args.articles, log, args.padding_kb)
     return 0
 
 
