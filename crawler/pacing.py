@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -124,7 +124,7 @@ class PacingLog:
         self.interval = interval
         self.pages = 0
         self.last = (time.monotonic(), time.process_time(), 0, 0.0)
-        self.loop = create_looping_call(self.log)
+        self.loop: Any = None
         self.ticker: CallLaterResult | None = None
         self.ticks, self.lag_s, self.due = 0, 0.0, 0.0
 
@@ -147,12 +147,14 @@ class PacingLog:
     def spider_opened(self, spider: Spider) -> None:
         """Start the clock."""
         self.last = (time.monotonic(), time.process_time(), 0, self.held_s())
+        # Made here: a looping call needs the reactor, which runs by now.
+        self.loop = create_looping_call(self.log)
         self.loop.start(self.interval, now=False)
         self.schedule_tick()
 
     def spider_closed(self, spider: Spider) -> None:
         """Stop logging."""
-        if self.loop.running:
+        if self.loop is not None and self.loop.running:
             self.loop.stop()
         if self.ticker is not None:
             self.ticker.cancel()
