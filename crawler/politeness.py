@@ -94,7 +94,11 @@ class HostGate:
             await self.wait_delay()
             if self.budget is not None:
                 await self.budget.acquire()
-                await self.wait_delay()
+                try:
+                    await self.wait_delay()
+                except BaseException:  # cancelled: give the place back
+                    self.budget.release()
+                    raise
             self.last_start = monotonic()
             self.open += 1
             fresh = self.open > self.connections
