@@ -39,16 +39,51 @@ NEWS_ROBOTS_MAX_BYTES = 500 * 1024
 # before the start of the source's last run that finished normally (crawl_runs).
 NEWS_SKIP_OLD_ENTRIES = True
 
-# --- Politeness ----------------------------------------------------------------------------
+# --- Politeness (docs/politeness.md) ---------------------------------------------------------
+# The contract, per host (a download slot): consecutive requests start at least its delay
+# apart as the host sees them, never more open than its cap, robots.txt obeyed. A source's
+# options.download_delay / options.concurrency become its hosts' DOWNLOAD_SLOTS entries.
 USER_AGENT = "newsagg/0.1 (+https://github.com/newsagg/newsagg; news archiving crawler)"
 ROBOTSTXT_OBEY = True
-CONCURRENT_REQUESTS = 16
+# Requests open at the network at once, all hosts together (enforced by the gate below).
+NEWS_MAX_OPEN_REQUESTS = 16
+# Requests inside Scrapy's downloader at once, those waiting for their host's delay included:
+# room for every busy host's next request, so a host that waits holds no place of the 16.
+CONCURRENT_REQUESTS = 64
+# The per-host cap on open requests.
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
+# The per-host delay floor, in seconds between the starts of two requests.
 DOWNLOAD_DELAY = 0.25
+# No random variation: Scrapy's jitter (0.5: 0.5-1.5 x the delay) draws gaps below the delay.
+DOWNLOAD_DELAY_JITTER = 0.0
+# AutoThrottle lengthens a slow host's delay (latency / target concurrency), never below
+# the host's own floor (crawler.politeness.SlotPacing). A new host starts at its floor.
 AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_START_DELAY = 0.25
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+# HTTP(S) downloads pass crawler.politeness.PoliteDownloadHandler's per-host gate, which
+# holds the delay and cap where a request leaves (not where it leaves Scrapy's queue) ...
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.politeness.PoliteDownloadHandler",
+    "https": "crawler.politeness.PoliteDownloadHandler",
+}
+# ... around this handler.
+NEWS_POLITE_DOWNLOAD_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
+# Seconds the gate adds to every delay, for transit times that vary between two requests
+# (on loopback they do not: 0 short gaps with 2 ms, docs/politeness.md).
+NEWS_POLITENESS_MARGIN = 0.002
+# Requests wait before their host's queue while the responses waiting in the scraper for
+# their callbacks and items (extraction) reach this many bytes (Scrapy counts each as at
+# least 1 KB): fetching slows with extraction, one page out lets one request in
+# (crawler.pacing.ExtractionBackpressure). 0: off.
+NEWS_EXTRACTION_BACKLOG_BYTES = 4_000_000
+# Scrapy's own bound (its default), kept above ours: reaching it stops fetching outright.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 5_000_000
+# Seconds between "pacing:" log lines (pages/s, time held for extraction, CPU, "cpu-bound"
+# when extraction set the pace). 0: off.
+NEWS_PACING_INTERVAL = 10.0
+# --- end of politeness ------------------------------------------------------------------------
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
@@ -84,8 +119,6 @@ NEWS_REDIS_LEASE_SECONDS = 300.0
 NEWS_REDIS_IDLE_SECONDS = 5.0
 
 # --- Components ----------------------------------------------------------------------------
-# Scrapy's downloader, with CONCURRENT_REQUESTS_PER_DOMAIN kept when DOWNLOAD_DELAY is 0.
-DOWNLOADER = "crawler.downloader.SlotLimitDownloader"
 # Resolves names in Twisted's thread pool (never on the reactor), caches them, and never hands
 # a private address to the connection of an origin no source configures, unless
 # ALLOW_PRIVATE_NETWORKS is True (crawler/resolver.py).
@@ -95,6 +128,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.robots.SharedRobotsTxtMiddleware": 100,
     "crawler.incremental.IncrementalCrawlMiddleware": 540,
     "crawler.middlewares.PrivateNetworkGuardMiddleware": 560,
+    "crawler.pacing.ExtractionBackpressure": 950,
 }
 # Scrapy's dupefilter plus a journal of stored articles, so `-s JOBDIR=DIR` resumes even
 # after a SIGKILL (crawler/jobdir.py). With REDIS_URL the Redis frontier dedups instead.
@@ -102,6 +136,8 @@ DUPEFILTER_CLASS = "crawler.jobdir.ResumableDupeFilter"
 EXTENSIONS = {
     "crawler.gc_tuning.GarbageCollectorTuning": 50,
     "crawler.resolver.TrustConfiguredOrigins": 60,
+    "crawler.politeness.SlotPacing": 65,
+    "crawler.pacing.PacingLog": 70,
     "crawler.extensions.SourceLockExtension": 100,
     "crawler.extensions.RunRecordExtension": 900,
 }
