@@ -7,11 +7,24 @@ import enum
 import logging
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, exists, func, insert, inspect, or_, select, text
+from sqlalchemy import (
+    Select,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
-from storage.models import Story, StoryRevision, StoryUrl, UrlRelation
+from common.urls import canonical_url
+from storage.models import Story, StoryBand, StoryRevision, StoryUrl, UrlRelation
 from storage.rank import Tier, main_tier, rank, record_tier
 from storage.records import ArticleRecord
 
@@ -76,6 +89,8 @@ STORY_URL = select(StoryUrl).where(StoryUrl.url == bindparam("url"))
 INSERT_STORY_URL = insert(StoryUrl)
 INSERT_STORY = insert(Story).returning(Story.id)
 STORY_AT_URL = select(Story.id).where(Story.url == bindparam("url"))
+INSERT_BANDS = insert(StoryBand)
+DELETE_BANDS = delete(StoryBand).where(StoryBand.story_id == bindparam("story_id"))
 
 
 def find_story(session: Session, record: ArticleRecord) -> tuple[Story | None, bool, bool]:
@@ -111,10 +126,21 @@ def _content(record: ArticleRecord) -> dict[str, Any]:
     }
 
 
-def _apply_content(story: Story, record: ArticleRecord) -> None:
-    """Copy the record's article fields onto the story."""
+def _index_bands(session: Session, story_id: int, bands: tuple[int, ...],
+                 replace: bool = True) -> None:
+    """Make BANDS the story's LSH band keys (REPLACE False: it has none yet)."""
+    conn = session.connection()
+    if replace:
+        conn.execute(DELETE_BANDS, {"story_id": story_id})
+    if bands:
+        conn.execute(INSERT_BANDS, [{"band": band, "story_id": story_id} for band in bands])
+
+
+def _apply_content(session: Session, story: Story, record: ArticleRecord) -> None:
+    """Copy the record's article fields onto the story, its band keys included."""
     for column, value in _content(record).items():
         setattr(story, column, value)
+    _index_bands(session, story.id, record.bands)
 
 
 def _insert_story(session: Session, record: ArticleRecord) -> int:
@@ -123,10 +149,12 @@ def _insert_story(session: Session, record: ArticleRecord) -> int:
     No ORM object: nothing of a new story is read again in this merge, and a later record of
     the batch that belongs to it finds it in the database like any other.
     """
-    return session.connection().execute(INSERT_STORY, {
+    story_id: int = session.connection().execute(INSERT_STORY, {
         "url": record.original_url or record.url, "original_url": record.original_url,
         "created_at": record.fetched_at, "updated_at": record.fetched_at, **_content(record),
     }).scalar_one()
+    _index_bands(session, story_id, record.bands, replace=False)
+    return story_id
 
 
 def _add_revision(session: Session, story: Story, replaced_at: dt.datetime) -> int:
@@ -165,8 +193,9 @@ def _remember_url(session: Session, story_id: int, loaded: Story | None, url: st
     # unit-of-work flush for it, and the story's URL list is not loaded to append one. A
     # list already loaded is expired so it is read again, with this row, when next used.
     session.connection().execute(INSERT_STORY_URL, {
-        "story_id": story_id, "url": url, "relation": relation, "kind": kind,
-        "site": record.site, "first_seen": record.fetched_at, "last_seen": record.fetched_at,
+        "story_id": story_id, "url": url, "canonical_url": canonical_url(url),
+        "relation": relation, "kind": kind, "site": record.site,
+        "first_seen": record.fetched_at, "last_seen": record.fetched_at,
         "http_etag": record.http_etag if fetched else None,
         "http_last_modified": record.http_last_modified if fetched else None,
     })
@@ -209,10 +238,11 @@ def _merge(session: Session, story: Story, record: ArticleRecord, own_text: bool
         if not record.variant and record.content_hash != story.content_hash:
             number = _add_revision(session, story, record.fetched_at)
             logger.info("Story %d changed at %s: kept revision %d", story.id, story.url, number)
-            _apply_content(story, record)
+            _apply_content(session, story, record)
             return SaveOutcome.REVISED
         if story.minhash is None and record.content_hash == story.content_hash:
             story.minhash = record.minhash
+            _index_bands(session, story.id, record.bands)
         return SaveOutcome.DUPLICATE
     if (record.original_url and story.original_url is None
             and not _take_credit(session, story, record)):
@@ -225,7 +255,7 @@ def _merge(session: Session, story: Story, record: ArticleRecord, own_text: bool
     if story.url != url:
         _demote_main_url(story)
         story.url = url
-    _apply_content(story, record)
+    _apply_content(session, story, record)
     return SaveOutcome.UPDATED
 
 

@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import StatementError
 
 from storage.migrate import current_revision, head_revision, upgrade_database
-from storage.models import Story, UrlRelation
-from storage.read import count_stories, iter_stories, story_for_url
+from storage.models import Story, StoryUrl, UrlRelation
+from storage.read import count_stories, iter_stories, known_urls_at, story_for_url
 from storage.records import ArticleRecord
 from storage.session import make_engine, make_sessionmaker, redact_url
 from storage.write import SaveOutcome, save_article
@@ -41,6 +41,12 @@ def record(url: str, text_: str = "Body text of the story.", **kw: object) -> Ar
     }
     fields.update(kw)
     return ArticleRecord(**fields)  # type: ignore[arg-type]
+
+
+def known_urls_of(session) -> dict[str, list]:
+    """Every stored URL the incremental crawl would find: url -> [last_seen, ETag, Last-Mod.]."""
+    keys = sorted(set(session.scalars(select(StoryUrl.canonical_url))))
+    return {url: rest for _key, url, *rest in known_urls_at(session, keys)}
 
 
 def save(sessions, rec: ArticleRecord) -> SaveOutcome:
