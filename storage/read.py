@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import Select, bindparam, exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from storage.models import Story, StoryBand, StoryRevision, StoryUrl, UrlRelation
@@ -98,17 +98,6 @@ def near_duplicate_candidates(session: Session, bands: Sequence[int]
     return [(row.id, row.minhash) for row in session.execute(query, {"bands": list(bands)})]
 
 
-def _awaiting_original() -> Select[int]:
-    """Ids of the stories whose credited original is not their main version yet."""
-    original = aliased(StoryUrl)
-    return (
-        select(Story.id)
-        .where(Story.original_url.is_not(None))
-        .where(~exists().where(original.url == Story.original_url,
-                               original.relation == UrlRelation.ORIGINAL))
-    )
-
-
 def known_urls_at(session: Session, canonical_urls: Sequence[str],
                   seen_before: dt.datetime | None = None
                   ) -> list[tuple[str, str, dt.datetime, str | None, str | None]]:
@@ -121,12 +110,15 @@ def known_urls_at(session: Session, canonical_urls: Sequence[str],
     """
     if not canonical_urls:
         return []
-    awaiting = _awaiting_original().where(Story.id == StoryUrl.story_id)
+    original = aliased(StoryUrl)
     query = (
         select(StoryUrl.canonical_url, StoryUrl.url, StoryUrl.last_seen, StoryUrl.http_etag,
                StoryUrl.http_last_modified)
+        .join(Story, Story.id == StoryUrl.story_id)
         .where(StoryUrl.canonical_url.in_(bindparam("keys", expanding=True)))
-        .where(~awaiting.exists())
+        .where(Story.original_url.is_(None)
+               | exists().where(original.url == Story.original_url,
+                                original.relation == UrlRelation.ORIGINAL))
     )
     if seen_before is not None:
         query = query.where(StoryUrl.first_seen < seen_before)
