@@ -5,6 +5,7 @@ Run from the repository root (never from the test suite):
 
     .venv/bin/python bench/archive.py --stories 0,100000                 # SQLite
     .venv/bin/python bench/archive.py --stories 0,100000 --postgres URL  # and PostgreSQL
+    .venv/bin/python bench/archive.py --backends postgresql --postgres URL
                                      # URL: a server's maintenance database, e.g.
                                      # postgresql+psycopg://newsagg@127.0.0.1:5432/postgres
 
@@ -151,6 +152,10 @@ def build_fast(db_url: str, records: Iterator[ArticleRecord]) -> int:
             for table in ("stories", "story_urls"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                   f"(SELECT coalesce(max(id), 1) FROM {table}))"))
+        # As after any bulk load: statistics and the visibility map now, not by autovacuum
+        # in the middle of the crawl being measured.
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
     return written
 
 
@@ -280,14 +285,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stories", default="0,100000", help="comma-separated sizes")
     parser.add_argument("--postgres", metavar="URL", help="also on this PostgreSQL server")
-    parser.add_argument("--pages", type=int, default=2000, help="pages of the crawled site")
+    parser.add_argument("--pages", type=int, default=500, help="pages of the crawled site")
+    parser.add_argument("--backends", default="sqlite,postgresql",
+                        help="comma-separated: sqlite, postgresql (with --postgres)")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve_forever(args.serve)
         return
     sizes = [int(size) for size in args.stories.split(",")]
-    kinds = ["sqlite", *(["postgresql"] if args.postgres else [])]
+    kinds = [kind for kind in args.backends.split(",")
+             if kind == "sqlite" or (kind == "postgresql" and args.postgres)]
     first: list[float] = []
     site, base = start_site(args.pages, first)
     try:
