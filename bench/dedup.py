@@ -1,4 +1,4 @@
-"""Near-duplicate detection benchmark: precision/recall per edit kind, throughput, index rebuild.
+"""Near-duplicate detection benchmark: precision/recall per edit kind, throughput.
 
 Run from the repository root (never from the test suite):
 
@@ -10,39 +10,37 @@ bodies (../shared/bench/extraction/dev): 89% distinct stories (5% of them carry 
 shared boilerplate paragraphs), 10% near-duplicates of an earlier story (1%, 5% or 15% of
 words replaced, paragraphs reordered, promo lines added plus a sentence trimmed) and 1%
 exact duplicates. Each story goes through what the dedup and store stages do (normalize,
-signature, body-hash lookup, LSH query with similarity check, index insert); a match is correct
-when it names the story the copy was made from. Then every story's signature is written to a
-SQLite database through the real schema and the index is rebuilt from it, timed.
+signature, body-hash lookup, band-key lookup with similarity check, band keys kept); a match
+is correct when it names the story the copy was made from. The band keys are kept in a dict
+here, in story_bands by the store (bench/archive.py times that lookup in a real database).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import hashlib
 import json
 import re
 import resource
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import insert
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from crawler import settings as defaults  # noqa: E402
 from pipelines.dedup import normalize_body  # noqa: E402
-from pipelines.neardup import NearDuplicateIndex, permutations, signature, to_bytes  # noqa: E402
-from storage.migrate import upgrade_database  # noqa: E402
-from storage.models import Story  # noqa: E402
-from storage.read import iter_signatures  # noqa: E402
-from storage.session import make_engine, make_sessionmaker  # noqa: E402
+from pipelines.neardup import (  # noqa: E402
+    NearDuplicateFinder,
+    permutations,
+    signature,
+    to_bytes,
+)
 
 SEEDS = ROOT.parent / "shared" / "bench" / "extraction" / "dev" / "ground-truth.json"
 WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
@@ -147,7 +145,8 @@ def run(corpus: Corpus, threshold: float, shingle: int, num_perm: int
         ) -> tuple[list[int], list[bytes], float, float]:
     """Dedup every story in order: each one's match (-1: new story), signatures, wall, CPU s."""
     coefficients = permutations(num_perm)
-    index = NearDuplicateIndex(threshold, num_perm)
+    finder = NearDuplicateFinder(threshold, num_perm)
+    bands: dict[int, list[int]] = {}
     by_hash: dict[str, int] = {}
     matches: list[int] = []
     signatures: list[bytes] = []
@@ -159,12 +158,15 @@ def run(corpus: Corpus, threshold: float, shingle: int, num_perm: int
         assert sig is not None
         signatures.append(to_bytes(sig))
         match = by_hash.get(digest)
+        keys = finder.band_keys(sig)
         if match is None:
-            best = index.best_match(sig)
+            candidates = {story for key in keys for story in bands.get(key, ())}
+            best = finder.best_match(sig, [(story, signatures[story]) for story in candidates])
             match = best[0] if best else None
         if match is None:
             by_hash[digest] = i
-            index.put(i, sig)
+            for key in keys:
+                bands.setdefault(key, []).append(i)
         matches.append(-1 if match is None else match)
     return (matches, signatures, time.perf_counter() - started,
             time.process_time() - cpu_started)
@@ -189,31 +191,6 @@ def report(corpus: Corpus, matches: list[int]) -> None:
     print(f"overall precision (all merges): {1 - wrong_total / max(found_total, 1):.4f}")
 
 
-def rebuild(signatures: list[bytes], texts: list[str], threshold: float, num_perm: int
-            ) -> tuple[float, int]:
-    """Store every story's signature in a fresh SQLite database; time the index rebuild."""
-    now = dt.datetime.now(dt.UTC)
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{tmp}/bench.db")
-        upgrade_database(engine)
-        rows = [{"id": i + 1, "url": f"https://example.org/{i}", "title": f"Story {i}",
-                 "text": text, "authors": [], "site": "example.org", "source": "bench",
-                 "content_hash": f"{i:064x}", "minhash": sig, "created_at": now,
-                 "updated_at": now} for i, (sig, text) in enumerate(zip(signatures, texts,
-                                                                      strict=True))]
-        with engine.begin() as conn:
-            for start in range(0, len(rows), 10_000):
-                conn.execute(insert(Story), rows[start:start + 10_000])
-        del rows
-        started = time.perf_counter()
-        index = NearDuplicateIndex(threshold, num_perm)
-        with make_sessionmaker(engine)() as session:
-            loaded, _skipped = index.load(iter_signatures(session))
-        elapsed = time.perf_counter() - started
-        engine.dispose()
-    return elapsed, loaded
-
-
 def main() -> None:
     """Build the corpus, run the dedup stage over it, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -222,7 +199,6 @@ def main() -> None:
     parser.add_argument("--shingle", type=int, default=defaults.NEWS_DEDUP_SHINGLE_SIZE)
     parser.add_argument("--num-perm", type=int, default=defaults.NEWS_DEDUP_NUM_PERM)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--no-rebuild", action="store_true", help="skip the rebuild timing")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -236,9 +212,6 @@ def main() -> None:
     report(corpus, matches)
     print(f"throughput: {len(corpus.texts) / cpu:.0f} stories per CPU second on one core "
           f"({cpu:.1f} CPU s; {len(corpus.texts) / elapsed:.0f} stories/s wall clock)")
-    if not args.no_rebuild:
-        seconds, loaded = rebuild(signatures, corpus.texts, args.threshold, args.num_perm)
-        print(f"index rebuild from the database: {loaded} stories in {seconds:.2f} s")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (whole process, corpus included): {peak:.0f} MiB")
 

@@ -7,7 +7,7 @@ Run from the repository root (never from the test suite):
 
 The pages of bench/newssite.py (no server: rendered in memory) go once through what the
 spider and the worker pool do (decode, credited original, extraction, language), then, for
-each order, through the real dedup stage and save_article in batches of
+each order, through the real dedup stage and the store's write_record in batches of
 NEWS_STORE_BATCH_SIZE, each batch one transaction into a fresh SQLite file, the near-duplicate
 index told after each commit as in a crawl. Prints per order the outcomes and the CPU seconds
 of the writes, then how many stories differ from the first order's (main URL; any field or
@@ -41,12 +41,11 @@ from crawler.pages import credited_url, page_anchors, parse_html  # noqa: E402
 from pipelines.dedup import DedupPipeline  # noqa: E402
 from pipelines.items import PageItem  # noqa: E402
 from pipelines.markers import load_markers  # noqa: E402
-from pipelines.store import article_record  # noqa: E402
+from pipelines.store import article_record, write_record  # noqa: E402
 from pipelines.work import LanguageOptions, process_page  # noqa: E402
 from storage.migrate import upgrade_database  # noqa: E402
 from storage.models import Story  # noqa: E402
 from storage.session import make_engine, make_sessionmaker  # noqa: E402
-from storage.write import save_article  # noqa: E402
 
 BASE = "http://bench.example"
 NOW = dt.datetime(2024, 9, 1, tzinfo=dt.UTC)
@@ -82,7 +81,7 @@ def store_in_order(items: list[PageItem], folder: Path) -> tuple[Counter[str], f
     engine = make_engine(f"sqlite:///{folder / 'order.db'}")
     upgrade_database(engine)
     sessions = make_sessionmaker(engine)
-    dedup = DedupPipeline(get_crawler(), None, defaults.NEWS_DEDUP_THRESHOLD,
+    dedup = DedupPipeline(get_crawler(), defaults.NEWS_DEDUP_THRESHOLD,
                           defaults.NEWS_DEDUP_SHINGLE_SIZE, defaults.NEWS_DEDUP_NUM_PERM)
     outcomes: Counter[str] = Counter()
     cpu = 0.0
@@ -92,12 +91,11 @@ def store_in_order(items: list[PageItem], folder: Path) -> tuple[Counter[str], f
         records = [article_record(item) for item in batch]
         started = time.process_time()
         with sessions.begin() as session:
-            saved = [save_article(session, record) for record in records]
+            saved = [write_record(session, record, dedup.finder)[:2] for record in records]
         cpu += time.process_time() - started
         for item, (outcome, story_id) in zip(batch, saved, strict=True):
             item.story_id, item.outcome = story_id, outcome.value
             outcomes[outcome.value] += 1
-            dedup.story_stored(item)
     with sessions() as session:
         stories = {
             tuple(sorted(u.url for u in story.urls)): (

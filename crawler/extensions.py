@@ -15,15 +15,16 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
-from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from sqlalchemy.exc import SQLAlchemyError
+from twisted.internet.threads import deferToThread
 
 from pipelines.items import PageItem
 from pipelines.store import story_stored
-from storage.migrate import upgrade_database
+from storage.migrate import migrated_engine
 from storage.models import CrawlRun
 from storage.runs import FILL_FIELDS, fill_rates, record_run
-from storage.session import make_engine, make_sessionmaker
+from storage.session import make_sessionmaker
 
 logger = logging.getLogger(__name__)
 
@@ -177,23 +178,27 @@ class RunRecordExtension:
                                   count("news/store/stored")),
         )
 
-    def spider_closed(self, spider: Spider, reason: str) -> None:
-        """Write one run record per source (none when the run was refused by the lock)."""
+    async def spider_closed(self, spider: Spider, reason: str) -> None:
+        """Write one run record per source (none when the run was refused by the lock).
+
+        The records are made from the stats here and written in a thread, off the reactor.
+        """
         if reason == LOCKED_REASON:
             return
-        engine = make_engine(self.database_url)
+        runs = [self.run_for(source, reason) for source in source_names(spider)]
+        await maybe_deferred_to_future(deferToThread(self._write_runs, runs))
+
+    def _write_runs(self, runs: list[CrawlRun]) -> None:
+        """(Thread) Write the run records through the shared engine."""
         try:
-            upgrade_database(engine)
-            with make_sessionmaker(engine).begin() as session:
-                for source in source_names(spider):
-                    run = record_run(session, self.run_for(source, reason), window=self.window,
-                                     drop_ratio=self.drop_ratio, min_runs=self.min_runs)
+            with make_sessionmaker(migrated_engine(self.database_url)).begin() as session:
+                for run in runs:
+                    record_run(session, run, window=self.window, drop_ratio=self.drop_ratio,
+                               min_runs=self.min_runs)
                     logger.info("Run of %s: %d pages, %d new, %d updated, %d duplicate%s",
-                                source, run.pages_fetched, run.stories_new,
+                                run.source, run.pages_fetched, run.stories_new,
                                 run.stories_updated, run.stories_duplicate,
                                 " (DEGRADED)" if run.degraded else "")
         except SQLAlchemyError as exc:
             logger.error("Could not write the run records: %s: %s", type(exc).__name__,
                          str(exc).splitlines()[0] if str(exc) else "")
-        finally:
-            engine.dispose()

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
-from sqlalchemy import Engine
+from scrapy.utils.defer import maybe_deferred_to_future
 from sqlalchemy.orm import Session, sessionmaker
+from twisted.internet.threads import deferToThread
 
 from common.urls import canonical_url
-from storage.migrate import upgrade_database
-from storage.read import iter_known_urls
-from storage.session import make_engine, make_sessionmaker
+from storage.migrate import migrated_engine
+from storage.read import known_urls_at
+from storage.session import make_sessionmaker
 from storage.write import touch_url
 
 logger = logging.getLogger(__name__)
@@ -36,7 +38,7 @@ class KnownUrl:
     last_modified: str | None
 
 
-def known_urls(rows: list[tuple[str, dt.datetime, str | None, str | None]]
+def known_urls(rows: Iterable[tuple[str, dt.datetime, str | None, str | None]]
                ) -> dict[str, KnownUrl]:
     """Stored URLs keyed by canonical URL; the most recently seen row wins a shared key."""
     known: dict[str, KnownUrl] = {}
@@ -62,16 +64,16 @@ class IncrementalCrawlMiddleware:
     """Skip article pages already stored; after NEWS_RECRAWL_INTERVAL, revisit conditionally.
 
     Only requests the spider marks as article candidates are affected: robots.txt, feeds,
-    sitemaps, start and listing pages are always fetched. A 304 answer updates the URL's
-    last_seen and is not passed on.
+    sitemaps, start and listing pages are always fetched. Each is looked up by its canonical
+    URL (an indexed query, in a thread, never on the reactor) among the URLs stored before the
+    crawl started. A 304 answer updates the URL's last_seen and is not passed on.
     """
 
     def __init__(self, crawler: Crawler, database_url: str, recrawl_interval: float) -> None:
         self.crawler = crawler
         self.database_url = database_url
         self.recrawl_interval = recrawl_interval
-        self.known: dict[str, KnownUrl] = {}
-        self.engine: Engine | None = None
+        self.started_at = dt.datetime.now(dt.UTC)
         self.sessions: sessionmaker[Session] | None = None
 
     @classmethod
@@ -85,34 +87,33 @@ class IncrementalCrawlMiddleware:
         middleware = cls(crawler, settings.get("DATABASE_URL"),
                          settings.getfloat("NEWS_RECRAWL_INTERVAL"))
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 
     def spider_opened(self) -> None:
-        """Load the stored URLs."""
-        self.engine = make_engine(self.database_url)
-        upgrade_database(self.engine)
-        self.sessions = make_sessionmaker(self.engine)
-        with self.sessions() as session:
-            self.known = known_urls(list(iter_known_urls(session)))
-        logger.info("Incremental crawl: %d known URLs, recrawl interval %s s",
-                    len(self.known), self.recrawl_interval or "never")
+        """Open the shared engine; URLs stored from now on are this crawl's, not known."""
+        self.started_at = dt.datetime.now(dt.UTC)
+        self.sessions = make_sessionmaker(migrated_engine(self.database_url))
+        logger.info("Incremental crawl: known URLs looked up per request, recrawl interval %s s",
+                    self.recrawl_interval or "never")
 
-    def spider_closed(self) -> None:
-        """Release the engine's connections."""
-        if self.engine is not None:
-            self.engine.dispose()
+    def _known(self, key: str) -> KnownUrl | None:
+        """(Thread) The stored URL a request's canonical URL stands for, if any."""
+        assert self.sessions is not None
+        with self.sessions() as session:
+            rows = known_urls_at(session, [key], self.started_at)
+        return known_urls([row[1:] for row in rows]).get(key)
 
     def _count(self, key: str) -> None:
         """Increment a news/incremental/* stats counter."""
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"news/incremental/{key}")
 
-    def process_request(self, request: Request) -> None:
+    async def process_request(self, request: Request) -> None:
         """Drop a known article URL, or make its revisit conditional once the interval passed."""
-        if not self.known or not request.meta.get(ARTICLE_CANDIDATE) or REVISIT in request.meta:
+        if not request.meta.get(ARTICLE_CANDIDATE) or REVISIT in request.meta:
             return
-        known = self.known.get(canonical_url(request.url))
+        known = await maybe_deferred_to_future(
+            deferToThread(self._known, canonical_url(request.url)))
         if known is None:
             return
         age = (dt.datetime.now(dt.UTC) - known.last_seen).total_seconds()
@@ -125,18 +126,22 @@ class IncrementalCrawlMiddleware:
             request.headers[name] = value
         self._count("revisited")
 
-    def process_response(self, request: Request, response: Response) -> Response:
+    async def process_response(self, request: Request, response: Response) -> Response:
         """Record a 304 answer to a revisit as a sighting; pass everything else on."""
         stored = request.meta.get(REVISIT)
         if response.status != 304 or not stored:
             return response
-        assert self.sessions is not None
         etag = response.headers.get(b"ETag")
         last_modified = response.headers.get(b"Last-Modified")
-        with self.sessions.begin() as session:
-            touch_url(session, stored, dt.datetime.now(dt.UTC),
-                      etag.decode("latin-1") if etag else None,
-                      last_modified.decode("latin-1") if last_modified else None)
+        await maybe_deferred_to_future(deferToThread(
+            self._touch, stored, etag.decode("latin-1") if etag else None,
+            last_modified.decode("latin-1") if last_modified else None))
         self._count("not_modified")
         logger.debug("Not modified: %s", request.url)
         raise IgnoreRequest(f"not modified {request.url}")
+
+    def _touch(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        """(Thread) Record a revisit that found URL unchanged."""
+        assert self.sessions is not None
+        with self.sessions.begin() as session:
+            touch_url(session, url, dt.datetime.now(dt.UTC), etag, last_modified)

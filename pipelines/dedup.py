@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
-import time
 import unicodedata
 
 from scrapy.crawler import Crawler
-from sqlalchemy import Engine
 
 from common.urls import canonical_url, host_of
 from pipelines.items import PageItem
-from pipelines.neardup import (
-    NearDuplicateIndex,
-    from_bytes,
-    permutations,
-    signature,
-    to_bytes,
-)
-from pipelines.store import story_stored
-from storage.migrate import upgrade_database
+from pipelines.neardup import NearDuplicateFinder, permutations, signature, to_bytes
 from storage.models import AliasKind
-from storage.read import iter_signatures
-from storage.session import make_engine, make_sessionmaker
-
-logger = logging.getLogger(__name__)
 
 WORD = re.compile(r"\w+", re.UNICODE)
 AMP_URL = re.compile(r"(/amp(/|$|\.)|[./]amp\.html?$|[?&](amp|outputType=amp)(=|&|$))", re.I)
 PRINT_URL = re.compile(r"(/print(/|$|\.)|[?&](print|printable|view=print)(=|&|$))", re.I)
-REINDEXED_OUTCOMES = frozenset({"new", "updated", "revised"})
 
 
 def normalize_body(text: str) -> str:
@@ -59,15 +43,6 @@ def story_url(fetched_url: str, declared_canonical: str | None) -> str:
     return fetched
 
 
-def recorded_url(fetched_url: str, canonical: str) -> str:
-    """A URL the store records for a page: its canonical URL, unless the page is an alias page.
-
-    An AMP, print or other alias page does not stand for its canonical URL (it is kept only
-    as an alias of its story, by the URL it was fetched at): that URL is the one recorded.
-    """
-    return canonical if canonical_url(fetched_url) == canonical else fetched_url
-
-
 def alias_urls(canonical: str, *seen: str) -> list[str]:
     """URLs a page was also reached at (before redirects, with tracking), in order, unique."""
     aliases: dict[str, None] = {}
@@ -91,57 +66,33 @@ def alias_kind(alias: str, canonical: str, request_url: str, fetched_url: str) -
 
 
 class DedupPipeline:
-    """Give each item the keys the store stage merges stories by, near-duplicates included.
+    """Give each item the keys the store stage merges stories by: URLs, body hash, signature.
 
-    The MinHash LSH index holds every stored story's signature: loaded from the database
-    when the spider opens, updated after each committed item (signal story_stored). Items still
-    on their way to the store are indexed under a negative pending key, so a copy that
-    follows them closely is sent to a URL their story will have (recorded_url).
+    The near-duplicate match itself is made by the store stage, in the transaction that
+    writes the item, from the band keys set here (pipelines/neardup.py): nothing of the
+    archive is loaded, and an item finds the stories written just before it.
     """
 
-    def __init__(self, crawler: Crawler, database_url: str | None, threshold: float,
-                 shingle_size: int, num_perm: int) -> None:
+    def __init__(self, crawler: Crawler, threshold: float, shingle_size: int,
+                 num_perm: int) -> None:
         self.crawler = crawler
-        self.database_url = database_url
         self.shingle_size = shingle_size
         self.coefficients = permutations(num_perm)
-        self.index = NearDuplicateIndex(threshold, num_perm)
-        self.pending: dict[int, str] = {}
-        self.engine: Engine | None = None
+        self.finder = NearDuplicateFinder(threshold, num_perm)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
-        """Build the stage from NEWS_DEDUP_* settings and DATABASE_URL."""
+        """Build the stage from NEWS_DEDUP_* settings."""
         settings = crawler.settings
-        pipeline = cls(
+        return cls(
             crawler,
-            settings.get("DATABASE_URL") or None,
             threshold=settings.getfloat("NEWS_DEDUP_THRESHOLD"),
             shingle_size=settings.getint("NEWS_DEDUP_SHINGLE_SIZE"),
             num_perm=settings.getint("NEWS_DEDUP_NUM_PERM"),
         )
-        crawler.signals.connect(pipeline.story_stored, signal=story_stored)
-        return pipeline
-
-    def open_spider(self) -> None:
-        """Rebuild the near-duplicate index from the stored signatures."""
-        if not self.database_url:
-            return
-        started = time.perf_counter()
-        self.engine = make_engine(self.database_url)
-        upgrade_database(self.engine)
-        with make_sessionmaker(self.engine)() as session:
-            loaded, skipped = self.index.load(iter_signatures(session))
-        self.engine.dispose()
-        logger.info("Near-duplicate index: %d stored stories in %.2f s",
-                    loaded, time.perf_counter() - started)
-        if skipped:
-            logger.warning("Near-duplicate index: %d stored signatures skipped (not %d "
-                           "permutations: NEWS_DEDUP_NUM_PERM changed since they were stored)",
-                           skipped, self.index.num_perm)
 
     def process_item(self, item: PageItem) -> PageItem:
-        """Set canonical_url, aliases and their kinds, content_hash, minhash, near_duplicate_of."""
+        """Set canonical_url, aliases and their kinds, content_hash, minhash and its bands."""
         assert item.article is not None
         item.canonical_url = story_url(item.url, item.article.canonical_url)
         item.aliases = alias_urls(item.canonical_url, item.request_url, item.url)
@@ -150,30 +101,7 @@ class DedupPipeline:
         normalized = normalize_body(item.article.text)
         item.content_hash = normalized_hash(normalized)
         sig = signature(normalized.split(), self.shingle_size, self.coefficients)
-        if sig is None:
-            return item
-        item.minhash = to_bytes(sig)
-        match = self.index.best_match(sig)
-        if match is None:
-            pending = -1 - len(self.pending)
-            self.pending[pending] = recorded_url(item.url, item.canonical_url)
-            self.index.put(pending, sig)
-            item.pending_key = pending
-            return item
-        self.crawler.stats.inc_value("news/dedup/near_duplicate_candidates")
-        if match[0] < 0:
-            item.near_duplicate_url = self.pending[match[0]]
-        else:
-            item.near_duplicate_of = match[0]
-        logger.debug("%s is a near-duplicate of %s (similarity %.2f)", item.canonical_url,
-                     item.near_duplicate_url or f"story {match[0]}", match[1])
+        if sig is not None:
+            item.minhash = to_bytes(sig)
+            item.bands = self.finder.band_keys(sig)
         return item
-
-    def story_stored(self, item: object) -> None:
-        """Index a stored story's new main version (in place of the item's pending entry)."""
-        if not isinstance(item, PageItem) or item.story_id is None or item.minhash is None:
-            return
-        if item.pending_key is not None and item.pending_key in self.index.signatures:
-            self.index.remove(item.pending_key)
-        if item.outcome in REINDEXED_OUTCOMES or item.story_id not in self.index.signatures:
-            self.index.put(item.story_id, from_bytes(item.minhash))

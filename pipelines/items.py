@@ -15,7 +15,7 @@ class PageItem:
     """A fetched page the spider takes for an article; each pipeline stage fills its part.
 
     Spider: url .. http_last_modified. Extract: article. Language: language*.
-    Dedup: canonical_url .. near_duplicate_of. Store: story_id, outcome.
+    Dedup: canonical_url .. bands. Store: near_duplicate_of, story_id, outcome.
     """
 
     url: str
@@ -37,8 +37,7 @@ class PageItem:
     alias_kinds: dict[str, str] = field(default_factory=dict)
     content_hash: str | None = None
     minhash: bytes | None = None
+    bands: tuple[int, ...] = ()
     near_duplicate_of: int | None = None
-    near_duplicate_url: str | None = None
-    pending_key: int | None = None
     story_id: int | None = None
     outcome: str | None = None

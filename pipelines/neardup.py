@@ -6,7 +6,9 @@ import zlib
 from collections.abc import Iterable
 
 import numpy as np
-from datasketch import LeanMinHash, MinHashLSH
+from datasketch import MinHashLSH
+
+from storage.bands import band_keys
 
 MAX_HASH = np.uint64((1 << 32) - 1)
 HIGH_BITS = np.uint64(32)
@@ -72,54 +74,31 @@ def similarity(first: np.ndarray, second: np.ndarray) -> float:
     return float(np.count_nonzero(first == second)) / len(first)
 
 
-class NearDuplicateIndex:
-    """Stored stories' signatures in a MinHashLSH; finds the most similar one above a threshold."""
+class NearDuplicateFinder:
+    """The stored story most similar to a signature, found through its LSH band keys.
+
+    The bands and rows per band are datasketch's MinHashLSH choice for the threshold and
+    permutations; the keys are looked up in story_bands (storage/bands.py), so nothing
+    of the archive is held in memory.
+    """
 
     def __init__(self, threshold: float, num_perm: int) -> None:
         self.threshold = threshold
         self.num_perm = num_perm
-        self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        self.signatures: dict[int, bytes] = {}
+        layout = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self.bands, self.rows = layout.b, layout.r
 
-    def __len__(self) -> int:
-        return len(self.signatures)
+    def band_keys(self, sig: np.ndarray) -> tuple[int, ...]:
+        """The signature's band keys, as stored in story_bands."""
+        return band_keys(to_bytes(sig), self.bands, self.rows)
 
-    def _minhash(self, sig: np.ndarray) -> LeanMinHash:
-        """The datasketch view of a signature."""
-        return LeanMinHash(seed=SEED, hashvalues=sig.astype(np.uint64), scheme="affine32")
-
-    def load(self, rows: Iterable[tuple[int, bytes]]) -> tuple[int, int]:
-        """Add stored (story id, signature) rows in bulk; returns (added, skipped: wrong size)."""
-        added = skipped = 0
-        size = self.num_perm * SIGNATURE_DTYPE.itemsize
-        with self.lsh.insertion_session() as session:
-            for story_id, data in rows:
-                if len(data) != size or story_id in self.signatures:
-                    skipped += 1
-                    continue
-                session.insert(story_id, self._minhash(from_bytes(data)),
-                               check_duplication=False)
-                self.signatures[story_id] = data
-                added += 1
-        return added, skipped
-
-    def put(self, story_id: int, sig: np.ndarray) -> None:
-        """Index a story's signature, replacing the one it had."""
-        if story_id in self.signatures:
-            self.lsh.remove(story_id)
-        self.lsh.insert(story_id, self._minhash(sig), check_duplication=False)
-        self.signatures[story_id] = to_bytes(sig)
-
-    def remove(self, key: int) -> None:
-        """Forget an indexed signature."""
-        self.lsh.remove(key)
-        del self.signatures[key]
-
-    def best_match(self, sig: np.ndarray) -> tuple[int, float] | None:
-        """The most similar indexed story at or above the threshold (lowest id on ties)."""
+    def best_match(self, sig: np.ndarray, candidates: Iterable[tuple[int, bytes]]
+                   ) -> tuple[int, float] | None:
+        """The most similar candidate (story id, signature) at or above the threshold (lowest
+        id on ties)."""
         best: tuple[int, float] | None = None
-        for story_id in sorted(self.lsh.query(self._minhash(sig))):
-            score = similarity(sig, from_bytes(self.signatures[story_id]))
+        for story_id, data in sorted(candidates):
+            score = similarity(sig, from_bytes(data))
             if score >= self.threshold and (best is None or score > best[1]):
                 best = (story_id, score)
         return best

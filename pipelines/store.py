@@ -1,23 +1,30 @@
-"""Store stage: items merged into their stories, one transaction per batch."""
+"""Store stage: items merged into their stories, one transaction per batch, off the reactor."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
-from sqlalchemy import Engine
+from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from twisted.internet.defer import Deferred
 from twisted.internet.task import LoopingCall
 
 from common.urls import canonical_url, host_of
 from pipelines.items import PageItem
-from storage.migrate import upgrade_database
+from pipelines.neardup import NearDuplicateFinder, from_bytes
+from storage.migrate import migrated_engine
 from storage.models import UrlRelation
+from storage.read import near_duplicate_candidates
 from storage.records import ArticleRecord, UnstorableRecord, storable
-from storage.session import make_engine, make_sessionmaker, redact_url
+from storage.session import dispose_shared_engines, make_sessionmaker, redact_url
 from storage.write import SaveOutcome, save_article
 
 logger = logging.getLogger(__name__)
@@ -59,8 +66,7 @@ def article_record(item: PageItem) -> ArticleRecord:
         aliases=tuple(item.aliases),
         alias_kinds=tuple(sorted(item.alias_kinds.items())),
         minhash=item.minhash,
-        near_duplicate_of=item.near_duplicate_of,
-        near_duplicate_url=item.near_duplicate_url,
+        bands=item.bands,
         http_etag=item.http_etag,
         http_last_modified=item.http_last_modified,
         fetched_url=item.url,
@@ -69,52 +75,89 @@ def article_record(item: PageItem) -> ArticleRecord:
     )
 
 
+# What writing one record did: its outcome, story id and the near-duplicate story it matched.
+Saved = tuple[SaveOutcome, int, int | None]
+
+
+def with_near_duplicate(session: Session, record: ArticleRecord, finder: NearDuplicateFinder
+                        ) -> ArticleRecord:
+    """The record with near_duplicate_of set to the most similar stored story, if any.
+
+    Candidates are the stories sharing a band key (storage/read.py), read in the writing
+    transaction: the records written before this one, in this batch too, are among them.
+    """
+    if record.minhash is None or not record.bands:
+        return record
+    candidates = near_duplicate_candidates(session, record.bands)
+    match = finder.best_match(from_bytes(record.minhash), candidates)
+    if match is None:
+        return record
+    logger.debug("%s is a near-duplicate of story %d (similarity %.2f)", record.url,
+                 match[0], match[1])
+    return dataclasses.replace(record, near_duplicate_of=match[0])
+
+
+def write_record(session: Session, record: ArticleRecord, finder: NearDuplicateFinder
+                 ) -> Saved:
+    """Merge one record (its near-duplicate found first) in the session's transaction."""
+    record = with_near_duplicate(session, record, finder)
+    outcome, story_id = save_article(session, record)
+    return outcome, story_id, record.near_duplicate_of
+
+
 class StorePipeline:
     """Write stories through SQLAlchemy to DATABASE_URL, upgrading its schema first.
 
     Records are buffered and written in one transaction per batch (NEWS_STORE_BATCH_SIZE
     records, or every NEWS_STORE_BATCH_SECONDS); closing the spider writes what is left.
+    Batches are written, in order, by one writer thread, never on the reactor: the item that
+    fills a batch waits (without blocking) until its batch is written, so at most one batch
+    per item in progress is queued. Results and story_stored signals come back on the reactor.
     """
 
-    def __init__(self, database_url: str, crawler: Crawler, batch_size: int = 1,
-                 batch_seconds: float = 0.0) -> None:
+    def __init__(self, database_url: str, crawler: Crawler, finder: NearDuplicateFinder,
+                 batch_size: int = 1, batch_seconds: float = 0.0) -> None:
         self.database_url = database_url
         self.crawler = crawler
+        self.finder = finder
         self.batch_size = max(1, batch_size)
         self.batch_seconds = batch_seconds
-        self.engine: Engine | None = None
         self.sessions: sessionmaker[Session] | None = None
+        self.writer: ThreadPoolExecutor | None = None
         self.buffer: list[tuple[PageItem, ArticleRecord]] = []
         self.timer: LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        """Build the stage from DATABASE_URL and NEWS_STORE_BATCH_*."""
-        url = crawler.settings.get("DATABASE_URL")
+        """Build the stage from DATABASE_URL, NEWS_STORE_BATCH_* and NEWS_DEDUP_*."""
+        settings = crawler.settings
+        url = settings.get("DATABASE_URL")
         if not url:
             raise NotConfigured("DATABASE_URL is empty")
-        return cls(url, crawler, crawler.settings.getint("NEWS_STORE_BATCH_SIZE"),
-                   crawler.settings.getfloat("NEWS_STORE_BATCH_SECONDS"))
+        finder = NearDuplicateFinder(settings.getfloat("NEWS_DEDUP_THRESHOLD"),
+                                     settings.getint("NEWS_DEDUP_NUM_PERM"))
+        crawler.signals.connect(dispose_shared_engines, signal=signals.engine_stopped)
+        return cls(url, crawler, finder, settings.getint("NEWS_STORE_BATCH_SIZE"),
+                   settings.getfloat("NEWS_STORE_BATCH_SECONDS"))
 
     def open_spider(self) -> None:
-        """Open the engine, bring the schema up to date and start the batch timer."""
-        self.engine = make_engine(self.database_url)
-        upgrade_database(self.engine)
-        self.sessions = make_sessionmaker(self.engine)
+        """Open the shared engine (schema brought up to date once), the writer and the timer."""
+        self.sessions = make_sessionmaker(migrated_engine(self.database_url))
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="news-store")
         logger.info("Storing stories in %s", redact_url(self.database_url))
         if self.batch_size > 1 and self.batch_seconds > 0:
-            self.timer = LoopingCall(self.flush)
+            self.timer = LoopingCall(self._timed_flush)
             self.timer.start(self.batch_seconds, now=False)
 
-    def close_spider(self) -> None:
-        """Write the buffered records and release the engine's connections."""
+    async def close_spider(self) -> None:
+        """Write the buffered records and stop the writer thread."""
         if self.timer is not None and self.timer.running:
             self.timer.stop()
-        self.flush()
-        if self.engine is not None:
-            self.engine.dispose()
+        await self.flush()
+        if self.writer is not None:
+            self.writer.shutdown(wait=True)
 
-    def process_item(self, item: PageItem) -> PageItem:
+    async def process_item(self, item: PageItem) -> PageItem:
         """Buffer the item's record; write the batch once it is full."""
         try:
             record = storable(article_record(item))
@@ -123,51 +166,65 @@ class StorePipeline:
             raise DropItem(f"Not storable: {exc}") from None
         self.buffer.append((item, record))
         if len(self.buffer) >= self.batch_size:
-            self.flush()
+            await self.flush()
         return item
 
-    def flush(self) -> None:
-        """Write the buffered records in one transaction, else one transaction each."""
+    def _timed_flush(self) -> Deferred[None]:
+        """The timer's flush (the timer waits for it before counting the next interval)."""
+        return deferred_from_coro(self.flush())
+
+    async def flush(self) -> None:
+        """Write the buffered records in the writer thread; then count them and signal each."""
         batch, self.buffer = self.buffer, []
         if not batch:
             return
-        assert self.sessions is not None
-        try:
-            with self.sessions.begin() as session:
-                saved = [(item, *save_article(session, record)) for item, record in batch]
-        except SQLAlchemyError as exc:
-            logger.info("Writing %d stories one by one after a batch failed (%s)",
-                        len(batch), type(exc).__name__)
-            saved = [(item, *result) for item, record in batch
-                     if (result := self._save_one(record)) is not None]
+        assert self.writer is not None
+        records = [record for _item, record in batch]
+        results = await asyncio.wrap_future(self.writer.submit(self._write, records))
         stats = self.crawler.stats
         assert stats is not None
-        for item, outcome, story_id in saved:
-            item.story_id, item.outcome = story_id, outcome.value
+        for (item, _record), saved in zip(batch, results, strict=True):
+            if saved is None:
+                stats.inc_value("news/store/failed")
+                continue
+            outcome, story_id, near_id = saved
+            item.story_id, item.outcome, item.near_duplicate_of = story_id, outcome.value, near_id
+            if near_id is not None:
+                stats.inc_value("news/dedup/near_duplicate_candidates")
             stats.inc_value(f"news/store/{outcome}")
             stats.inc_value(f"news/store/{outcome}/{item.source}")
             logger.debug("%s story %d from %s", outcome, story_id, item.canonical_url)
             self.crawler.signals.send_catch_log(story_stored, item=item)
         stats.inc_value("news/store/batches")
 
-    def _save_one(self, record: ArticleRecord) -> tuple[SaveOutcome, int] | None:
-        """Merge one record in its own transaction, retrying write conflicts; None if it fails."""
+    def _write(self, records: list[ArticleRecord]) -> list[Saved | None]:
+        """(Writer thread) The records in one transaction, else one transaction each."""
+        assert self.sessions is not None
+        try:
+            with self.sessions.begin() as session:
+                return [write_record(session, record, self.finder) for record in records]
+        except SQLAlchemyError as exc:
+            logger.info("Writing %d stories one by one after a batch failed (%s)",
+                        len(records), type(exc).__name__)
+            return [self._write_one(record) for record in records]
+
+    def _write_one(self, record: ArticleRecord) -> Saved | None:
+        """(Writer thread) Merge one record in its own transaction, retrying write conflicts
+        after a short sleep of this thread; None if it fails."""
         assert self.sessions is not None
         attempt = 1
         while True:
             try:
                 with self.sessions.begin() as session:
-                    return save_article(session, record)
+                    return write_record(session, record, self.finder)
             except (IntegrityError, OperationalError) as exc:
                 if attempt >= SAVE_ATTEMPTS:
                     logger.error("Could not store %s: %s", record.url, exc)
-                    break
+                    return None
                 logger.info("Retrying %s after a write conflict (%s)", record.url,
                             type(exc.orig).__name__)
                 time.sleep(0.05 * attempt)
                 attempt += 1
             except SQLAlchemyError:
                 logger.exception("Could not store %s", record.url)
-                break
-        self.crawler.stats.inc_value("news/store/failed")
-        return None
+                return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from alembic import command
 from alembic.config import Config
@@ -11,6 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 from common.resources import package_dir
+from storage.session import shared_engine
 
 logger = logging.getLogger(__name__)
 
@@ -18,6 +20,10 @@ logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = package_dir("storage", "migrations")
 # Any fixed number: the PostgreSQL advisory lock that serializes schema upgrades.
 UPGRADE_LOCK_ID = 0x6E657773
+
+# Database URLs this process has brought to the newest schema (migrated_engine).
+_upgraded: set[str] = set()
+_upgrade_lock = threading.Lock()
 
 
 def alembic_config() -> Config:
@@ -64,3 +70,17 @@ def upgrade_database(engine: Engine) -> None:
         logger.info("Upgrading database schema from %s to %s", current or "empty", head)
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+def migrated_engine(url: str) -> Engine:
+    """The process's shared engine for URL, its schema upgraded once per process.
+
+    The first component to open a database during a crawl start runs the migrations; the
+    others (and later calls) get the same engine without checking the schema again.
+    """
+    engine = shared_engine(url)
+    with _upgrade_lock:
+        if url not in _upgraded:
+            upgrade_database(engine)
+            _upgraded.add(url)
+    return engine

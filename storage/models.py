@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Enum,
@@ -131,6 +132,7 @@ class Story(Base):
         Index("ix_stories_published_at", "published_at"),
         Index("ix_stories_language", "language"),
         Index("ix_stories_updated_at", "updated_at"),
+        Index("ix_stories_original_url", "original_url"),
     )
 
 
@@ -154,6 +156,8 @@ class StoryUrl(Base):
     last_seen: Mapped[UTCTimestamp] = mapped_column(default=utcnow)
     http_etag: Mapped[str | None] = mapped_column(String(255))
     http_last_modified: Mapped[str | None] = mapped_column(String(64))
+    # common.urls.canonical_url(url): known-URL checks find a request's URL by it.
+    canonical_url: Mapped[str | None] = mapped_column(Text, index=True)
 
     story: Mapped[Story] = relationship(back_populates="urls")
 
@@ -178,6 +182,18 @@ class StoryRevision(Base):
     story: Mapped[Story] = relationship(back_populates="revisions")
 
     __table_args__ = (UniqueConstraint("story_id", "revision"),)
+
+
+class StoryBand(Base):
+    """One LSH band key of a story's MinHash signature (storage/bands.py)."""
+
+    __tablename__ = "story_bands"
+
+    band: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
 
 class CrawlRun(Base):
     """One crawl run of one source: what it fetched and stored, and whether it looked healthy."""

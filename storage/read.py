@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from storage.models import Story, StoryRevision, StoryUrl, UrlRelation
+from storage.models import Story, StoryBand, StoryRevision, StoryUrl, UrlRelation
 from storage.records import SeenUrl, StoryView
 
 logger = logging.getLogger(__name__)
@@ -116,34 +116,48 @@ def story_for_url(session: Session, url: str) -> StoryView | None:
     return _view(story) if story else None
 
 
-def iter_signatures(session: Session) -> Iterator[tuple[int, bytes]]:
-    """(story id, MinHash signature) of every story that has one, in id order."""
-    query = (select(Story.id, Story.minhash).where(Story.minhash.is_not(None))
-             .order_by(Story.id).execution_options(yield_per=10_000))
-    yield from ((row.id, row.minhash) for row in session.execute(query))
+def near_duplicate_candidates(session: Session, bands: Sequence[int]
+                              ) -> list[tuple[int, bytes]]:
+    """(story id, MinHash signature) of the stories sharing a band key with BANDS, by id.
+
+    One lookup of the story_bands primary key per key, whatever the archive's size.
+    """
+    if not bands:
+        return []
+    query = (select(Story.id, Story.minhash)
+             .where(Story.id.in_(select(StoryBand.story_id)
+                                 .where(StoryBand.band.in_(bindparam("bands", expanding=True)))))
+             .where(Story.minhash.is_not(None))
+             .order_by(Story.id))
+    return [(row.id, row.minhash) for row in session.execute(query, {"bands": list(bands)})]
 
 
-def iter_known_urls(session: Session) -> Iterator[tuple[str, dt.datetime, str | None, str | None]]:
-    """(url, last_seen, ETag, Last-Modified) of the URLs of stories that need no refetch.
+def known_urls_at(session: Session, canonical_urls: Sequence[str],
+                  seen_before: dt.datetime | None = None
+                  ) -> list[tuple[str, str, dt.datetime, str | None, str | None]]:
+    """(canonical URL, url, last_seen, ETag, Last-Modified) of the stored URLs whose canonical
+    URL is one of CANONICAL_URLS, first seen before SEEN_BEFORE, of stories that need no refetch.
 
     A story whose credited original is not its main version (never fetched, or fetched before
     any copy credited it and outranked then: docs/dedup.md) is left out: its aggregator copy
-    is fetched again so that the crawl can follow the credit.
+    is fetched again so that the crawl can follow the credit. One indexed lookup per URL.
     """
+    if not canonical_urls:
+        return []
     original = aliased(StoryUrl)
-    awaiting_original = (
-        select(Story.id)
-        .where(Story.original_url.is_not(None))
-        .where(~exists().where(original.url == Story.original_url,
-                               original.relation == UrlRelation.ORIGINAL))
-    )
     query = (
-        select(StoryUrl.url, StoryUrl.last_seen, StoryUrl.http_etag, StoryUrl.http_last_modified)
-        .where(StoryUrl.story_id.not_in(awaiting_original))
-        .execution_options(yield_per=10_000)
+        select(StoryUrl.canonical_url, StoryUrl.url, StoryUrl.last_seen, StoryUrl.http_etag,
+               StoryUrl.http_last_modified)
+        .join(Story, Story.id == StoryUrl.story_id)
+        .where(StoryUrl.canonical_url.in_(bindparam("keys", expanding=True)))
+        .where(Story.original_url.is_(None)
+               | exists().where(original.url == Story.original_url,
+                                original.relation == UrlRelation.ORIGINAL))
     )
-    yield from ((row.url, row.last_seen, row.http_etag, row.http_last_modified)
-                for row in session.execute(query))
+    if seen_before is not None:
+        query = query.where(StoryUrl.first_seen < seen_before)
+    return [(row[0] or "", row[1], row[2], row[3], row[4])
+            for row in session.execute(query, {"keys": list(canonical_urls)})]
 
 
 def story_revisions(session: Session, story_id: int) -> list[StoryRevision]:

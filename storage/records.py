@@ -53,6 +53,7 @@ class ArticleRecord:
     aliases: tuple[str, ...] = ()
     alias_kinds: tuple[tuple[str, str], ...] = ()
     minhash: bytes | None = None
+    bands: tuple[int, ...] = ()  # LSH band keys of minhash (storage/bands.py)
     near_duplicate_of: int | None = None
     near_duplicate_url: str | None = None
     http_etag: str | None = None

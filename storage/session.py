@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,10 @@ logger = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_S = 30
 URL_PASSWORD = re.compile(r"(://[^:/@]*:).*@")
 URL_QUERY_PASSWORD = re.compile(r"([?&](?:password|passwd|pwd|sslpassword)=)[^&]*", re.IGNORECASE)
+
+# The process's engines, one per database URL (shared_engine).
+_shared: dict[str, Engine] = {}
+_shared_lock = threading.Lock()
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -50,6 +55,27 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _configure_sqlite)
     return engine
+
+
+def shared_engine(url: str) -> Engine:
+    """The process's one engine for a database URL: made on first use, then shared.
+
+    Every component of a crawl (stages, middlewares, extensions, commands) opens the
+    database through this, so the process holds one connection pool per database.
+    """
+    with _shared_lock:
+        engine = _shared.get(url)
+        if engine is None:
+            engine = _shared[url] = make_engine(url)
+        return engine
+
+
+def dispose_shared_engines() -> None:
+    """Close the pooled connections of every shared engine (they reconnect when used again)."""
+    with _shared_lock:
+        engines = list(_shared.values())
+    for engine in engines:
+        engine.dispose()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -10,7 +10,6 @@ from pipelines.dedup import (
     alias_urls,
     content_hash,
     normalize_body,
-    recorded_url,
     story_url,
 )
 
@@ -31,13 +30,6 @@ def test_story_url_honours_same_host_canonical() -> None:
         "https://agg.example/a-canonical.html"
     )
     assert story_url(fetched, "https://other.example/a.html") == "https://agg.example/a.html"
-
-
-def test_recorded_url_of_an_alias_page_is_where_it_was_fetched() -> None:
-    main = "https://g.example/news/library.html"
-    assert recorded_url(f"{main}?utm_source=rss", main) == main
-    assert recorded_url("https://g.example/amp/library.html", main) == (
-        "https://g.example/amp/library.html")
 
 
 def test_alias_urls() -> None:

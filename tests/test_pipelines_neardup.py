@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datasketch import MinHashLSH
+
 from pipelines.dedup import normalize_body
 from pipelines.neardup import (
-    NearDuplicateIndex,
+    NearDuplicateFinder,
     from_bytes,
     permutations,
     signature,
     similarity,
     to_bytes,
 )
+from storage.bands import DEFAULT_BANDS, DEFAULT_ROWS, band_keys
 
 COEFFICIENTS = permutations(64)
 STORY = (
@@ -59,13 +62,28 @@ def test_shared_boilerplate_paragraph_is_not_enough() -> None:
     assert similarity(sig(f"{STORY} {BOILERPLATE}"), sig(f"{OTHER} {BOILERPLATE}")) < 0.5
 
 
-def test_index_finds_the_best_match_above_the_threshold() -> None:
-    index = NearDuplicateIndex(0.5, 64)
-    assert index.load([(1, to_bytes(sig(STORY))), (2, to_bytes(sig(OTHER))),
-                       (3, b"short")]) == (2, 1)
+def test_finder_picks_the_best_candidate_above_the_threshold() -> None:
+    finder = NearDuplicateFinder(0.5, 64)
     copy = STORY.replace("Wednesday", "Tuesday")
-    assert index.best_match(sig(copy))[0] == 1
-    assert index.best_match(sig(f"{BOILERPLATE} {BOILERPLATE}")) is None
-    index.put(2, sig(copy))
-    assert len(index) == 2
-    assert index.best_match(sig(copy)) == (2, 1.0)
+    stored = [(2, to_bytes(sig(OTHER))), (1, to_bytes(sig(STORY))), (3, to_bytes(sig(copy)))]
+    assert finder.best_match(sig(copy), stored) == (3, 1.0)
+    assert finder.best_match(sig(copy), stored[:2])[0] == 1
+    assert finder.best_match(sig(f"{BOILERPLATE} {BOILERPLATE}"), stored) is None
+    # Equal scores: the lowest story id.
+    assert finder.best_match(sig(STORY), [(5, to_bytes(sig(STORY))),
+                                          (4, to_bytes(sig(STORY)))]) == (4, 1.0)
+
+
+def test_band_keys_share_a_band_exactly_when_the_signatures_do() -> None:
+    finder = NearDuplicateFinder(0.5, 64)
+    assert (finder.bands, finder.rows) == (DEFAULT_BANDS, DEFAULT_ROWS)
+    lsh = MinHashLSH(threshold=0.8, num_perm=64)
+    assert (NearDuplicateFinder(0.8, 64).bands, NearDuplicateFinder(0.8, 64).rows) == (
+        lsh.b, lsh.r)
+    first, second = sig(STORY), sig(STORY.replace("Wednesday", "Tuesday"))
+    keys_first, keys_second = finder.band_keys(first), finder.band_keys(second)
+    assert len(keys_first) == finder.bands
+    same = [band for band in range(finder.bands)
+            if (first[band * 4:band * 4 + 4] == second[band * 4:band * 4 + 4]).all()]
+    assert len(set(keys_first) & set(keys_second)) == len(same) > 0
+    assert band_keys(b"short", 14, 4) == ()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 import resource
@@ -135,14 +136,16 @@ def test_failed_batch_is_written_record_by_record(tmp_path: Path) -> None:
     db_path = tmp_path / "batch.db"
     crawler = get_crawler(settings_dict={"DATABASE_URL": f"sqlite:///{db_path}",
                                          "NEWS_STORE_BATCH_SIZE": 3,
-                                         "NEWS_STORE_BATCH_SECONDS": 0})
+                                         "NEWS_STORE_BATCH_SECONDS": 0,
+                                         "NEWS_DEDUP_THRESHOLD": 0.5,
+                                         "NEWS_DEDUP_NUM_PERM": 64})
     crawler.stats.open_spider()
     store = build_from_crawler(StorePipeline, crawler)
     store.open_spider()
     for name, title in (("a", "A"), ("b", None), ("c", "C"), ("d", "D")):
-        store.process_item(item(f"http://127.0.0.1/{name}", title))
+        asyncio.run(store.process_item(item(f"http://127.0.0.1/{name}", title)))
     assert stored_urls(db_path) == {"http://127.0.0.1/a", "http://127.0.0.1/c"}
-    store.close_spider()
+    asyncio.run(store.close_spider())
     assert stored_urls(db_path) == {f"http://127.0.0.1/{n}" for n in "acd"}
     assert crawler.stats.get_value("news/store/failed") == 1
     assert crawler.stats.get_value("news/store/new") == 3

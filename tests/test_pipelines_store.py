@@ -43,18 +43,16 @@ def stages(tmp_path: Path):
     crawler.stats.open_spider()
     built = [build_from_crawler(cls, crawler)
              for cls in (PoolPipeline, DedupPipeline, StorePipeline)]
-    built[1].open_spider()
     built[2].open_spider()
     yield built, db_url, crawler.stats
-    built[2].close_spider()
+    asyncio.run(built[2].close_spider())
     asyncio.run(built[0].close_spider())
 
 
 def run(stages_: list, item: PageItem) -> PageItem:
     item = asyncio.run(stages_[0].process_item(item))
-    for stage in stages_[1:]:
-        item = stage.process_item(item)
-    return item
+    item = stages_[1].process_item(item)
+    return asyncio.run(stages_[2].process_item(item))
 
 
 def stored(db_url: str) -> list:

@@ -9,14 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import StatementError
 
-from storage.migrate import current_revision, head_revision, upgrade_database
-from storage.models import Story, UrlRelation
-from storage.read import count_stories, iter_stories, story_for_url
+from storage.migrate import current_revision, head_revision, migrated_engine, upgrade_database
+from storage.models import Story, StoryUrl, UrlRelation
+from storage.read import count_stories, iter_stories, known_urls_at, story_for_url
 from storage.records import ArticleRecord
-from storage.session import make_engine, make_sessionmaker, redact_url
+from storage.session import make_engine, make_sessionmaker, redact_url, shared_engine
 from storage.write import SaveOutcome, save_article
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +41,12 @@ def record(url: str, text_: str = "Body text of the story.", **kw: object) -> Ar
     }
     fields.update(kw)
     return ArticleRecord(**fields)  # type: ignore[arg-type]
+
+
+def known_urls_of(session) -> dict[str, list]:
+    """Every stored URL the incremental crawl would find: url -> [last_seen, ETag, Last-Mod.]."""
+    keys = sorted(set(session.scalars(select(StoryUrl.canonical_url))))
+    return {url: rest for _key, url, *rest in known_urls_at(session, keys)}
 
 
 def save(sessions, rec: ArticleRecord) -> SaveOutcome:
@@ -149,3 +155,16 @@ def test_failed_transaction_leaves_nothing(sessions) -> None:
 
 def test_redact_url_hides_the_password() -> None:
     assert redact_url("postgresql+psycopg://u:s3cret@db/x") == "postgresql+psycopg://u:***@db/x"
+
+
+def test_one_engine_per_process_and_one_schema_check(tmp_path: Path, caplog) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    caplog.set_level("INFO")
+    engine = migrated_engine(url)
+    assert engine is shared_engine(url) is migrated_engine(url)
+    assert current_revision(engine) == head_revision()
+    checks = [r for r in caplog.records if r.name.startswith("alembic")]
+    caplog.clear()
+    migrated_engine(url)
+    assert checks
+    assert not [r for r in caplog.records if r.name.startswith("alembic")]

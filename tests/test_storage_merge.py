@@ -7,24 +7,26 @@ import datetime as dt
 from sqlalchemy import delete
 
 from storage.models import Story, UrlRelation
-from storage.read import iter_known_urls, iter_signatures, iter_stories, story_revisions
+from storage.read import iter_stories, near_duplicate_candidates, story_revisions
 from storage.write import SaveOutcome, save_article, touch_url
-from tests.test_storage import T0, record, save, sessions  # noqa: F401
+from tests.test_storage import T0, known_urls_of, record, save, sessions  # noqa: F401
 
 A = "https://a.example/story.html"
 B = "https://b.example/copy.html"
 
 
 def test_near_duplicate_merges_and_earliest_published_becomes_main(sessions) -> None:  # noqa: F811
-    assert save(sessions, record(A, "Later text.", published_at=T0, minhash=b"sig-a")) is (
-        SaveOutcome.NEW)
+    assert save(sessions, record(A, "Later text.", published_at=T0, minhash=b"sig-a",
+                                 bands=(1, 2))) is SaveOutcome.NEW
     earlier = record(B, "Earlier text.", published_at=T0 - dt.timedelta(hours=1),
                      near_duplicate_of=1, fetched_at=T0 + dt.timedelta(minutes=1),
-                     minhash=b"sig-b")
+                     minhash=b"sig-b", bands=(2, -3))
     assert save(sessions, earlier) is SaveOutcome.UPDATED
     with sessions() as session:
         (story,) = list(iter_stories(session))
-        assert list(iter_signatures(session)) == [(story.id, b"sig-b")]
+        # The story's band keys are its main version's: the old ones find it no more.
+        assert near_duplicate_candidates(session, [1, 2, -3]) == [(story.id, b"sig-b")]
+        assert near_duplicate_candidates(session, [1]) == []
     assert (story.url, story.text) == (B, "Earlier text.")
     assert {u.url: u.relation for u in story.urls} == {A: "aggregator", B: "original"}
 
@@ -66,7 +68,7 @@ def test_revisit_validators_and_not_modified(sessions) -> None:  # noqa: F811
         assert touch_url(session, A, later, '"v2"', None)
         assert not touch_url(session, "https://nowhere.example/", later, None, None)
     with sessions() as session:
-        known = {url: rest for url, *rest in iter_known_urls(session)}
+        known = known_urls_of(session)
         (story,) = list(iter_stories(session))
     assert known[A] == [later, '"v2"', "Wed, 14 Aug 2024 08:00:00 GMT"]
     assert known[f"{A}?utm_source=x"] == [T0, None, None]
@@ -97,7 +99,7 @@ def test_amp_variant_never_revises_nor_stands_for_the_main_page(sessions) -> Non
     with sessions() as session:
         (story,) = list(iter_stories(session))
         assert story_revisions(session, story.id) == []
-        etags = {url: etag for url, _seen, etag, _lm in iter_known_urls(session)}
+        etags = {url: etag for url, (_seen, etag, _lm) in known_urls_of(session).items()}
     assert story.text == "Main text."
     assert etags == {amp: None, A: '"m"'}
 

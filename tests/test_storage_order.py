@@ -6,21 +6,20 @@ import dataclasses
 import datetime as dt
 import itertools
 
-import numpy as np
 import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
 from pipelines.dedup import content_hash, normalize_body
-from pipelines.neardup import NearDuplicateIndex, permutations, signature, to_bytes
-from storage.models import Story, StoryRevision, StoryUrl, UrlRelation
-from storage.read import iter_known_urls
+from pipelines.neardup import NearDuplicateFinder, permutations, signature, to_bytes
+from pipelines.store import write_record
+from storage.models import Story, StoryBand, StoryRevision, StoryUrl, UrlRelation
 from storage.records import ArticleRecord
-from storage.write import SaveOutcome, save_article
-from tests.test_storage import T0, record, sessions  # noqa: F401
+from storage.write import SaveOutcome
+from tests.test_storage import T0, known_urls_of, record, sessions  # noqa: F401
 
 COEFFICIENTS = permutations(64)
-REINDEXED = {SaveOutcome.NEW, SaveOutcome.UPDATED, SaveOutcome.REVISED}
+FINDER = NearDuplicateFinder(0.5, 64)
 HOUR = dt.timedelta(hours=1)
 
 X = "https://orig.example/news/bridge.html"
@@ -101,32 +100,26 @@ CASES = {
 }
 
 
-def with_dedup_keys(rec: ArticleRecord, index: NearDuplicateIndex, at: dt.datetime
-                    ) -> tuple[ArticleRecord, np.ndarray]:
-    """The record as the dedup stage hands it to the store: hash, signature, near-duplicate."""
+def with_dedup_keys(rec: ArticleRecord, at: dt.datetime) -> ArticleRecord:
+    """The record as the dedup stage hands it to the store: hash, signature, band keys."""
     sig = signature(normalize_body(rec.text).split(), 3, COEFFICIENTS)
     assert sig is not None
-    match = index.best_match(sig)
-    return dataclasses.replace(
-        rec, content_hash=content_hash(rec.text), minhash=to_bytes(sig), fetched_at=at,
-        near_duplicate_of=match[0] if match else None), sig
+    return dataclasses.replace(rec, content_hash=content_hash(rec.text), minhash=to_bytes(sig),
+                               bands=FINDER.band_keys(sig), fetched_at=at)
 
 
 def stored_after(sessions, records: list[ArticleRecord]) -> list[tuple]:  # noqa: F811
     """Save the records in this order into an empty database; the stories, without ids or times.
 
-    The near-duplicate index learns each stored story's main version as the crawl's does.
+    Each is written as the store stage writes it: its near-duplicate found in the database.
     """
     with sessions.begin() as session:
-        for model in (StoryRevision, StoryUrl, Story):
+        for model in (StoryBand, StoryRevision, StoryUrl, Story):
             session.execute(delete(model))
-    index = NearDuplicateIndex(0.5, 64)
     for number, rec in enumerate(records):
-        rec, sig = with_dedup_keys(rec, index, T0 + number * dt.timedelta(minutes=1))
         with sessions.begin() as session:
-            outcome, story_id = save_article(session, rec)
-        if outcome in REINDEXED or story_id not in index.signatures:
-            index.put(story_id, sig)
+            write_record(session, with_dedup_keys(rec, T0 + number * dt.timedelta(minutes=1)),
+                         FINDER)
     return snapshot(sessions)
 
 
@@ -168,11 +161,11 @@ def test_an_original_outranked_before_any_credit_wins_when_fetched_again(session
     late = stored_after(sessions, [original, longer, credit])
     assert late[0][2] == credit.text
     with sessions() as session:
-        known = {url for url, *_ in iter_known_urls(session)}
+        known = set(known_urls_of(session))
     assert known.isdisjoint({X, U, C1})
-    refetched, _ = with_dedup_keys(original, NearDuplicateIndex(0.5, 64), T0 + 2 * HOUR)
+    refetched = with_dedup_keys(original, T0 + 2 * HOUR)
     with sessions.begin() as session:
-        assert save_article(session, refetched)[0] is SaveOutcome.UPDATED
+        assert write_record(session, refetched, FINDER)[0] is SaveOutcome.UPDATED
     with sessions() as session:
-        assert {url for url, *_ in iter_known_urls(session)} == {X, U, C1}
+        assert set(known_urls_of(session)) == {X, U, C1}
     assert snapshot(sessions) == settled

@@ -8,16 +8,19 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.migrate import upgrade_database
-from storage.session import hide_password, make_engine, make_sessionmaker, redact_url
+from storage.migrate import migrated_engine
+from storage.session import hide_password, make_sessionmaker, redact_url
 
 
 def open_database(settings: BaseSettings) -> tuple[Engine, sessionmaker[Session]]:
-    """Connect to DATABASE_URL with an up-to-date schema, or fail with one clear message."""
+    """Connect to DATABASE_URL with an up-to-date schema, or fail with one clear message.
+
+    The engine is the process's shared one (storage.session.shared_engine): a crawl's
+    components use it again, without checking the schema again.
+    """
     url = settings.get("DATABASE_URL")
     try:
-        engine = make_engine(url)
-        upgrade_database(engine)
+        engine = migrated_engine(url)
     except (SQLAlchemyError, OSError, ValueError) as exc:
         detail = hide_password(str(exc).splitlines()[0] if str(exc) else "", url)
         raise UsageError(
