@@ -16,6 +16,7 @@ from pathlib import Path
 from scrapy import Request
 from scrapy.utils.request import fingerprint
 
+from crawler.commands._lock import lock_file_name, start_urls_lock_name
 from storage.migrate import upgrade_database
 from storage.models import CrawlRun
 from storage.runs import last_runs
@@ -23,7 +24,6 @@ from storage.session import make_engine, make_sessionmaker
 from tests.crawling import (
     FAST,
     REPO_ROOT,
-    crawl,
     crawl_sites,
     export,
     log_size,
@@ -89,11 +89,12 @@ def test_two_crawls_at_once(sample_sites: SampleSites, database_url: str) -> Non
 def test_a_second_run_of_a_source_is_refused(sample_sites: SampleSites, tmp_path: Path) -> None:
     db_url, locks = f"sqlite:///{tmp_path / 'news.db'}", tmp_path / "locks"
     argv = crawl_command(sample_sites, db_url, "-s", f"NEWS_LOCK_DIR={locks}", *SLOW)
+    urls = [f"{sample_sites.urls['vietnam']}/", f"{sample_sites.urls['gazette']}/"]
+    lock = locks / lock_file_name(start_urls_lock_name(urls))
     first = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
 
     def locked() -> bool:
-        lock = locks / "start_urls.lock"
         if not lock.exists():
             return False
         with lock.open("a") as handle:
@@ -105,12 +106,20 @@ def test_a_second_run_of_a_source_is_refused(sample_sites: SampleSites, tmp_path
             return False
 
     wait_for(locked, "the first crawl to take the lock")
-    second = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-                            check=False)
+    first.send_signal(signal.SIGSTOP)  # it holds the lock until the second run was refused
+    try:
+        second = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True,
+                                timeout=120, check=False)
+    finally:
+        first.send_signal(signal.SIGCONT)
     first_err = first.communicate(timeout=300)[1]
     assert first.returncode == 0, first_err[-2000:]
-    assert "Another run of source start_urls holds the lock" in second.stderr
-    assert "'finish_reason': 'source_locked'" in second.stderr
+    assert second.returncode == 1, second.stderr[-2000:]
+    refusals = [line for line in second.stderr.splitlines() if "holds the lock" in line]
+    assert refusals == [f"scrapy: another run of source {start_urls_lock_name(urls)} holds "
+                        f"the lock {lock}: not crawling"]
+    assert "Traceback" not in second.stderr
+    assert "finish_reason" not in second.stderr  # refused before the crawl was built
     assert "'finish_reason': 'finished'" in first_err
     assert len(export(db_url)) == STORIES
     assert [r.finish_reason for r in runs_of(db_url)] == ["finished"]
@@ -164,7 +173,10 @@ def test_a_sharp_drop_marks_the_run_degraded(sample_sites: SampleSites, tmp_path
                 fill_rates={"title": 1, "body": 1, "authors": 1, "published_at": 1,
                             "language": 1}))
     engine.dispose()
-    result = crawl(db_url, "-a", f"start_urls={sample_sites.urls['gazette']}/")
+    result = scrapy("crawl", "news", "-a", f"start_urls={sample_sites.urls['gazette']}/",
+                    "-s", f"DATABASE_URL={db_url}", "-s", "ALLOW_PRIVATE_NETWORKS=True", *FAST)
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert "Run DEGRADED: start_urls: 7 articles stored against a median of 40" in result.stderr
     assert ("Source start_urls looks degraded (site redesign?): 7 articles stored against a "
             "median of 40") in result.stderr
     table = scrapy("runs", "-s", f"DATABASE_URL={db_url}", "--limit", "2")
