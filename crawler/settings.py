@@ -24,8 +24,9 @@ DEFAULT_DATABASE_URL = f"sqlite:///{Path(__file__).resolve().parents[1] / 'data'
 DATABASE_URL = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
 
 # --- Discovery -----------------------------------------------------------------------------
-# The sources crawled when no -a start_urls is given.
-NEWS_SOURCES_FILE = str(CONFIG_DIR / "sources.yaml")
+# The sources crawled when no -a start_urls is given: the environment variable
+# NEWS_SOURCES_FILE (a deployment's own file, see deploy/), else config/sources.yaml.
+NEWS_SOURCES_FILE = os.environ.get("NEWS_SOURCES_FILE") or str(CONFIG_DIR / "sources.yaml")
 # In-site link depth from a start page (a source's `options.depth_limit` overrides it).
 NEWS_DEPTH_LIMIT = 3
 # Follow an aggregator's credited original ("Source link", "Nguồn:", canonical...) one hop.

@@ -175,5 +175,6 @@ def scrapyd_url() -> Iterator[str]:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database of each backend: a SQLite file, then a fresh PostgreSQL database."""
     if request.param == "sqlite":
+        (tmp_path / "db").mkdir()
         return f"sqlite:///{tmp_path / 'db' / 'news.db'}"
     return new_postgres_database(request.getfixturevalue("postgres_url"))
