@@ -57,7 +57,9 @@ class FailedMonitor(NewsMonitor):
 
     @monitors.name("pages were fetched")
     def test_fetched(self) -> None:
-        """At least one response came back."""
+        """At least one response came back (with REDIS_URL another process may take all)."""
+        if self.data.crawler.settings.get("REDIS_URL"):
+            self.skipTest("a shared frontier may leave this process nothing to fetch")
         fetched = int(self.stats.get("response_received_count", 0))
         errors = sum(counters_under(self.stats, "news/errors").values())
         self.assertGreater(fetched, 0, f"nothing fetched ({errors} failed requests)")
