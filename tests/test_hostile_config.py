@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.sources import load_sources
 from tests.crawling import crawl, export, scrapy
 from tests.servers import new_postgres_database
 from tests.sites.server import SampleSites
@@ -19,7 +20,20 @@ BAD_SOURCES = {
     "unknown-option.yaml": ("sources:\n  - name: x\n    start_urls: [https://x.example/]\n"
                             "    options: {speed: 11}\n", "unknown option 'speed'"),
     "bad-option.yaml": ("sources:\n  - name: x\n    start_urls: [https://x.example/]\n"
-                        "    options: {depth_limit: deep}\n", "bad option value"),
+                        "    options: {depth_limit: deep}\n",
+                        "option depth_limit='deep': expected an integer >= 0"),
+    "negative-depth.yaml": ("sources:\n  - name: x\n    start_urls: [https://x.example/]\n"
+                            "    options: {depth_limit: -1}\n",
+                            "option depth_limit=-1: expected an integer >= 0"),
+    "zero-concurrency.yaml": ("sources:\n  - name: x\n    start_urls: [https://x.example/]\n"
+                              "    options: {concurrency: 0}\n",
+                              "option concurrency=0: expected an integer >= 1"),
+    "negative-delay.yaml": ("sources:\n  - name: x\n    start_urls: [https://x.example/]\n"
+                            "    options: {download_delay: -0.5}\n",
+                            "option download_delay=-0.5: expected a number >= 0"),
+    "maybe-credits.yaml": ("sources:\n  - name: x\n    start_urls: [https://x.example/]\n"
+                           "    options: {follow_credits: maybe}\n",
+                           "option follow_credits='maybe': expected true or false"),
     "bad-url.yaml": ("sources:\n  - name: x\n    start_urls: ['javascript:alert(1)']\n",
                      "malformed URL"),
     "duplicate.yaml": ("sources:\n  - name: x\n    start_urls: [https://x.example/]\n"
@@ -162,3 +176,14 @@ def test_remote_control_is_off_unless_turned_on() -> None:
     assert settings.getbool("REMOTE_CONTROL_ENABLED")  # Scrapy's own default is on
     settings.setmodule(project_settings)
     assert not settings.getbool("REMOTE_CONTROL_ENABLED")
+
+
+@pytest.mark.parametrize(("value", "expected"),
+                         [("false", False), ("'false'", False), ("no", False), ("'true'", True),
+                          ("true", True)])
+def test_follow_credits_words(value: str, expected: bool, tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources:\n  - name: x\n    start_urls: [https://x.example/]\n"
+                    f"    options: {{follow_credits: {value}}}\n", encoding="utf-8")
+    (source,) = load_sources(path)
+    assert source.options.follow_credits is expected

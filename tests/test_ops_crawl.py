@@ -24,6 +24,7 @@ from storage.session import make_engine, make_sessionmaker
 from tests.crawling import (
     FAST,
     REPO_ROOT,
+    crawl,
     crawl_sites,
     export,
     log_size,
@@ -208,3 +209,17 @@ def test_run_record_counts(sample_sites: SampleSites, tmp_path: Path) -> None:
     for key in ("news/store/new/start_urls", "news/fetch/pages/start_urls",
                 "news/spider/listing_pages/start_urls", "news/errors/HttpError/start_urls"):
         assert f"'{key}'" in result.stderr, key
+
+
+def test_a_source_that_does_not_follow_credits(sample_sites: SampleSites, tmp_path: Path) -> None:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        f"sources:\n  - name: vietnam\n    start_urls: ['{sample_sites.urls['vietnam']}/']\n"
+        "    options: {follow_credits: 'false'}\n", encoding="utf-8")
+    db_url = f"sqlite:///{tmp_path / 'news.db'}"
+    offset = log_size(sample_sites)
+    crawl(db_url, "-s", f"NEWS_SOURCES_FILE={sources}")
+    requests = requests_since(sample_sites, offset)
+    assert any(line.split()[1] == "vietnam" for line in requests)
+    assert not [line for line in requests if line.split()[1] == "daidoanket"]
+    assert export(db_url)

@@ -248,7 +248,8 @@ class NewsSpider(scrapy.Spider):
             anchors = page_anchors(root, response.url)
             original = credited_url(root, anchors, response.url, self.markers)
             yield self._item(response, html, original)
-            if original and self.follow_credits and not credit_hop:
+            follow = self.follow_credits and self._source(response).options.follow_credits
+            if original and follow and not credit_hop:
                 yield from self._credit_request(response, original)
         else:
             self._count("listing_pages")
