@@ -50,11 +50,18 @@ def iter_stories(
     since: dt.datetime | None = None,
     language: str | None = None,
     source: str | None = None,
+    published_since: dt.datetime | None = None,
+    published_until: dt.datetime | None = None,
 ) -> Iterator[StoryView]:
-    """Stories in URL order (stable across crawls), by update time, language and source."""
+    """Stories in URL order (stable across crawls), by storage time (`since`: stored or
+    updated since), publication time (since, before), language and source."""
     query = select(Story).options(selectinload(Story.urls)).order_by(Story.url)
     if since is not None:
         query = query.where(Story.updated_at >= since)
+    if published_since is not None:
+        query = query.where(Story.published_at >= published_since)
+    if published_until is not None:
+        query = query.where(Story.published_at < published_until)
     if language is not None:
         query = query.where(Story.language == language)
     if source is not None:
@@ -67,6 +74,11 @@ def iter_stories(
         for story in batch:
             yield _view(story)
         last_url = batch[-1].url
+
+
+def stored_sources(session: Session) -> list[str]:
+    """The names of the sources stories are stored from."""
+    return sorted(session.scalars(select(Story.source).distinct()))
 
 
 def count_stories(session: Session) -> int:
