@@ -71,6 +71,9 @@ NEWS_RUNS_ENABLED = True
 NEWS_HEALTH_WINDOW = 10
 NEWS_HEALTH_DROP_RATIO = 0.5
 NEWS_HEALTH_MIN_RUNS = 3
+# Seconds between the progress lines (one per source: pages, stories, errors, pages/s); a
+# summary table per source is logged when the crawl ends. 0: neither.
+NEWS_PROGRESS_INTERVAL = 60.0
 # A run whose failed requests exceed this share of all its requests is degraded (exit 3).
 NEWS_HEALTH_MAX_ERROR_RATE = 0.5
 # Spidermon judges each run at close (crawler/monitors.py): `scrapy crawl` exits 1 when the
@@ -99,6 +102,7 @@ DUPEFILTER_CLASS = "crawler.jobdir.ResumableDupeFilter"
 EXTENSIONS = {
     "crawler.collector.CollectorTuning": 50,
     "crawler.extensions.RunRecordExtension": 900,
+    "crawler.progress.ProgressExtension": 920,
     "spidermon.contrib.scrapy.extensions.Spidermon": 950,
 }
 ITEM_PIPELINES = {

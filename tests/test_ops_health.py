@@ -3,6 +3,7 @@ shows; a failed or degraded run never loses what was stored before."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,6 +73,10 @@ def test_an_error_burst_is_degraded_and_shown_by_runs(site: Site) -> None:
     assert result.returncode == 3, result.stderr[-3000:]
     assert "Run DEGRADED: error rate 73% over 50% (8 of 11)" in verdicts(result.stderr)
     assert "Traceback" not in result.stderr
+    failed = [line for line in result.stderr.splitlines() if "removed-story-" in line
+              and "Failed" in line]
+    assert len(failed) == 8
+    assert all("HttpError (HTTP 404): " in line for line in failed)
     table = scrapy("runs", "-s", f"DATABASE_URL={site.db_url}")
     assert table.returncode == 0, table.stderr
     newest = table.stdout.splitlines()[2]
@@ -85,3 +90,21 @@ def test_a_stopped_crawl_is_not_healthy(site: Site) -> None:
     assert ("Run FAILED: the run did not finish (reason: closespider_pagecount)"
             in verdicts(result.stderr))
     site.assert_kept()
+
+
+def test_progress_lines_and_summary_table(site: Site) -> None:
+    site.site.add(4)
+    result = site.crawl("-s", "NEWS_PROGRESS_INTERVAL=0.2", "-s", "CONCURRENT_REQUESTS=1",
+                        "-s", "DOWNLOAD_DELAY=0.15")
+    assert result.returncode == 0, result.stderr[-3000:]
+    progress = [line for line in result.stderr.splitlines() if "] INFO: Progress town: " in line]
+    assert progress
+    assert all(re.search(r"Progress town: \d+ pages \(\d+\.\d/s\), \d+ stories "
+                         r"\(\d+ new\), \d+ errors$", line) for line in progress)
+    lines = result.stderr.splitlines()
+    (start,) = [n for n, line in enumerate(lines) if "INFO: Crawl finished after " in line]
+    assert lines[start + 1].split() == ["source", "pages", "pages/s", "new", "updated",
+                                        "duplicate", "errors"]
+    row = lines[start + 3].split()
+    assert row[0] == "town"
+    assert row[3:] == ["4", "0", "0", "0"]

@@ -125,6 +125,7 @@ CHECKS: dict[str, Check] = {
     "NEWS_HEALTH_DROP_RATIO": number(0, 1),
     "NEWS_HEALTH_MIN_RUNS": whole(0),
     "NEWS_HEALTH_MAX_ERROR_RATE": number(0, 1),
+    "NEWS_PROGRESS_INTERVAL": number(0),
     "NEWS_GC_FREEZE": boolean,
     "NEWS_GC_THRESHOLDS": int_list(3),
     "LOG_LEVEL": log_level,
