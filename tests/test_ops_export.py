@@ -90,3 +90,10 @@ def test_an_unwritable_target_is_refused(db_url: str, tmp_path: Path, folder: st
     result = scrapy("export", "-o", str(target), "-s", f"DATABASE_URL={db_url}")
     one_error_line(result, f"cannot write {target}: ")
     assert not target.exists()
+
+
+def test_stories_refuses_an_unknown_source(db_url: str) -> None:
+    one_error_line(scrapy("stories", "-s", f"DATABASE_URL={db_url}", "--source", "nope"),
+                   "no source named 'nope' (known: ")
+    listed = scrapy("stories", "-s", f"DATABASE_URL={db_url}", "--source", "start_urls")
+    assert listed.returncode == 0, listed.stderr

@@ -21,6 +21,7 @@ from typing import IO
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
+from scrapy.settings import BaseSettings
 
 from crawler.commands._database import open_database
 from crawler.sources import SourcesConfigError, load_sources
@@ -70,6 +71,18 @@ def write_atomically(target: Path, stories: Iterable[StoryView]) -> int:
     return count
 
 
+def check_source(settings: BaseSettings, name: str, stored: list[str]) -> None:
+    """UsageError for a source name neither stored nor in the sources file."""
+    try:
+        configured = [s.name for s in load_sources(Path(settings["NEWS_SOURCES_FILE"]))]
+    except SourcesConfigError:
+        configured = []
+    known = sorted(set(stored) | set(configured))
+    if name not in known:
+        raise UsageError(f"no source named {name!r} (known: {', '.join(known) or 'none'})",
+                         print_help=False)
+
+
 class ExportCommand(ScrapyCommand):
     """Write stored stories as JSON Lines."""
 
@@ -113,7 +126,7 @@ class ExportCommand(ScrapyCommand):
         try:
             with sessions() as session:
                 if opts.source is not None:
-                    self.check_source(opts.source, stored_sources(session))
+                    check_source(self.settings, opts.source, stored_sources(session))
                 stories = iter_stories(session, since=opts.stored_since,
                                        language=opts.language, source=opts.source,
                                        published_since=opts.since, published_until=opts.until)
@@ -122,18 +135,6 @@ class ExportCommand(ScrapyCommand):
             engine.dispose()
         if count is not None:
             print(f"exported {count} stories to {opts.output}", file=sys.stderr)
-
-    def check_source(self, name: str, stored: list[str]) -> None:
-        """UsageError for a source neither stored nor configured."""
-        assert self.settings is not None
-        try:
-            configured = [s.name for s in load_sources(Path(self.settings["NEWS_SOURCES_FILE"]))]
-        except SourcesConfigError:
-            configured = []
-        known = sorted(set(stored) | set(configured))
-        if name not in known:
-            raise UsageError(f"no source named {name!r} (known: {', '.join(known) or 'none'})",
-                             print_help=False)
 
     def write(self, target: Path | None, stories: Iterable[StoryView]) -> int | None:
         """Write to the file or stdout; the count (None when the reader closed the pipe)."""
