@@ -95,6 +95,7 @@ DOWNLOADER = "crawler.downloader.SlotLimitDownloader"
 DOWNLOADER_MIDDLEWARES = {
     "crawler.incremental.IncrementalCrawlMiddleware": 540,
     "crawler.middlewares.PrivateNetworkGuardMiddleware": 560,
+    "crawler.politeness.SourceDelayMiddleware": 570,
 }
 # Scrapy's dupefilter plus a journal of stored articles, so `-s JOBDIR=DIR` resumes even
 # after a SIGKILL (crawler/jobdir.py). Replaced by scrapy-redis's with REDIS_URL.
