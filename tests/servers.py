@@ -163,9 +163,11 @@ def redis_url() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def scrapyd_url() -> Iterator[str]:
-    """Start scrapyd on loopback with its eggs, logs and job database in a temp folder."""
+@contextlib.contextmanager
+def running_scrapyd(env: dict[str, str] | None = None) -> Iterator[str]:
+    """scrapyd on loopback with its eggs, logs and job database in a temp folder; its URL.
+
+    `env`: the environment scrapyd (and so each crawl it launches) runs with."""
     root = Path(tempfile.mkdtemp(prefix="newsagg-scrapyd-"))
     port = free_port()
     (root / "scrapyd.conf").write_text(
@@ -178,7 +180,7 @@ def scrapyd_url() -> Iterator[str]:
     )
     log = root / "scrapyd.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scrapyd"], cwd=root,
+        [sys.executable, "-m", "scrapyd"], cwd=root, env=env,
         stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )
     try:
@@ -190,6 +192,13 @@ def scrapyd_url() -> Iterator[str]:
     finally:
         stop_server(proc)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def scrapyd_url() -> Iterator[str]:
+    """A scrapyd for the session (see running_scrapyd)."""
+    with running_scrapyd() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

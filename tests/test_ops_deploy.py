@@ -3,10 +3,13 @@ runs: every run exits 0 and stores the new stories (cron: its log folder is crea
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import subprocess
+import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.crawling import REPO_ROOT, export
+from tests.servers import running_scrapyd
 from tests.sites.growing import GrowingSite, serve_growing, sources_file
+from tests.test_ops_scrapyd import build_egg, call, post_multipart
 
 DEPLOY = REPO_ROOT / "deploy"
 SERVER_ROOT = "/srv/newsagg"
@@ -70,6 +75,13 @@ def cron_command() -> str:
     return line.split(None, 5)[5].replace("\\%", "%")
 
 
+def scrapyd_command() -> str:
+    """The scrapyd crontab line's command."""
+    (line,) = [line for line in (DEPLOY / "newsagg-scrapyd.cron").read_text().splitlines()
+               if line.strip() and not line.startswith("#")]
+    return line.split(None, 5)[5]
+
+
 def systemd_service() -> tuple[str, list[str]]:
     """The unit's WorkingDirectory and ExecStart."""
     text = (DEPLOY / "newsagg-crawl@.service").read_text()
@@ -108,3 +120,30 @@ def test_systemd_unit_stores_new_stories_every_run(deployment: Deployment) -> No
         deployment.assert_every_story_once()
         deployment.site.add(2 + run)
     assert (deployment.root / "data" / "jobs" / "town" / "run.json").exists()
+
+
+def test_scrapyd_schedule_line_stores_new_stories_every_run(deployment: Deployment,
+                                                            tmp_path: Path) -> None:
+    (tmp_path / "egg").mkdir()
+    egg = build_egg(tmp_path / "egg")
+    with running_scrapyd(deployment.environment()) as url:
+        added = post_multipart(f"{url}/addversion.json", {"project": "newsagg", "version": "1"},
+                               egg)
+        assert added["status"] == "ok", added
+        command = scrapyd_command().replace("http://127.0.0.1:6800", url).replace(
+            "source=gazette", "source=town")
+        for run in range(RUNS):
+            scheduled = subprocess.run(["sh", "-c", command], capture_output=True, text=True,
+                                       timeout=60, check=True)
+            job = json.loads(scheduled.stdout)["jobid"]
+            deadline = time.monotonic() + 240
+            while not any(j["id"] == job for j in call(f"{url}/listjobs.json?project=newsagg")
+                          ["finished"]):  # type: ignore[union-attr]
+                assert time.monotonic() < deadline, "the scheduled job did not finish"
+                time.sleep(0.5)
+            with urllib.request.urlopen(f"{url}/logs/newsagg/news/{job}.log", timeout=30) as r:
+                log = r.read().decode()
+            assert "'finish_reason': 'finished'" in log, log[-3000:]
+            assert "Traceback" not in log, log[-3000:]
+            deployment.assert_every_story_once()
+            deployment.site.add(2 + run)
