@@ -60,7 +60,7 @@ REMOTE_CONTROL_ENABLED = False
 # --- Operations (docs/operations.md) ------------------------------------------------------
 # Per-source lock files, taken before the crawl loads anything: a second run of a source that
 # is still running exits at once (one line, exit 1). On PostgreSQL a database advisory lock
-# per source does the same across machines. Empty: no lock files. Both off with REDIS_URL
+# per source does the same across machines. Empty: neither lock. Both off with REDIS_URL
 # (processes share sources on purpose).
 NEWS_LOCK_DIR = "data/locks"
 # Write one crawl_runs row per run and source at spider close.

@@ -48,7 +48,8 @@ class CrawlCommand(Command):
             check_writable_folder("NEWS_LOCK_DIR", self.lock_dir())
 
     def lock_dir(self) -> str:
-        """The lock folder; empty when locks are off (or REDIS_URL shares sources)."""
+        """The lock folder; empty when locks (file and database) are off: NEWS_LOCK_DIR is
+        empty, or REDIS_URL shares sources between processes."""
         assert self.settings is not None
         if self.settings.get("REDIS_URL"):
             return ""
@@ -61,7 +62,7 @@ class CrawlCommand(Command):
             return
         assert self.settings is not None
         names = self._check_news_config(opts.spargs)
-        database = None if self.settings.get("REDIS_URL") else self.settings.get("DATABASE_URL")
+        database = self.settings.get("DATABASE_URL") if self.lock_dir() else None
         try:
             with RunLocks(names, self.lock_dir(), database):
                 self._crawl(args, opts)
