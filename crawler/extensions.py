@@ -1,23 +1,18 @@
-"""Operations extensions: a per-source run lock and a run record per source at spider close."""
+"""Run records: one crawl_runs row per source at spider close, with its health."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import logging
 import socket
 from collections import Counter
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
-from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from sqlalchemy.exc import SQLAlchemyError
-from twisted.internet.threads import deferToThread
 
 from pipelines.items import PageItem
 from pipelines.store import story_stored
@@ -27,9 +22,6 @@ from storage.runs import FILL_FIELDS, fill_rates, record_run
 from storage.session import make_sessionmaker
 
 logger = logging.getLogger(__name__)
-
-LOCKED_REASON = "source_locked"
-
 
 def source_names(spider: Spider) -> list[str]:
     """The names of the sources a spider crawls (one run record and lock each)."""
@@ -46,66 +38,17 @@ def filled_fields(item: PageItem) -> list[str]:
     return [name for name in FILL_FIELDS if values[name]]
 
 
-class SourceLockExtension:
-    """Hold an exclusive file lock per source, so overlapping runs of a source don't both run."""
-
-    def __init__(self, crawler: Crawler, lock_dir: Path) -> None:
-        self.crawler = crawler
-        self.lock_dir = lock_dir
-        self.held: list[IO[str]] = []
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> SourceLockExtension:
-        """Off when NEWS_LOCK_DIR is empty, or with REDIS_URL (processes share a source)."""
-        lock_dir = crawler.settings.get("NEWS_LOCK_DIR")
-        if not lock_dir or crawler.settings.get("REDIS_URL"):
-            raise NotConfigured("no per-source lock")
-        ext = cls(crawler, Path(lock_dir))
-        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
-        return ext
-
-    def spider_opened(self, spider: Spider) -> None:
-        """Take every source's lock, or release them all and close the spider."""
-        self.lock_dir.mkdir(parents=True, exist_ok=True)
-        for name in source_names(spider):
-            handle = (self.lock_dir / f"{name}.lock").open("a+", encoding="utf-8")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                logger.warning("Another run of source %s holds the lock %s: not crawling",
-                             name, self.lock_dir / f"{name}.lock")
-                self.release()
-                self.crawler.stats.set_value("news/lock/refused", name)
-                assert self.crawler.engine is not None
-                deferred_from_coro(self.crawler.engine.close_spider_async(reason=LOCKED_REASON))
-                return
-            self.held.append(handle)
-
-    def spider_closed(self, spider: Spider) -> None:
-        """Release the locks."""
-        self.release()
-
-    def release(self) -> None:
-        """Unlock and close every held lock file."""
-        for handle in self.held:
-            with contextlib.suppress(OSError):
-                fcntl.flock(handle, fcntl.LOCK_UN)
-            handle.close()
-        self.held = []
-
-
 class RunRecordExtension:
     """Count each source's pages, outcomes and filled fields; write a crawl_runs row at close."""
 
     def __init__(self, crawler: Crawler, database_url: str, window: int, drop_ratio: float,
-                 min_runs: int) -> None:
+                 min_runs: int, max_error_rate: float = 1.0) -> None:
         self.crawler = crawler
         self.database_url = database_url
         self.window = window
         self.drop_ratio = drop_ratio
         self.min_runs = min_runs
+        self.max_error_rate = max_error_rate
         self.started_at = dt.datetime.now(dt.UTC)
         self.filled: dict[str, Counter[str]] = {}
 
@@ -117,7 +60,8 @@ class RunRecordExtension:
             raise NotConfigured("no run records")
         ext = cls(crawler, settings.get("DATABASE_URL"), settings.getint("NEWS_HEALTH_WINDOW"),
                   settings.getfloat("NEWS_HEALTH_DROP_RATIO"),
-                  settings.getint("NEWS_HEALTH_MIN_RUNS"))
+                  settings.getint("NEWS_HEALTH_MIN_RUNS"),
+                  settings.getfloat("NEWS_HEALTH_MAX_ERROR_RATE"))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.response_received, signal=signals.response_received)
         crawler.signals.connect(ext.story_stored, signal=story_stored)
@@ -178,27 +122,29 @@ class RunRecordExtension:
                                   count("news/store/stored")),
         )
 
-    async def spider_closed(self, spider: Spider, reason: str) -> None:
-        """Write one run record per source (none when the run was refused by the lock).
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        """Write one run record per source; note degraded sources in the stats.
 
-        The records are made from the stats here and written in a thread, off the reactor.
+        The crawl is over: nothing else waits on the reactor, and the write must be done
+        before Spidermon's close monitors (a later extension) read the notes, so it runs
+        here, through the process's shared engine.
         """
-        if reason == LOCKED_REASON:
-            return
-        runs = [self.run_for(source, reason) for source in source_names(spider)]
-        await maybe_deferred_to_future(deferToThread(self._write_runs, runs))
-
-    def _write_runs(self, runs: list[CrawlRun]) -> None:
-        """(Thread) Write the run records through the shared engine."""
+        assert self.crawler.stats is not None
+        notes: list[str] = []
         try:
             with make_sessionmaker(migrated_engine(self.database_url)).begin() as session:
-                for run in runs:
-                    record_run(session, run, window=self.window, drop_ratio=self.drop_ratio,
-                               min_runs=self.min_runs)
+                for source in source_names(spider):
+                    run = record_run(session, self.run_for(source, reason), window=self.window,
+                                     drop_ratio=self.drop_ratio, min_runs=self.min_runs,
+                                     max_error_rate=self.max_error_rate)
                     logger.info("Run of %s: %d pages, %d new, %d updated, %d duplicate%s",
                                 run.source, run.pages_fetched, run.stories_new,
                                 run.stories_updated, run.stories_duplicate,
                                 " (DEGRADED)" if run.degraded else "")
-        except SQLAlchemyError as exc:
-            logger.error("Could not write the run records: %s: %s", type(exc).__name__,
-                         str(exc).splitlines()[0] if str(exc) else "")
+                    if run.degraded:
+                        notes.append(f"{source}: {run.health_note}")
+        except (SQLAlchemyError, OSError) as exc:
+            detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            logger.error("Could not write the run records: %s", detail)
+            self.crawler.stats.set_value("news/runs/write_failed", detail)
+        self.crawler.stats.set_value("news/health/sources", notes)

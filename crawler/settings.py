@@ -5,8 +5,10 @@ Override any of them with `-s NAME=VALUE` or in a scrapyd job.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from config import CONFIG_DIR
-from storage.settings import database_url_from_env
 
 BOT_NAME = "newsagg"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -14,12 +16,17 @@ NEWSPIDER_MODULE = "crawler.spiders"
 COMMANDS_MODULE = "crawler.commands"
 
 # --- Storage -------------------------------------------------------------------------------
-# Any SQLAlchemy URL; the environment variable DATABASE_URL, else a SQLite file under data/.
-DATABASE_URL = database_url_from_env()
+# SQLite or PostgreSQL (`postgresql+psycopg://`, `postgresql://` and `postgres://` all mean
+# psycopg): the environment variable DATABASE_URL, else data/newsagg.db in the project folder
+# (the folder holding crawler/, whatever the working directory). A SQLite file in a folder
+# that does not exist is refused (only the default's folder is created).
+DEFAULT_DATABASE_URL = f"sqlite:///{Path(__file__).resolve().parents[1] / 'data' / 'newsagg.db'}"
+DATABASE_URL = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
 
 # --- Discovery -----------------------------------------------------------------------------
-# The sources crawled when no -a start_urls is given.
-NEWS_SOURCES_FILE = str(CONFIG_DIR / "sources.yaml")
+# The sources crawled when no -a start_urls is given: the environment variable
+# NEWS_SOURCES_FILE (a deployment's own file, see deploy/), else config/sources.yaml.
+NEWS_SOURCES_FILE = os.environ.get("NEWS_SOURCES_FILE") or str(CONFIG_DIR / "sources.yaml")
 # In-site link depth from a start page (a source's `options.depth_limit` overrides it).
 NEWS_DEPTH_LIMIT = 3
 # Follow an aggregator's credited original ("Source link", "Nguồn:", canonical...) one hop.
@@ -93,10 +100,15 @@ DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 REDIRECT_MAX_TIMES = 10
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy's RemoteControl extension (an HTTP endpoint that runs code inside the crawl) is off;
+# an operator who wants it sets REMOTE_CONTROL_ENABLED=True.
+REMOTE_CONTROL_ENABLED = False
 
 # --- Operations (docs/operations.md) ------------------------------------------------------
-# Per-source lock files: a second run of a source that is still running exits at once with
-# the close reason `source_locked`. Empty: no lock. Off with REDIS_URL (processes share sources).
+# Per-source lock files, taken before the crawl loads anything: a second run of a source that
+# is still running exits at once (one line, exit 1). On PostgreSQL a database advisory lock
+# per source does the same across machines. Empty: neither lock. Both off with REDIS_URL
+# (processes share sources on purpose).
 NEWS_LOCK_DIR = "data/locks"
 # Write one crawl_runs row per run and source at spider close.
 NEWS_RUNS_ENABLED = True
@@ -106,6 +118,17 @@ NEWS_RUNS_ENABLED = True
 NEWS_HEALTH_WINDOW = 10
 NEWS_HEALTH_DROP_RATIO = 0.5
 NEWS_HEALTH_MIN_RUNS = 3
+# Seconds between the progress lines (one per source: pages, stories, errors, pages/s); a
+# summary table per source is logged when the crawl ends. 0: neither.
+NEWS_PROGRESS_INTERVAL = 60.0
+# A run whose failed requests exceed this share of all its requests is degraded (exit 3).
+NEWS_HEALTH_MAX_ERROR_RATE = 0.5
+# Spidermon judges each run at close (crawler/monitors.py): `scrapy crawl` exits 1 when the
+# run failed (did not finish, fetched nothing, every write failed, run records not written)
+# and 3 when it is degraded (error rate, dropped pages, a source degraded next to its history).
+SPIDERMON_ENABLED = True
+SPIDERMON_SPIDER_CLOSE_MONITORS = ["crawler.monitors.FailedSuite",
+                                   "crawler.monitors.DegradedSuite"]
 # Distributed crawling: set REDIS_URL (e.g. redis://host:6379/0) and every crawler process
 # shares one request queue and one set of request fingerprints in Redis (crawler/distributed.py).
 # The frontier's keys are named by NEWS_REDIS_FRONTIER (empty: the spider's name and today's UTC
@@ -138,8 +161,9 @@ EXTENSIONS = {
     "crawler.resolver.TrustConfiguredOrigins": 60,
     "crawler.politeness.SlotPacing": 65,
     "crawler.pacing.PacingLog": 70,
-    "crawler.extensions.SourceLockExtension": 100,
     "crawler.extensions.RunRecordExtension": 900,
+    "crawler.progress.ProgressExtension": 920,
+    "spidermon.contrib.scrapy.extensions.Spidermon": 950,
 }
 ITEM_PIPELINES = {
     "pipelines.pool.PoolPipeline": 100,

@@ -24,6 +24,7 @@ MAX_SOURCES_BYTES = 64 * 1024 * 1024
 MAX_ALIAS_EXPANSION = 10
 MIN_ALIAS_BUDGET = 10_000
 MAX_MESSAGE_CHARS = 300
+OPTION_WORDS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
 
 
 class SourcesConfigError(ValueError):
@@ -72,8 +73,32 @@ def _url_list(entry: dict[str, Any], key: str) -> tuple[str, ...]:
     return tuple(check_url(url) for url in value)
 
 
+def _option_bool(name: str, value: object) -> bool:
+    """true/false (YAML booleans, or the words true/false, yes/no, on/off)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in OPTION_WORDS:
+        return OPTION_WORDS[value.strip().lower()]
+    raise ValueError(f"option {name}={value!r}: expected true or false")
+
+
+def _option_number(name: str, value: object, kind: type, minimum: float) -> float:
+    """An int or float option of at least `minimum` (booleans refused)."""
+    wanted = f"{'an integer' if kind is int else 'a number'} >= {minimum:g}"
+    if isinstance(value, bool) or (kind is int and isinstance(value, float)):
+        raise ValueError(f"option {name}={value!r}: expected {wanted}")
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"option {name}={value!r}: expected {wanted}") from None
+    if number < minimum or number != number:
+        raise ValueError(f"option {name}={value!r}: expected {wanted}")
+    return float(number)
+
+
 def _options(raw: object) -> SourceOptions:
-    """Validated per-source options."""
+    """Validated per-source options: depth_limit >= 0, download_delay >= 0, concurrency >= 1,
+    follow_credits true or false."""
     if raw is None:
         return SourceOptions()
     if not isinstance(raw, dict):
@@ -81,17 +106,16 @@ def _options(raw: object) -> SourceOptions:
     unknown = sorted(set(raw) - OPTION_KEYS)
     if unknown:
         raise ValueError(f"unknown option {unknown[0]!r} (known: {', '.join(sorted(OPTION_KEYS))})")
-    try:
-        return SourceOptions(
-            depth_limit=None if raw.get("depth_limit") is None else int(raw["depth_limit"]),
-            download_delay=(
-                None if raw.get("download_delay") is None else float(raw["download_delay"])
-            ),
-            concurrency=None if raw.get("concurrency") is None else int(raw["concurrency"]),
-            follow_credits=bool(raw.get("follow_credits", True)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"bad option value: {exc}") from None
+    depth, delay, concurrency = (raw.get(key) for key in
+                                 ("depth_limit", "download_delay", "concurrency"))
+    return SourceOptions(
+        depth_limit=None if depth is None else int(_option_number("depth_limit", depth, int, 0)),
+        download_delay=None if delay is None else _option_number("download_delay", delay,
+                                                                 float, 0),
+        concurrency=None if concurrency is None else int(
+            _option_number("concurrency", concurrency, int, 1)),
+        follow_credits=_option_bool("follow_credits", raw.get("follow_credits", True)),
+    )
 
 
 def parse_source(entry: object) -> Source:

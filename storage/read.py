@@ -53,9 +53,12 @@ def iter_stories(
     since: dt.datetime | None = None,
     language: str | None = None,
     source: str | None = None,
+    published_since: dt.datetime | None = None,
+    published_until: dt.datetime | None = None,
     skipped: Callable[[int], None] | None = None,
 ) -> Iterator[StoryView]:
-    """Stories in URL order (stable across crawls), by update time, language and source.
+    """Stories in URL order (stable across crawls), by storage time (`since`: stored or
+    updated since), publication time (published_since, published_until), language and source.
 
     A story that cannot be read (a value the database holds but its column type refuses, as
     SQLite allows) is skipped with a log line, and SKIPPED (if given) is called with its id.
@@ -63,6 +66,10 @@ def iter_stories(
     keys = select(Story.id, Story.url).order_by(Story.url)
     if since is not None:
         keys = keys.where(Story.updated_at >= since)
+    if published_since is not None:
+        keys = keys.where(Story.published_at >= published_since)
+    if published_until is not None:
+        keys = keys.where(Story.published_at < published_until)
     if language is not None:
         keys = keys.where(Story.language == language)
     if source is not None:
@@ -101,6 +108,11 @@ def _readable_views(session: Session, ids: list[int], skipped: Callable[[int], N
                 if skipped is not None:
                     skipped(story_id)
     yield from views
+
+
+def stored_sources(session: Session) -> list[str]:
+    """The names of the sources stories are stored from."""
+    return sorted(session.scalars(select(Story.source).distinct()))
 
 
 def count_stories(session: Session) -> int:

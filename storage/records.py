@@ -106,7 +106,9 @@ class StoryView:
     def to_json(self) -> dict[str, object]:
         """The export's JSON object: the public contract of `scrapy export`."""
         return {
+            "id": self.id,
             "url": self.url,
+            "source": self.source,
             "title": self.title,
             "text": self.text,
             "language": self.language,
@@ -117,6 +119,7 @@ class StoryView:
             "publisher": self.publisher,
             "seen_urls": list(self.seen_urls),
             "urls": [u.to_json() for u in self.urls],
+            "updated_at": self.updated_at.isoformat(),
         }
 
 

@@ -30,13 +30,21 @@ def fill_rates(filled: Mapping[str, int], stored: int) -> dict[str, float]:
 
 
 def health_problems(run: CrawlRun, previous: Sequence[CrawlRun], drop_ratio: float,
-                    min_runs: int) -> list[str]:
-    """Why a run looks broken next to the median of the previous healthy runs (empty: fine)."""
-    if len(previous) < min_runs:
-        return []
+                    min_runs: int, max_error_rate: float = 1.0) -> list[str]:
+    """Why a run looks broken (empty: fine): an error burst (more than `max_error_rate` of its
+    requests failed), or next to the median of the previous healthy runs, zero or far fewer
+    stories, or a field's fill rate far lower."""
     problems = []
+    errors = sum((run.errors or {}).values())
+    requests = max(run.pages_fetched - (run.errors or {}).get("HttpError", 0), 0) + errors
+    if requests and errors / requests > max_error_rate:
+        problems.append(f"error burst: {errors} of {requests} requests failed")
+    if len(previous) < min_runs:
+        return problems
     baseline = statistics.median(stories_seen(r) for r in previous)
-    if baseline > 0 and stories_seen(run) < baseline * drop_ratio:
+    if baseline > 0 and stories_seen(run) == 0:
+        problems.append(f"zero stories where the last runs stored a median of {baseline:g}")
+    elif baseline > 0 and stories_seen(run) < baseline * drop_ratio:
         problems.append(f"{stories_seen(run)} articles stored against a median of {baseline:g}")
     if stories_seen(run) == 0:
         return problems
@@ -60,9 +68,10 @@ def previous_runs(session: Session, run: CrawlRun, window: int) -> list[CrawlRun
 
 
 def record_run(session: Session, run: CrawlRun, *, window: int, drop_ratio: float,
-               min_runs: int) -> CrawlRun:
+               min_runs: int, max_error_rate: float = 1.0) -> CrawlRun:
     """Judge a run's health against its source's history, then add it to the session."""
-    problems = health_problems(run, previous_runs(session, run, window), drop_ratio, min_runs)
+    problems = health_problems(run, previous_runs(session, run, window), drop_ratio, min_runs,
+                               max_error_rate)
     run.degraded = bool(problems)
     run.health_note = "; ".join(problems) or None
     if problems:

@@ -1,8 +1,8 @@
 """Real servers the operations tests need: PostgreSQL 15, Redis and scrapyd, started here.
 
 Each is a session fixture that starts the server in a temporary folder on 127.0.0.1 and a
-free port and stops it at the end. A missing binary FAILS the test (never skips): CI must
-run these tests (`.ci/run` installs redis-server when it is missing).
+free port and stops it at the end. A missing redis-server is installed with apt-get (as root);
+a binary that cannot be had FAILS the test (never skips).
 """
 
 from __future__ import annotations
@@ -60,11 +60,34 @@ def stop_server(proc: subprocess.Popen[Any]) -> None:
         proc.wait()
 
 
+def install_package(package: str, binary: str) -> str:
+    """Install a Debian package with apt-get (as root) and return its binary's path; FAIL
+    the test loudly when that is not possible (never skip)."""
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.fail(f"{binary} not found and cannot be installed here (not root, or no "
+                    f"apt-get): install it (apt-get install -y {package})")
+    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
+        done = subprocess.run(argv, capture_output=True, text=True, check=False,
+                              env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        if done.returncode != 0 and argv[1] == "install":
+            pytest.fail(f"{binary} not found; `{' '.join(argv)}` failed:\n{done.stderr[-2000:]}")
+    found = shutil.which(binary)
+    if found is None:
+        pytest.fail(f"{binary} still not found after apt-get install -y {package}")
+    return found
+
+
 def postgres_bin() -> Path:
     """The folder holding initdb and pg_ctl (the newest installed PostgreSQL)."""
-    found = sorted(Path("/").glob(POSTGRES_BIN_GLOB.lstrip("/")),
-                   key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
-    found = [p for p in found if (p / "initdb").exists() and (p / "pg_ctl").exists()]
+    def installed() -> list[Path]:
+        found = sorted(Path("/").glob(POSTGRES_BIN_GLOB.lstrip("/")),
+                       key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+        return [p for p in found if (p / "initdb").exists() and (p / "pg_ctl").exists()]
+
+    found = installed()
+    if not found:
+        install_package("postgresql", "psql")
+        found = installed()
     if not found:
         pytest.fail(f"PostgreSQL server binaries (initdb, pg_ctl) not found under "
                     f"{POSTGRES_BIN_GLOB}: install postgresql (apt-get install -y postgresql)")
@@ -138,9 +161,7 @@ def new_postgres_database(server_url: str) -> str:
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """Start a throwaway redis-server on loopback; yield its URL."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server not found: install it (apt-get install -y redis-server)")
+    binary = shutil.which("redis-server") or install_package("redis-server", "redis-server")
     root = Path(tempfile.mkdtemp(prefix="newsagg-redis-"))
     log, port = root / "redis.log", free_port()
     proc = subprocess.Popen(
@@ -156,9 +177,11 @@ def redis_url() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def scrapyd_url() -> Iterator[str]:
-    """Start scrapyd on loopback with its eggs, logs and job database in a temp folder."""
+@contextlib.contextmanager
+def running_scrapyd(env: dict[str, str] | None = None) -> Iterator[str]:
+    """scrapyd on loopback with its eggs, logs and job database in a temp folder; its URL.
+
+    `env`: the environment scrapyd (and so each crawl it launches) runs with."""
     root = Path(tempfile.mkdtemp(prefix="newsagg-scrapyd-"))
     port = free_port()
     (root / "scrapyd.conf").write_text(
@@ -171,7 +194,7 @@ def scrapyd_url() -> Iterator[str]:
     )
     log = root / "scrapyd.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scrapyd"], cwd=root,
+        [sys.executable, "-m", "scrapyd"], cwd=root, env=env,
         stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )
     try:
@@ -185,9 +208,17 @@ def scrapyd_url() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def scrapyd_url() -> Iterator[str]:
+    """A scrapyd for the session (see running_scrapyd)."""
+    with running_scrapyd() as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database of each backend: a SQLite file, then a fresh PostgreSQL database."""
     if request.param == "sqlite":
+        (tmp_path / "db").mkdir()
         return f"sqlite:///{tmp_path / 'db' / 'news.db'}"
     return new_postgres_database(request.getfixturevalue("postgres_url"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -210,6 +211,12 @@ def test_unknown_source_name_is_an_error(tmp_path: Path) -> None:
 def test_callbacks_return_no_value(callback: str) -> None:
     """What Scrapy's WARN_ON_GENERATOR_RETURN_VALUE (off in our settings) checked per response."""
     assert not project_settings.WARN_ON_GENERATOR_RETURN_VALUE
+
+    def returns_a_value() -> Iterator[int]:
+        yield 1
+        return 2  # noqa: B901 - the kind of callback the check must catch
+
+    assert is_generator_with_return_value(returns_a_value)  # the check can fail
     assert not is_generator_with_return_value(getattr(NewsSpider, callback))
 
 

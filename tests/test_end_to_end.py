@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -107,7 +108,8 @@ def test_listing_pages_are_never_stories(crawled: Crawled) -> None:
     for story in crawled.stories:
         for url in story["seen_urls"]:
             assert not any(part in url for part in ("/tag/", "/author/", "/gallery", "/search",
-                                                    "page=2", "/world/\n")), url
+                                                    "page=2")), url
+            assert urlsplit(url).path not in ("", "/", "/world", "/world/"), url
             assert not url.endswith("/"), url
 
 
@@ -139,7 +141,11 @@ def test_export_filters(crawled: Crawled) -> None:
         "La passerelle piétonne rouvre après huit mois de travaux",
         "Un marché de nuit s'installe sur les quais tout l'automne",
     ]
-    assert export(crawled.db_url, "--source", "no-such-source") == []
+    assert len(export(crawled.db_url, "--source", "start_urls")) == 9
+    refused = scrapy("export", "-o", "-", "-s", f"DATABASE_URL={crawled.db_url}",
+                     "--source", "no-such-source")
+    assert refused.returncode == 2
+    assert "no source named 'no-such-source'" in refused.stderr
     assert len(export(crawled.db_url, "--since", "2000-01-01")) == 9
     assert export(crawled.db_url, "--since", "2999-01-01") == []
     keys = {"url", "title", "text", "language", "published_at", "authors", "site",

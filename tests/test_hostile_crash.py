@@ -31,19 +31,33 @@ def stored_count(db_path: Path) -> int:
 
 
 def kill_after_some_stories(args: list[str], db_path: Path) -> int:
-    """Run a crawl and SIGKILL it once a few stories are committed; the count at that moment."""
+    """Run a crawl and SIGKILL it once a few stories are committed; the count at that moment.
+
+    Stories are committed one per transaction (NEWS_STORE_BATCH_SIZE=1). Once a few are in,
+    the test takes the database's write lock, so the crawl cannot commit more; it counts the
+    stories and kills the crawl while it waits on the lock.
+    """
     proc = subprocess.Popen(args, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + WAIT_SECONDS
-        while stored_count(db_path) < KILL_AFTER_STORIES and time.monotonic() < deadline:
+        while stored_count(db_path) < KILL_AFTER_STORIES:
             assert proc.poll() is None, "the crawl ended before it could be killed"
+            assert time.monotonic() < deadline, "no stories committed"
             time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
+        with sqlite3.connect(db_path, timeout=30, isolation_level=None) as lock:
+            lock.execute("BEGIN IMMEDIATE")
+            killed_at = int(lock.execute("SELECT count(*) FROM stories").fetchone()[0])
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            lock.execute("ROLLBACK")
     finally:
+        if proc.poll() is None:
+            proc.kill()
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    return stored_count(db_path)
+    assert stored_count(db_path) == killed_at
+    return killed_at
 
 
 def test_sigkill_mid_crawl_keeps_committed_stories_whole(
@@ -52,7 +66,7 @@ def test_sigkill_mid_crawl_keeps_committed_stories_whole(
     db_path = tmp_path / "crash.db"
     db_url = f"sqlite:///{db_path}"
     settings = ("-a", f"start_urls={fault_site.url}/pace/crash/",
-                "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+                "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "NEWS_STORE_BATCH_SIZE=1")
     args = [sys.executable, "-m", "scrapy", "crawl", "news", "-s", f"DATABASE_URL={db_url}",
             "-s", "ALLOW_PRIVATE_NETWORKS=True", *FAST, *settings]
     killed_at = kill_after_some_stories(args, db_path)

@@ -16,6 +16,7 @@ from pathlib import Path
 from scrapy import Request
 from scrapy.utils.request import fingerprint
 
+from crawler.commands._lock import lock_file_name, start_urls_lock_name
 from storage.migrate import upgrade_database
 from storage.models import CrawlRun
 from storage.runs import last_runs
@@ -89,11 +90,12 @@ def test_two_crawls_at_once(sample_sites: SampleSites, database_url: str) -> Non
 def test_a_second_run_of_a_source_is_refused(sample_sites: SampleSites, tmp_path: Path) -> None:
     db_url, locks = f"sqlite:///{tmp_path / 'news.db'}", tmp_path / "locks"
     argv = crawl_command(sample_sites, db_url, "-s", f"NEWS_LOCK_DIR={locks}", *SLOW)
+    urls = [f"{sample_sites.urls['vietnam']}/", f"{sample_sites.urls['gazette']}/"]
+    lock = locks / lock_file_name(start_urls_lock_name(urls))
     first = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
 
     def locked() -> bool:
-        lock = locks / "start_urls.lock"
         if not lock.exists():
             return False
         with lock.open("a") as handle:
@@ -105,12 +107,20 @@ def test_a_second_run_of_a_source_is_refused(sample_sites: SampleSites, tmp_path
             return False
 
     wait_for(locked, "the first crawl to take the lock")
-    second = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-                            check=False)
+    first.send_signal(signal.SIGSTOP)  # it holds the lock until the second run was refused
+    try:
+        second = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True,
+                                timeout=120, check=False)
+    finally:
+        first.send_signal(signal.SIGCONT)
     first_err = first.communicate(timeout=300)[1]
     assert first.returncode == 0, first_err[-2000:]
-    assert "Another run of source start_urls holds the lock" in second.stderr
-    assert "'finish_reason': 'source_locked'" in second.stderr
+    assert second.returncode == 1, second.stderr[-2000:]
+    refusals = [line for line in second.stderr.splitlines() if "holds the lock" in line]
+    assert refusals == [f"scrapy: another run of source {start_urls_lock_name(urls)} holds "
+                        f"the lock {lock}: not crawling"]
+    assert "Traceback" not in second.stderr
+    assert "finish_reason" not in second.stderr  # refused before the crawl was built
     assert "'finish_reason': 'finished'" in first_err
     assert len(export(db_url)) == STORIES
     assert [r.finish_reason for r in runs_of(db_url)] == ["finished"]
@@ -164,7 +174,10 @@ def test_a_sharp_drop_marks_the_run_degraded(sample_sites: SampleSites, tmp_path
                 fill_rates={"title": 1, "body": 1, "authors": 1, "published_at": 1,
                             "language": 1}))
     engine.dispose()
-    result = crawl(db_url, "-a", f"start_urls={sample_sites.urls['gazette']}/")
+    result = scrapy("crawl", "news", "-a", f"start_urls={sample_sites.urls['gazette']}/",
+                    "-s", f"DATABASE_URL={db_url}", "-s", "ALLOW_PRIVATE_NETWORKS=True", *FAST)
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert "Run DEGRADED: start_urls: 7 articles stored against a median of 40" in result.stderr
     assert ("Source start_urls looks degraded (site redesign?): 7 articles stored against a "
             "median of 40") in result.stderr
     table = scrapy("runs", "-s", f"DATABASE_URL={db_url}", "--limit", "2")
@@ -196,3 +209,17 @@ def test_run_record_counts(sample_sites: SampleSites, tmp_path: Path) -> None:
     for key in ("news/store/new/start_urls", "news/fetch/pages/start_urls",
                 "news/spider/listing_pages/start_urls", "news/errors/HttpError/start_urls"):
         assert f"'{key}'" in result.stderr, key
+
+
+def test_a_source_that_does_not_follow_credits(sample_sites: SampleSites, tmp_path: Path) -> None:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        f"sources:\n  - name: vietnam\n    start_urls: ['{sample_sites.urls['vietnam']}/']\n"
+        "    options: {follow_credits: 'false'}\n", encoding="utf-8")
+    db_url = f"sqlite:///{tmp_path / 'news.db'}"
+    offset = log_size(sample_sites)
+    crawl(db_url, "-s", f"NEWS_SOURCES_FILE={sources}")
+    requests = requests_since(sample_sites, offset)
+    assert any(line.split()[1] == "vietnam" for line in requests)
+    assert not [line for line in requests if line.split()[1] == "daidoanket"]
+    assert export(db_url)

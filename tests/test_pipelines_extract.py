@@ -162,8 +162,8 @@ def test_bytes_are_decoded_by_their_meta_charset() -> None:
 
 
 def test_invalid_utf8_bytes_are_replaced() -> None:
-    """Undecodable bytes never raise."""
-    assert isinstance(decode_html(b"<p>\xff\xfe\xfa broken</p>"), str)
+    """Undecodable bytes never raise: each becomes U+FFFD, the rest is kept."""
+    assert decode_html(b"<p>\xff\xfe\xfa broken</p>") == "<p>\ufffd\ufffd\ufffd broken</p>"
 
 
 def test_normalize_authors_splits_strips_and_dedupes() -> None:

@@ -8,7 +8,8 @@ from scrapy.commands import ScrapyCommand
 
 from crawler.commands._database import open_database
 from crawler.commands._table import format_table
-from storage.read import iter_stories
+from crawler.commands.export import check_source
+from storage.read import iter_stories, stored_sources
 
 COLUMNS = ("title", "language", "site", "original_url", "urls")
 
@@ -36,6 +37,8 @@ class StoriesCommand(ScrapyCommand):
         engine, sessions = open_database(self.settings)
         try:
             with sessions() as session:
+                if opts.source is not None:
+                    check_source(self.settings, opts.source, stored_sources(session))
                 rows = [
                     (s.title, s.language, s.site, s.original_url, len(s.seen_urls))
                     for s in iter_stories(session, language=opts.language, source=opts.source)

@@ -197,4 +197,6 @@ class CreditingSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"news/errors/{kind}")
         if request is not None and request.meta.get("source"):
             self.crawler.stats.inc_value(f"news/errors/{kind}/{request.meta['source']}")
-        logger.warning("Failed %s: %s: %s", url, kind, failure.getErrorMessage())
+        response = getattr(failure.value, "response", None)
+        status = f" (HTTP {response.status})" if isinstance(response, Response) else ""
+        logger.warning("Failed %s: %s%s: %s", url, kind, status, failure.getErrorMessage())

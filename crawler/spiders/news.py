@@ -328,7 +328,8 @@ class NewsSpider(CreditingSpider):
             original = self._public_credit(credited_url(root, anchors, response.url,
                                                         self.markers), response.url)
             item = self._item(response, html, original)
-            if original and self.follow_credits and host_of(original) not in source.allowed_hosts:
+            follow = self.follow_credits and source.options.follow_credits
+            if original and follow and host_of(original) not in source.allowed_hosts:
                 yield from self._credit(item, original, root)
             else:
                 item.credit_verified = False if original else None

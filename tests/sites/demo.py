@@ -26,6 +26,7 @@ def main() -> int:
         assert server.stdout is not None
         urls = json.loads(server.stdout.readline())
         print("Sample sites:", ", ".join(f"{name} {url}" for name, url in urls.items()))
+        DEMO_DATABASE.parent.mkdir(exist_ok=True)
         for stale in DEMO_DATABASE.parent.glob(f"{DEMO_DATABASE.name}*"):
             stale.unlink()
         database_url = f"sqlite:///{DEMO_DATABASE}"

@@ -1,0 +1,155 @@
+"""Spidermon monitors that judge a finished crawl: failed, degraded or healthy.
+
+Two suites run at spider close (SPIDERMON_SPIDER_CLOSE_MONITORS). When a monitor of the
+failed suite fails, the run failed (`scrapy crawl` exits EXIT_FAILED); when only the degraded
+suite's do, the run is degraded (EXIT_DEGRADED). Each failing monitor's message is kept in the
+stats (`news/health/failed`, `news/health/degraded`) and logged as one line.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from spidermon import Monitor, MonitorSuite, monitors
+from spidermon.core.actions import Action
+
+logger = logging.getLogger(__name__)
+
+# unittest leaves frames of modules that define __unittest out of a failure's report: a failed
+# monitor is reported as its one-line message, without a traceback of this module.
+__unittest = True
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_DEGRADED = 3
+FAILED_KEY = "news/health/failed"
+DEGRADED_KEY = "news/health/degraded"
+EXIT_KEY = "news/health/exit_code"
+
+
+def counters_under(stats: dict[str, Any], prefix: str) -> dict[str, int]:
+    """Counters named PREFIX/NAME (one level below the prefix), by name."""
+    return {key.removeprefix(prefix + "/"): int(value) for key, value in stats.items()
+            if key.startswith(prefix + "/") and "/" not in key.removeprefix(prefix + "/")}
+
+
+class NewsMonitor(Monitor):
+    """A monitor with the crawl's stats and settings at hand; failures show our message only."""
+
+    longMessage = False
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """The crawl's stats at spider close."""
+        return dict(self.data.stats)
+
+    def setting(self, name: str) -> float:
+        """A numeric setting of the crawl."""
+        return float(self.data.crawler.settings.getfloat(name))
+
+
+@monitors.name("failed")
+class FailedMonitor(NewsMonitor):
+    """The run failed: it did not finish, fetched nothing, or could not store or record."""
+
+    @monitors.name("the run finished")
+    def test_finished(self) -> None:
+        """Scrapy's finish reason is `finished` (not shutdown, not a close on error)."""
+        reason = self.stats.get("finish_reason")
+        self.assertEqual(reason, "finished", f"the run did not finish (reason: {reason})")
+
+    @monitors.name("pages were fetched")
+    def test_fetched(self) -> None:
+        """At least one response came back (with REDIS_URL another process may take all)."""
+        if self.data.crawler.settings.get("REDIS_URL"):
+            self.skipTest("a shared frontier may leave this process nothing to fetch")
+        fetched = int(self.stats.get("response_received_count", 0))
+        errors = sum(counters_under(self.stats, "news/errors").values())
+        self.assertGreater(fetched, 0, f"nothing fetched ({errors} failed requests)")
+
+    @monitors.name("stories were written")
+    def test_store(self) -> None:
+        """Not every write to the database failed."""
+        failed = int(self.stats.get("news/store/failed", 0))
+        written = sum(int(self.stats.get(f"news/store/{kind}", 0))
+                      for kind in ("new", "updated", "duplicate"))
+        self.assertFalse(failed and not written,
+                         f"every database write failed ({failed} records)")
+
+    @monitors.name("run records were written")
+    def test_run_records(self) -> None:
+        """The crawl_runs rows were written (the database was usable at close)."""
+        self.assertFalse(self.stats.get("news/runs/write_failed"),
+                         f"run records not written: {self.stats.get('news/runs/write_failed')}")
+
+
+@monitors.name("degraded")
+class DegradedMonitor(NewsMonitor):
+    """The run finished but looks broken: errors, silent sources, dropped pages, drops."""
+
+    @monitors.name("error rate")
+    def test_error_rate(self) -> None:
+        """Failed pages stay under NEWS_HEALTH_MAX_ERROR_RATE of all pages (an HTTP error
+        response counts once, as a failure)."""
+        errors = sum(counters_under(self.stats, "news/errors").values())
+        answered = int(self.stats.get("response_received_count", 0)) - int(
+            self.stats.get("news/errors/HttpError", 0))
+        limit = self.setting("NEWS_HEALTH_MAX_ERROR_RATE")
+        total = errors + max(answered, 0)
+        rate = errors / total if total else 0.0
+        self.assertLessEqual(rate, limit,
+                             f"error rate {rate:.0%} over {limit:.0%} ({errors} of {total})")
+
+    @monitors.name("dropped pages")
+    def test_dropped(self) -> None:
+        """No page was lost to a crashed worker or a failed write."""
+        dropped = int(self.stats.get("news/pool/crashed_pages", 0)) + int(
+            self.stats.get("news/store/failed", 0))
+        self.assertEqual(dropped, 0, f"{dropped} pages dropped (worker crashes, failed writes)")
+
+    @monitors.name("source health")
+    def test_sources(self) -> None:
+        """No source looks degraded next to its history (zero stories, fill-rate drops)."""
+        notes = self.stats.get("news/health/sources") or []
+        self.assertFalse(notes, "; ".join(notes))
+
+
+class RecordVerdict(Action):
+    """Keep the failing monitors' messages and the exit code in the crawl's stats."""
+
+    key = DEGRADED_KEY
+    code = EXIT_DEGRADED
+
+    def run_action(self) -> None:
+        """Store and log the failures of this suite."""
+        stats = self.data.crawler.stats
+        messages = [str(item.reason).splitlines()[0] if item.reason else item.monitor.name
+                    for item in self.result.monitors_failed_results]
+        stats.set_value(self.key, messages)
+        failed = EXIT_FAILED in (self.code, stats.get_value(EXIT_KEY))
+        stats.set_value(EXIT_KEY, EXIT_FAILED if failed else EXIT_DEGRADED)
+        for message in messages:
+            logger.error("Run %s: %s", "FAILED" if self.code == EXIT_FAILED else "DEGRADED",
+                         message)
+
+
+class RecordFailure(RecordVerdict):
+    """The failed suite's verdict."""
+
+    key = FAILED_KEY
+    code = EXIT_FAILED
+
+
+class FailedSuite(MonitorSuite):
+    """Monitors whose failure means the run failed."""
+
+    monitors = [FailedMonitor]
+    monitors_failed_actions = [RecordFailure]
+
+
+class DegradedSuite(MonitorSuite):
+    """Monitors whose failure means the run is degraded."""
+
+    monitors = [DegradedMonitor]
+    monitors_failed_actions = [RecordVerdict]

@@ -1,0 +1,126 @@
+"""Exit status and health of real crawls: failed (1), degraded (3), and what `scrapy runs`
+shows; a failed or degraded run never loses what was stored before."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.crawling import FAST, export, scrapy
+from tests.servers import free_port
+from tests.sites.growing import GrowingSite, serve_growing, sources_file
+
+
+class Site:
+    """A growing site, its sources file and a database holding its first crawl."""
+
+    def __init__(self, site: GrowingSite, url: str, tmp_path: Path) -> None:
+        self.site = site
+        self.url = url
+        self.db_url = f"sqlite:///{tmp_path / 'news.db'}"
+        self.sources = sources_file(tmp_path / "sources.yaml", url)
+        first = self.crawl()
+        assert first.returncode == 0, first.stderr[-3000:]
+        self.stories = export(self.db_url)
+        assert len(self.stories) == site.count
+
+    def crawl(self, *args: str) -> object:
+        """`scrapy crawl news` of the site into the database."""
+        return scrapy("crawl", "news", "-s", f"DATABASE_URL={self.db_url}",
+                      "-s", f"NEWS_SOURCES_FILE={self.sources}", *FAST, *args)
+
+    def assert_kept(self) -> None:
+        """Every story stored by the first crawl is still there, unchanged."""
+        now = {s["url"]: s for s in export(self.db_url)}
+        assert all(now[s["url"]] == s for s in self.stories)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    with serve_growing(tmp_path / "site", 3) as (growing, url):
+        yield Site(growing, url, tmp_path)
+
+
+def verdicts(stderr: str) -> list[str]:
+    """The verdict lines of a crawl's log, without their timestamps."""
+    return [line.split("] ERROR: ", 1)[1] for line in stderr.splitlines()
+            if "[crawler.monitors] ERROR: " in line]
+
+
+def test_a_crawl_that_fetches_nothing_fails(site: Site) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/"
+    # ROBOTSTXT_OBEY off: Scrapy's robots.txt middleware logs its own traceback for a refused
+    # connection; the rest of the crawl reports one line per failed page.
+    result = scrapy("crawl", "news", "-a", f"start_urls={dead}", "-s", "RETRY_TIMES=0",
+                    "-s", "ROBOTSTXT_OBEY=False",
+                    "-s", f"DATABASE_URL={site.db_url}", "-s", "ALLOW_PRIVATE_NETWORKS=True",
+                    *FAST)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert verdicts(result.stderr)[0] == "Run FAILED: nothing fetched (2 failed requests)"
+    assert "Traceback" not in result.stderr
+    site.assert_kept()
+
+
+def test_an_error_burst_is_degraded_and_shown_by_runs(site: Site) -> None:
+    index = site.site.folder / "index.html"
+    missing = "".join(f'<li><a href="/news/removed-story-{n}.html">gone</a></li>'
+                      for n in range(8))
+    index.write_text(index.read_text().replace("</ul>", missing + "</ul>"))
+    result = site.crawl()
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert "Run DEGRADED: error rate 73% over 50% (8 of 11)" in verdicts(result.stderr)
+    assert "Traceback" not in result.stderr
+    failed = [line for line in result.stderr.splitlines() if "removed-story-" in line
+              and "Failed" in line]
+    assert len(failed) == 8
+    assert all("HttpError (HTTP 404): " in line for line in failed)
+    table = scrapy("runs", "-s", f"DATABASE_URL={site.db_url}")
+    assert table.returncode == 0, table.stderr
+    newest = table.stdout.splitlines()[2]
+    assert "DEGRADED: error burst: 8 of 10 requests failed" in newest
+    site.assert_kept()
+
+
+def test_a_stopped_crawl_is_not_healthy(site: Site) -> None:
+    result = site.crawl("-s", "CLOSESPIDER_PAGECOUNT=1")
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert ("Run FAILED: the run did not finish (reason: closespider_pagecount)"
+            in verdicts(result.stderr))
+    site.assert_kept()
+
+
+def test_progress_lines_and_summary_table(site: Site) -> None:
+    site.site.add(4)
+    result = site.crawl("-s", "NEWS_PROGRESS_INTERVAL=0.2", "-s", "CONCURRENT_REQUESTS=1",
+                        "-s", "DOWNLOAD_DELAY=0.15")
+    assert result.returncode == 0, result.stderr[-3000:]
+    progress = [line for line in result.stderr.splitlines() if "] INFO: Progress town: " in line]
+    assert progress
+    assert all(re.search(r"Progress town: \d+ pages \(\d+\.\d/s\), \d+ stories "
+                         r"\(\d+ new\), \d+ errors$", line) for line in progress)
+    lines = result.stderr.splitlines()
+    (start,) = [n for n, line in enumerate(lines) if "INFO: Crawl finished after " in line]
+    assert lines[start + 1].split() == ["source", "pages", "pages/s", "new", "updated",
+                                        "duplicate", "errors"]
+    row = lines[start + 3].split()
+    assert row[0] == "town"
+    assert row[3:] == ["4", "0", "0", "0"]
+
+
+@pytest.mark.parametrize("delay", [None, 0.05])
+def test_a_source_download_delay_is_kept_under_autothrottle(tmp_path: Path,
+                                                            delay: float | None) -> None:
+    with serve_growing(tmp_path / "site", 3) as (_growing, url):
+        sources = sources_file(tmp_path / "sources.yaml", url)
+        if delay is not None:
+            sources.write_text(sources.read_text() + f"    options: {{download_delay: {delay}}}\n")
+        result = scrapy("crawl", "news", "-s", f"DATABASE_URL=sqlite:///{tmp_path / 'news.db'}",
+                        "-s", f"NEWS_SOURCES_FILE={sources}", "-s", "AUTOTHROTTLE_ENABLED=True",
+                        "-s", "AUTOTHROTTLE_DEBUG=True", "-s", "AUTOTHROTTLE_START_DELAY=0.05")
+    assert result.returncode == 0, result.stderr[-3000:]
+    adjusted = [line for line in result.stderr.splitlines()
+                if "[scrapy.extensions.throttle] INFO: slot: " in line]
+    assert bool(adjusted) is (delay is None)
