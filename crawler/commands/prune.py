@@ -9,7 +9,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.commands._database import open_database
-from crawler.commands.export import parse_since
+from crawler.commands.export import parse_when
 from storage.retention import PRUNE_BATCH, prune_stories
 
 
@@ -31,7 +31,7 @@ class PruneCommand(ScrapyCommand):
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         """The command's options."""
         super().add_options(parser)
-        parser.add_argument("--before", type=parse_since, metavar="DATE", required=True,
+        parser.add_argument("--before", type=parse_when, metavar="DATE", required=True,
                             help="delete stories last updated before this ISO 8601 time (UTC "
                                  "when no offset is given)")
         parser.add_argument("--source", metavar="NAME", help="only stories of this source")
