@@ -89,6 +89,8 @@ class RunLocks:
 
     def _lock_database(self, url: str) -> None:
         """A session advisory lock per source on one held connection, or LockRefused."""
+        # An engine of its own, not the shared one: the advisory lock lives as long as this
+        # connection, which must be closed (never returned to a pool) to release it.
         self.engine = make_engine(url)
         self.connection = self.engine.connect()
         for name in self.names:

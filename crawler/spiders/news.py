@@ -55,8 +55,9 @@ from crawler.spiders.crediting import CreditingSpider
 from pipelines.items import PageItem
 from pipelines.markers import Markers, load_markers
 from pipelines.neardup import permutations
+from storage.migrate import migrated_engine
 from storage.runs import last_finished_starts
-from storage.session import make_engine, make_sessionmaker
+from storage.session import make_sessionmaker
 
 logger = logging.getLogger(__name__)
 
@@ -146,16 +147,13 @@ class NewsSpider(CreditingSpider):
         url = self.settings.get("DATABASE_URL")
         if not url:
             return {}
-        engine = make_engine(url)
         try:
-            with make_sessionmaker(engine)() as session:
+            with make_sessionmaker(migrated_engine(url))() as session:
                 return last_finished_starts(session, [s.name for s in self.sources])
         except SQLAlchemyError as exc:
             logger.info("No previous runs read (%s): sitemap and feed entries are all kept",
                         type(exc).__name__)
             return {}
-        finally:
-            engine.dispose()
 
     def _start_requests(self) -> Iterator[Request]:
         """The first requests of every selected source."""
