@@ -33,6 +33,7 @@ MAX_AUTHOR_WORDS = 6
 MAX_BYLINE_NAMES = 4
 BYLINE_NAMES = ("byline", "author", "autor", "auteur", "firma", "signature", "tac-gia")
 BYLINE_MAX_CHARS = 80
+TOP_BYLINE_LINES = 2
 NOT_ALNUM = re.compile(r"\W+")
 
 
@@ -152,9 +153,30 @@ def page_authors(
     return [name for name in (author or "").split(";") if name.strip()]
 
 
+def is_prefixed_byline(line: str, prefixes: tuple[str, ...]) -> bool:
+    """Tell whether LINE is only a byline prefix and names ("Von Jana Keller", "By A and B")."""
+    stripped = line.strip()
+    return (
+        len(stripped) <= BYLINE_MAX_CHARS and strip_prefix(stripped, prefixes) != stripped
+        and looks_like_name(stripped, prefixes)
+    )
+
+
+def split_top_byline(lines: list[str], prefixes: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """Split a prefixed byline line off the top of LINES (first or second): (body, authors)."""
+    for index, line in enumerate(lines[:TOP_BYLINE_LINES]):
+        if len(lines) > 1 and is_prefixed_byline(line, prefixes):
+            return lines[:index] + lines[index + 1 :], [line]
+    return lines, []
+
+
 def split_byline(lines: list[str], markers: Markers) -> tuple[list[str], list[str], str | None]:
-    """Split trailing byline and credit lines off LINES: (body, authors, publisher)."""
-    body = list(lines)
+    """Split a top byline and trailing byline and credit lines off LINES.
+
+    Returns (body, authors, publisher); a closing byline's names come before a top one's.
+    """
+    body, top_authors = split_top_byline(lines, markers.byline_prefixes)
+    body = list(body)
     authors: list[str] = []
     publisher: str | None = None
     for _ in range(4):
@@ -171,4 +193,4 @@ def split_byline(lines: list[str], markers: Markers) -> tuple[list[str], list[st
         else:
             break
         body.pop()
-    return body, authors, publisher
+    return body, authors or top_authors, publisher

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import re
+
 from lxml.html import HtmlElement
 
 from pipelines.markers import Markers
@@ -13,13 +16,19 @@ READ_ALSO_LINK_SHARE = 0.3
 TEASER_TAGS = ("p", "li", "div", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "aside")
 
 
+@functools.cache
+def names_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    """One compiled search for any of NAMES as a substring, built once per marker list."""
+    return re.compile("|".join(map(re.escape, names))) if names else re.compile("(?!)")
+
+
 def is_box(element: HtmlElement, markers: Markers) -> bool:
     """Tell whether ELEMENT is a short newsletter, consent or paywall box, by its names.
 
     Boxes without such names are caught by their phrases, line by line (is_teaser_line).
     """
     names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
-    if names == " " or not any(name in names for name in markers.box_names):
+    if names == " " or not names_pattern(markers.box_names).search(names):
         return False
     if element.tag in ("html", "body", "main", "article") or is_stop_block(element):
         return False
@@ -37,7 +46,7 @@ def first_text(element: HtmlElement) -> str:
 def is_read_also(element: HtmlElement, prefixes: tuple[str, ...]) -> bool:
     """Tell whether ELEMENT is a short "read also" line or box that links to other articles."""
     head = first_text(element)
-    if not head or not any(head.startswith(prefix) for prefix in prefixes):
+    if not head or not head.startswith(prefixes):
         return False
     text = text_of(element)
     if not text or len(text) > READ_ALSO_MAX_CHARS or element.find(".//a") is None:

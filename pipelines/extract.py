@@ -31,6 +31,7 @@ from pipelines.embedded import DATA_SCRIPT_IDS, embedded_text, ld_article_body
 from pipelines.line_cleaning import clean_lines
 from pipelines.markers import Markers, load_markers
 from pipelines.page_kind import KindWords, PageFacts, is_article, microdata_article
+from pipelines.standfirst import standfirst_lines
 from pipelines.tree_text import link_density, text_of
 
 logger = logging.getLogger(__name__)
@@ -195,6 +196,8 @@ def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | No
     lines = clean_lines(body_lines(cleaned, url), title, markers, links)
     if len("".join(lines)) < MIN_BODY_CHARS:
         lines = clean_lines(fallback_lines(cleaned, url, article_ld), title, markers, links)
+    lead = clean_lines(standfirst_lines(cleaned, lines), title, markers, links)
+    lines = lead + lines
     lines, byline_authors, credited = authors.split_byline(lines, markers)
     text = "\n\n".join(lines)
     metas = metadata.meta_tags(tree)  # after clean_tree, as every lookup below

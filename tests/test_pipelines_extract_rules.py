@@ -169,3 +169,29 @@ def test_collection_page_holding_an_article_is_an_article() -> None:
     html = page(paragraphs(*PARAGRAPHS),
                 head=f"<script type='application/ld+json'>{json.dumps(ld)}</script>")
     assert extract_article(html, URL) is not None
+
+
+LEAD = ("Households face watering limits from next week after the driest winter on record left"
+        " the reservoir at a fraction of its usual volume.")
+
+
+@pytest.mark.parametrize("lead", [
+    f"<div class='intro'><strong>{LEAD}</strong></div>",
+    f"<h2>{LEAD}</h2><div class='meta'>Por Lucía Ferrer · 7 de marzo de 2024</div>",
+])
+def test_the_standfirst_opens_the_text(lead: str) -> None:
+    """A lead paragraph in an element of its own between the heading and the body comes first."""
+    html = page(f"{lead}<div class='body'>{paragraphs(*PARAGRAPHS)}</div>")
+    article = extract_article(html, URL)
+    assert article is not None
+    assert article.text.split("\n\n") == [LEAD, *PARAGRAPHS]
+
+
+@pytest.mark.parametrize("byline", ["Von Jana Keller", "By Anna Berger and Jonas Keller",
+                                    "Par Claire Martin"])
+def test_a_top_byline_line_leaves_the_text(byline: str) -> None:
+    """A short line of a byline prefix and names at the top is an author line, not body text."""
+    html = page(f"<p class='who'>{byline}</p>" + paragraphs(*PARAGRAPHS))
+    article = extract_article(html, URL)
+    assert article is not None
+    assert article.text.split("\n\n") == PARAGRAPHS

@@ -29,21 +29,9 @@ GOLDEN_FIELDS = ("url", "title", "text", "authors", "published_at", "language", 
 NON_ARTICLES = ("/gioi-thieu.html", "/cookie.html", "/chinh-sach-cookie.html",
                 "/impressum.html", "/datenschutz/cookies.html", "/quienes-somos.html",
                 "/politica-de-cookies.html")
-# Golden fields the extraction stage does not get right yet (standfirsts, a "Von ..." byline
-# left in the text): expected failures, strict, so that each one is flipped as soon as
-# extraction is right.
-LEAD = "extraction: the standfirst (sapo / entradilla) is left out of the body"
-DE_BYLINE_TEXT = "extraction: the 'Von <author>' byline line is kept in the body"
-PENDING: dict[tuple[str, str], str] = {
-    ("baosongque/xa-hoi/thon-ven-song-khoi-phuc-nghe-dan-lat-truyen-thong-20240307101000",
-     "text"): LEAD,
-    ("baosongque/giao-duc/truong-lang-mo-lop-hoc-boi-mien-phi-20240308081500", "text"): LEAD,
-    ("tinnhanh/doi-song/cho-phien-vung-cao-nhon-nhip-ngay-cuoi-tuan-post2003", "text"): LEAD,
-    ("rheinblatt/lokales/2024/03/neue-faehre-verbindet-die-ufer", "text"): DE_BYLINE_TEXT,
-    ("rheinblatt/wirtschaft/2024/03/baeckerei-setzt-auf-solarstrom", "text"): DE_BYLINE_TEXT,
-    ("eldiario/sociedad/la-biblioteca-movil-llega-a-los-pueblos-de-la-sierra", "text"): LEAD,
-    ("eldiario/economia/la-cooperativa-de-aceite-abre-su-primera-tienda", "text"): LEAD,
-}
+# Golden fields the extraction stage does not get right yet: expected failures, strict, so
+# that each one is flipped as soon as extraction is right (none at present).
+PENDING: dict[tuple[str, str], str] = {}
 # The aggregator's copies: their golden is the original's story (credit through a 301
 # redirect and through an AMP page).
 COPIES = {
