@@ -39,6 +39,11 @@ logger = logging.getLogger(__name__)
 
 # Namespace of the PostgreSQL advisory locks taken per content hash (see lock_story_keys).
 CONTENT_LOCK_NAMESPACE = 0x6E657773
+# Band keys are locked as single 64-bit keys, a key space apart from the (namespace, hash)
+# one; in ascending order, so two writers never wait for each other's next key (no deadlock).
+LOCK_CONTENT = text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))")
+LOCK_BANDS = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:bands AS bigint[])) AS k "
+                  "ORDER BY k")
 
 
 class SaveOutcome(enum.StrEnum):
@@ -53,14 +58,19 @@ class SaveOutcome(enum.StrEnum):
 def lock_story_keys(session: Session, record: ArticleRecord) -> None:
     """Serialize concurrent writers of the same story until the transaction ends.
 
-    URLs are unique columns, so a racing insert fails and is retried; a body hash is not, so
-    on PostgreSQL writers of one content hash take an advisory lock, and on SQLite the
-    transaction takes the database's write lock up front (BEGIN IMMEDIATE).
+    Call it before looking the record's story up (its near-duplicate candidates included).
+    URLs are unique columns, so a racing insert fails and is retried; a body hash and a
+    near-duplicate are not, so on PostgreSQL a writer takes an advisory lock on its content
+    hash and on each of its LSH band keys (two near-duplicates that can find each other share
+    a band key: the second waits, then sees the first's bands); on SQLite the transaction takes
+    the database's write lock up front (BEGIN IMMEDIATE), so every writer's lookup sees what
+    the others committed.
     """
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"),
-                     {"ns": CONTENT_LOCK_NAMESPACE, "key": record.content_hash})
+        conn.execute(LOCK_CONTENT, {"ns": CONTENT_LOCK_NAMESPACE, "key": record.content_hash})
+        if record.bands:
+            conn.execute(LOCK_BANDS, {"bands": sorted(set(record.bands))})
     elif conn.dialect.name == "sqlite" and not getattr(
         conn.connection.dbapi_connection, "in_transaction", True
     ):
