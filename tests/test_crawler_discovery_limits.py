@@ -25,7 +25,8 @@ CAP = 5
 
 
 class Site(BaseHTTPRequestHandler):
-    """robots.txt, the plain and the gzip-encoded sitemap; 404 for anything else."""
+    """robots.txt, the plain and the gzip-encoded sitemap, a small page at each listed URL
+    (so that the run is healthy: a 404 for each would make it degraded); 404 for the rest."""
 
     hits: Counter[str] = Counter()
     encoded = gzip.compress(SITEMAP, mtime=0)
@@ -39,6 +40,9 @@ class Site(BaseHTTPRequestHandler):
             body = SITEMAP
         elif self.path == "/big-encoded.xml":
             body, headers["Content-Encoding"] = self.encoded, "gzip"
+        elif self.path.startswith("/p/"):
+            body, headers = b"<html><body><p>A listed page.</p></body></html>", {
+                "Content-Type": "text/html; charset=utf-8"}
         else:
             body, headers = b"missing", {"Content-Type": "text/plain"}
         self.send_response(200 if body != b"missing" else 404)

@@ -18,8 +18,10 @@ FOOTBRIDGE = "/news/2024/09/11/footbridge-opens.html"  # on gazette, credited, n
 
 
 def without_times(stories: list[dict]) -> list[dict]:
-    """The export without first/last seen times (seen_urls is in first-seen order: sorted)."""
-    return sorted(({**s, "seen_urls": sorted(s["seen_urls"]),
+    """The export without story ids and times, which follow arrival order (seen_urls is in
+    first-seen order: sorted)."""
+    return sorted(({**{k: v for k, v in s.items() if k not in ("id", "updated_at")},
+                    "seen_urls": sorted(s["seen_urls"]),
                     "urls": sorted((u["url"], u["relation"], u["kind"]) for u in s["urls"])}
                    for s in stories), key=lambda s: s["url"])
 

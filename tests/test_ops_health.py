@@ -108,19 +108,3 @@ def test_progress_lines_and_summary_table(site: Site) -> None:
     row = lines[start + 3].split()
     assert row[0] == "town"
     assert row[3:] == ["4", "0", "0", "0"]
-
-
-@pytest.mark.parametrize("delay", [None, 0.05])
-def test_a_source_download_delay_is_kept_under_autothrottle(tmp_path: Path,
-                                                            delay: float | None) -> None:
-    with serve_growing(tmp_path / "site", 3) as (_growing, url):
-        sources = sources_file(tmp_path / "sources.yaml", url)
-        if delay is not None:
-            sources.write_text(sources.read_text() + f"    options: {{download_delay: {delay}}}\n")
-        result = scrapy("crawl", "news", "-s", f"DATABASE_URL=sqlite:///{tmp_path / 'news.db'}",
-                        "-s", f"NEWS_SOURCES_FILE={sources}", "-s", "AUTOTHROTTLE_ENABLED=True",
-                        "-s", "AUTOTHROTTLE_DEBUG=True", "-s", "AUTOTHROTTLE_START_DELAY=0.05")
-    assert result.returncode == 0, result.stderr[-3000:]
-    adjusted = [line for line in result.stderr.splitlines()
-                if "[scrapy.extensions.throttle] INFO: slot: " in line]
-    assert bool(adjusted) is (delay is None)
