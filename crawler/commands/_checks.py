@@ -8,6 +8,8 @@ refused with the closest valid name.
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 import difflib
 import os
 import tempfile
@@ -197,3 +199,12 @@ def check_writable_folder(setting: str, folder: str) -> None:
     except OSError as exc:
         raise UsageError(f"setting {setting}={folder!r}: not a writable folder: "
                          f"{exc.strerror or exc}", print_help=False) from None
+
+
+def parse_when(value: str) -> dt.datetime:
+    """An ISO 8601 date or time; naive values are taken as UTC."""
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import json
 import os
 import stat
@@ -23,19 +22,11 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.settings import BaseSettings
 
+from crawler.commands._checks import parse_when
 from crawler.commands._database import open_database
 from crawler.sources import SourcesConfigError, load_sources
 from storage.read import iter_stories, stored_sources
 from storage.records import StoryView
-
-
-def parse_when(value: str) -> dt.datetime:
-    """An ISO 8601 date or time; naive values are taken as UTC."""
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def write_lines(stories: Iterable[StoryView], out: IO[str]) -> int:

@@ -8,8 +8,8 @@ import sys
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.commands._checks import parse_when
 from crawler.commands._database import open_database
-from crawler.commands.export import parse_when
 from storage.retention import PRUNE_BATCH, prune_stories
 
 
