@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dateparser
@@ -85,18 +86,35 @@ def date_in_words(text: str, language: str | None) -> datetime | None:
     return None
 
 
-def published_at(
-    tree: HtmlElement, article_ld: dict | None, url: str, metas: dict[str, str],
-    language: str | None = None,
-) -> datetime | None:
+@dataclass(frozen=True)
+class DateEvidence:
+    """What a page states about its date: a machine-readable time, else short date texts."""
+
+    structured: datetime | None
+    texts: list[str]
+
+    @property
+    def stated(self) -> int:
+        """How many dates the page states (1 for a machine-readable one)."""
+        return 1 if self.structured else len(self.texts)
+
+
+def date_evidence(tree: HtmlElement, article_ld: dict | None, metas: dict[str, str]
+                  ) -> DateEvidence:
+    """The page's machine-readable date, else its date texts (looked for only then)."""
+    structured = structured_date(tree, article_ld, metas)
+    return DateEvidence(structured, [] if structured else date_texts(tree))
+
+
+def published_at(tree: HtmlElement, evidence: DateEvidence, url: str,
+                 language: str | None = None) -> datetime | None:
     """Return the publication time: machine-readable, then in words, then htmldate's search.
 
     dateparser and htmldate run only when the page states no machine-readable date.
     """
-    stated = structured_date(tree, article_ld, metas)
-    if stated:
-        return stated
-    for text in date_texts(tree):
+    if evidence.structured:
+        return evidence.structured
+    for text in evidence.texts:
         try:
             worded = date_in_words(text, language)
         except (ValueError, OverflowError, LookupError):

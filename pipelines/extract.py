@@ -202,13 +202,13 @@ def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | No
     text = "\n\n".join(lines)
     metas = metadata.meta_tags(tree)  # after clean_tree, as every lookup below
     language = metadata.declared_language(tree, metas)
-    published = dates.published_at(tree, article_ld, url, metas, language)
+    evidence = dates.date_evidence(tree, article_ld, metas)
+    published = dates.published_at(tree, evidence, url, language)
     not_authors = frozenset(name.casefold() for name in (credited, *sites) if name)
     names = authors.page_authors(tree, url, article_ld, metas, byline_authors)
     names = authors.normalize_authors(names, markers.byline_prefixes, not_authors, url)
-    stated = 1 if dates.structured_date(tree, article_ld, metas) else len(
-        dates.date_texts(tree))
-    facts = page_facts(tree, url, title, ld_objects, metas, (text, stated, bool(names), len(links)))
+    facts = page_facts(tree, url, title, ld_objects, metas,
+                       (text, evidence.stated, bool(names), len(links)))
     if not is_article(facts, KindWords(markers.non_article_words, markers.non_article_fillers)):
         logger.debug("not an article: %s", url)
         return None

@@ -93,10 +93,21 @@ class WorkerPool:
         self.alone = asyncio.Lock()
         self.alone_executor: ProcessPoolExecutor | None = None
 
-    def _new_executor(self) -> ProcessPoolExecutor:
-        """A process pool whose workers run init_worker first."""
-        return ProcessPoolExecutor(self.workers, mp_context=_context(),
-                                   initializer=init_worker, initargs=self.initargs)
+    def _new_executor(self) -> tuple[ProcessPoolExecutor, list[Future[int]]]:
+        """A process pool whose workers run init_worker first, all started now.
+
+        The pool starts a worker for each of its first jobs (a pid query each, returned)
+        until it has them all: no later submit starts one. A submit that starts a worker
+        races the pool's own handling of a dead worker (it may find the pool's pipes closed,
+        and a worker started then is never ended by the pool): here it cannot.
+        """
+        executor = ProcessPoolExecutor(self.workers, mp_context=_context(),
+                                       initializer=init_worker, initargs=self.initargs)
+        try:
+            return executor, [executor.submit(os.getpid) for _ in range(self.workers)]
+        except BaseException:
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
 
     def start(self) -> None:
         """Start every worker now (blocking), or fall back to in-process work."""
@@ -105,8 +116,7 @@ class WorkerPool:
             return
         executor: ProcessPoolExecutor | None = None
         try:
-            executor = self._new_executor()
-            futures = [executor.submit(os.getpid) for _ in range(self.workers)]
+            executor, futures = self._new_executor()
             for future in futures:
                 future.result(timeout=START_TIMEOUT_S)
         except Exception as exc:  # any failure to start means: work here
@@ -149,7 +159,7 @@ class WorkerPool:
         logger.warning("Worker pool broke (%s: %s): restarting it and resubmitting its pages",
                        type(exc).__name__, exc)
         try:
-            self.executor = self._new_executor()
+            self.executor, _ = self._new_executor()
         except Exception as error:  # a pool that cannot be rebuilt: work here
             self.executor = None
             logger.warning("Worker pool could not restart (%s: %s): processing pages "
@@ -168,7 +178,7 @@ class WorkerPool:
             while (executor := self.executor) is not None:
                 try:
                     future = executor.submit(fn, *args)
-                except (OSError, RuntimeError, BrokenProcessPool) as exc:
+                except Exception as exc:  # the pool broke under the submit (pipes, forkserver)
                     self._replace(executor, exc)
                     continue
                 try:
@@ -191,7 +201,7 @@ class WorkerPool:
                         1, mp_context=multiprocessing.get_context("spawn"),
                         initializer=init_worker, initargs=self.initargs)
                 future = self.alone_executor.submit(fn, *args)
-            except (OSError, RuntimeError, BrokenProcessPool) as exc:
+            except Exception as exc:  # no worker could be started for it
                 logger.warning("No worker for a page that broke its pool (%s): processing it "
                                "in-process", type(exc).__name__)
                 self._close_alone()
@@ -209,11 +219,23 @@ class WorkerPool:
             executor.shutdown(wait=False)
 
     def close(self) -> None:
-        """Let the workers finish their jobs and exit."""
+        """Let the workers finish their jobs and exit, then end any stray worker.
+
+        A worker that a broken pool started while it was being torn down (a submit racing
+        the pool's own break detection) is never terminated by it and waits on a dead queue
+        for ever; the broken pool's thread, joining it, would then hold up this process's
+        exit. Once every pool is shut down, a worker still alive is such a stray.
+        """
         executor, self.executor = self.executor, None
         if executor is not None:
             executor.shutdown(wait=True)
-        self._close_alone()
+        alone, self.alone_executor = self.alone_executor, None
+        if alone is not None:
+            alone.shutdown(wait=True)
+        for stray in multiprocessing.active_children():
+            logger.warning("Ending worker process %s left behind by a broken pool", stray.pid)
+            stray.kill()
+            stray.join()
 
 
 class PoolPipeline:

@@ -25,7 +25,7 @@ from storage.models import UrlRelation
 from storage.read import near_duplicate_candidates
 from storage.records import ArticleRecord, UnstorableRecord, storable
 from storage.session import dispose_shared_engines, make_sessionmaker, redact_url
-from storage.write import SaveOutcome, lock_story_keys, save_article
+from storage.write import SaveOutcome, save_article
 
 logger = logging.getLogger(__name__)
 
@@ -101,13 +101,19 @@ def write_record(session: Session, record: ArticleRecord, finder: NearDuplicateF
                  ) -> Saved:
     """Merge one record (its near-duplicate found first) in the session's transaction.
 
-    The record's story keys are locked first (lock_story_keys), so a concurrent writer of a
-    near-duplicate commits before this one looks for candidates, or waits for this one.
+    save_article locks the record's story keys before with_near_duplicate runs, so a
+    concurrent writer of a near-duplicate commits before this one looks for candidates, or
+    waits for this one.
     """
-    lock_story_keys(session, record)
-    record = with_near_duplicate(session, record, finder)
-    outcome, story_id = save_article(session, record)
-    return outcome, story_id, record.near_duplicate_of
+    near: list[int | None] = [None]
+
+    def find_near_duplicate(session: Session, record: ArticleRecord) -> ArticleRecord:
+        record = with_near_duplicate(session, record, finder)
+        near[0] = record.near_duplicate_of
+        return record
+
+    outcome, story_id = save_article(session, record, find_near_duplicate)
+    return outcome, story_id, near[0]
 
 
 class StorePipeline:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -301,14 +302,23 @@ def _relation(story_url: str, record: ArticleRecord) -> UrlRelation:
     return record.relation
 
 
-def save_article(session: Session, record: ArticleRecord) -> tuple[SaveOutcome, int]:
+# Called once the record's story keys are locked, before its story is looked up: the record
+# as it is to be merged (with_near_duplicate in pipelines/store.py sets near_duplicate_of).
+Prepare = Callable[[Session, ArticleRecord], ArticleRecord]
+
+
+def save_article(session: Session, record: ArticleRecord, prepare: Prepare | None = None
+                 ) -> tuple[SaveOutcome, int]:
     """Merge an article into its story (creating it when new); returns outcome and story id.
 
     The caller owns the transaction: commit after this returns, roll back on error. The
-    record is first bounded as the schema holds it (storable: UnstorableRecord if it cannot be).
+    record is first bounded as the schema holds it (storable: UnstorableRecord if it cannot be),
+    then its story keys are locked (lock_story_keys) and `prepare`, if given, completes it.
     """
     record = storable(record)
     lock_story_keys(session, record)
+    if prepare is not None:
+        record = prepare(session, record)
     story, seen, own_text = find_story(session, record)
     if story is None:
         story_id = _insert_story(session, record)
