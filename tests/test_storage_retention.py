@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import http.server
 import random
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,7 +21,8 @@ from storage.records import ArticleRecord
 from storage.retention import prune_stories
 from storage.session import make_engine, make_sessionmaker, shared_engine
 from tests.crawling import FAST, REPO_ROOT, scrapy
-from tests.sites.server import SampleSites
+from tests.sites.faults_pages import generated_article
+from tests.test_hostile_network_crawl import Pages
 
 OLD = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)
 FINDER = NearDuplicateFinder(0.5, 64)
@@ -82,35 +85,65 @@ def test_migrate_command_upgrades_once(tmp_path: Path) -> None:
     assert current_revision(make_engine(db_url)) == head_revision()
 
 
-def test_prune_while_a_crawl_writes(sample_sites: SampleSites, tmp_path: Path) -> None:
+class GatedPages(Pages):
+    """Serves PAGES; the page at GATED waits until OPEN is set (the crawl is held there)."""
+
+    gated = ""
+    open = threading.Event()
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path == self.gated:
+            self.open.wait()
+        super().do_GET()
+
+
+def test_prune_while_a_crawl_writes(tmp_path: Path) -> None:
+    """The crawl stores its first stories while one page (in one of its two slots) is held
+    until the prune is done: the prune runs while the crawl is open and writing, and neither
+    loses the other's rows."""
     db_url = f"sqlite:///{tmp_path / 'live.db'}"
     fill(db_url, 2000)
-    start = f"{sample_sites.urls['vietnam']}/,{sample_sites.urls['gazette']}/"
-    crawl = subprocess.Popen(
-        [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"start_urls={start}",
-         "-s", f"DATABASE_URL={db_url}", "-s", "ALLOW_PRIVATE_NETWORKS=True", *FAST,
-         "-s", "CONCURRENT_REQUESTS=1", "-s", "DOWNLOAD_DELAY=0.6",
-         "-s", "NEWS_STORE_BATCH_SIZE=1"],
-        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    engine = make_engine(db_url)
-    new = select(func.count()).select_from(Story).where(Story.source == "start_urls")
-    deadline = time.monotonic() + 120
-    while True:  # until the crawl has stored its first story
-        with engine.connect() as conn:
-            if conn.execute(new).scalar_one():
-                break
-        assert crawl.poll() is None, "the crawl ended without storing a story"
-        assert time.monotonic() < deadline, "no story stored in 120 s"
-        time.sleep(0.05)
-    pruned = scrapy("prune", "--before", "2024-01-01", "--batch", "20",
-                    "-s", f"DATABASE_URL={db_url}")
-    assert crawl.poll() is None, "the crawl ended before the prune: nothing ran at once"
-    stderr = crawl.communicate(timeout=300)[1]
+    slugs = [f"harbour-bridge-reopens-after-repairs-part-{n}" for n in range(4)]
+    pages = {"/": "<html><body>" + "".join(f"<a href='/news/{slug}.html'>{slug}</a>"
+                                           for slug in slugs) + "</body></html>"}
+    pages.update({f"/news/{slug}.html": generated_article(slug) for slug in slugs})
+    handler = type("Handler", (GatedPages,), {"pages": pages, "hits": [],
+                                              "gated": f"/news/{slugs[-1]}.html",
+                                              "open": threading.Event()})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        crawl = subprocess.Popen(
+            [sys.executable, "-m", "scrapy", "crawl", "news",
+             "-a", f"start_urls=http://127.0.0.1:{server.server_address[1]}/",
+             "-s", f"DATABASE_URL={db_url}", "-s", "ALLOW_PRIVATE_NETWORKS=True", *FAST,
+             "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2", "-s", "DOWNLOAD_TIMEOUT=600",
+             "-s", "NEWS_STORE_BATCH_SIZE=1"],
+            cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        engine = make_engine(db_url)
+        new = select(func.count()).select_from(Story).where(Story.source == "start_urls")
+        deadline = time.monotonic() + 120
+        while True:  # until the crawl has stored its first story
+            with engine.connect() as conn:
+                if conn.execute(new).scalar_one():
+                    break
+            assert crawl.poll() is None, "the crawl ended without storing a story"
+            assert time.monotonic() < deadline, "no story stored in 120 s"
+            time.sleep(0.05)
+        pruned = scrapy("prune", "--before", "2024-01-01", "--batch", "20",
+                        "-s", f"DATABASE_URL={db_url}")
+        assert crawl.poll() is None, "the crawl ended before the prune: nothing ran at once"
+        handler.open.set()
+        stderr = crawl.communicate(timeout=300)[1]
+    finally:
+        handler.open.set()
+        server.shutdown()
+        server.server_close()
     assert pruned.returncode == 0, pruned.stderr
     assert "pruned 2000 stories last updated before 2024-01-01T00:00:00+00:00" in pruned.stderr
     assert crawl.returncode == 0, stderr[-2000:]
     assert "Traceback" not in stderr, stderr[-2000:]
     assert counts(db_url) == (0, 0, 0)
     with engine.connect() as conn:
-        assert conn.execute(new).scalar_one() == 9
+        assert conn.execute(new).scalar_one() == len(slugs)
     engine.dispose()
