@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 from common.resources import package_dir
 from storage.session import shared_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +26,14 @@ _upgraded: set[str] = set()
 _upgrade_lock = threading.Lock()
 
 
+# Alembic is imported where it is used: it takes about a second to import (through mako and
+# pygments), which every scrapy command would pay at start-up, --help and refusals included.
+
+
 def alembic_config() -> Config:
     """An Alembic configuration pointing at the bundled migrations."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
@@ -35,11 +41,15 @@ def alembic_config() -> Config:
 
 def head_revision() -> str | None:
     """The newest migration's revision id."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
     """The revision a database is at, None for an empty database."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -58,6 +68,9 @@ def upgrade_database(engine: Engine) -> None:
     Safe when several crawlers start at once: the upgrade runs under a database lock and
     re-reads the revision once it holds it.
     """
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     head = head_revision()
     if current_revision(engine) == head:
         return

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-import uvicorn
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.commands._database import open_database
 from storage.session import redact_url
-from storage.web.app import create_app
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -41,6 +39,10 @@ class ServeCommand(ScrapyCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         """Bring the schema up to date, then serve read-only until SIGINT or SIGTERM."""
+        import uvicorn  # imported here: FastAPI and uvicorn load in about a second
+
+        from storage.web.app import create_app
+
         assert self.settings is not None
         if args:
             raise UsageError(f"unexpected argument: {args[0]}", print_help=False)
