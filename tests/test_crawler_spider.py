@@ -30,7 +30,6 @@ def spider(**settings: object) -> NewsSpider:
     crawler.spider = NewsSpider.from_crawler(
         crawler, start_urls=f"{URLS['vietnam']}/,{URLS['gazette']}/"
     )
-    crawler._apply_settings()
     crawler.stats.open_spider()
     return crawler.spider
 
