@@ -6,7 +6,6 @@ import zlib
 from collections.abc import Iterable
 
 import numpy as np
-from datasketch import MinHashLSH
 
 from storage.bands import band_keys
 
@@ -83,6 +82,10 @@ class NearDuplicateFinder:
     """
 
     def __init__(self, threshold: float, num_perm: int) -> None:
+        # Imported here: datasketch imports scipy's integrators (about a second of CPU),
+        # which only a process that stores stories needs.
+        from datasketch import MinHashLSH
+
         self.threshold = threshold
         self.num_perm = num_perm
         layout = MinHashLSH(threshold=threshold, num_perm=num_perm)

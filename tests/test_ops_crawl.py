@@ -148,8 +148,16 @@ def test_killed_crawl_resumes_from_its_jobdir(sample_sites: SampleSites, tmp_pat
     titles = Counter(s["title"] for s in stories)
     assert len(stories) == STORIES, titles
     assert set(titles.values()) == {1}
+    # A stored original is fetched again only to verify the credit of a copy that was not
+    # stored before the kill (the copy's credit is judged against the original's text).
+    def journaled_url(url: str) -> bool:
+        return fingerprint(Request(url)).hex() in journaled
+
+    recheck = {s["original_url"] for s in stories if s["original_url"] and not all(
+        journaled_url(url) for url in s["seen_urls"] if url != s["original_url"])}
     refetched = [line for line in requests_since(sample_sites, offset)
-                 if fingerprint(request_of(sample_sites, line)).hex() in journaled]
+                 if journaled_url(request_of(sample_sites, line).url)
+                 and request_of(sample_sites, line).url not in recheck]
     assert not refetched, "articles stored before the kill were fetched again"
     (run,) = runs_of(db_url)
     assert run.stories_new == STORIES - stored_before
