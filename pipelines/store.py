@@ -25,7 +25,7 @@ from storage.models import UrlRelation
 from storage.read import near_duplicate_candidates
 from storage.records import ArticleRecord, UnstorableRecord, storable
 from storage.session import dispose_shared_engines, make_sessionmaker, redact_url
-from storage.write import SaveOutcome, save_article
+from storage.write import SaveOutcome, lock_story_keys, save_article
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +114,17 @@ def write_record(session: Session, record: ArticleRecord, finder: NearDuplicateF
 
     outcome, story_id = save_article(session, record, find_near_duplicate)
     return outcome, story_id, near[0]
+
+
+def write_batch(session: Session, records: list[ArticleRecord], finder: NearDuplicateFinder
+                ) -> list[Saved]:
+    """Merge a batch of records in the session's transaction, their story keys locked first.
+
+    All the batch's keys are locked up front, in one order (lock_story_keys), so two writers
+    whose batches hold the same stories in crossed order do not deadlock.
+    """
+    lock_story_keys(session, records)
+    return [write_record(session, record, finder) for record in records]
 
 
 class StorePipeline:
@@ -213,7 +224,7 @@ class StorePipeline:
         assert self.sessions is not None
         try:
             with self.sessions.begin() as session:
-                return [write_record(session, record, self.finder) for record in records]
+                return [*write_batch(session, records, self.finder)]
         except SQLAlchemyError as exc:
             logger.info("Writing %d stories one by one after a batch failed (%s)",
                         len(records), type(exc).__name__)
