@@ -141,8 +141,9 @@ SPIDERMON_SPIDER_CLOSE_MONITORS = ["crawler.monitors.FailedSuite",
 # date); give each scheduled run its own name, e.g. news-2026112406. Empty: local scheduler.
 REDIS_URL = ""
 NEWS_REDIS_FRONTIER = ""
-# A request handed to a process is leased to it for this long; a lease that expires (the
-# process died) puts the request back in the queue for the other processes.
+# A request handed to a process is leased to it for this long, renewed while the process
+# holds it (until its pages are stored or dropped); a lease that expires (the process died)
+# puts the request back in the queue for the other processes.
 NEWS_REDIS_LEASE_SECONDS = 300.0
 # A process closes once the shared frontier has been empty (nothing queued or leased) this long.
 NEWS_REDIS_IDLE_SECONDS = 5.0

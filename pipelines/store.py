@@ -35,6 +35,8 @@ SAVE_ATTEMPTS = 3
 # that must only trust stored work (the near-duplicate index, the JOBDIR journal, run
 # records) listen to it instead of item_scraped, which fires while the item is still buffered.
 story_stored = object()
+# Sent with `item` when its record could not be written (counted in news/store/failed).
+story_failed = object()
 
 
 def article_record(item: PageItem) -> ArticleRecord:
@@ -208,6 +210,7 @@ class StorePipeline:
         for (item, _record), saved in zip(batch, results, strict=True):
             if saved is None:
                 stats.inc_value("news/store/failed")
+                self.crawler.signals.send_catch_log(story_failed, item=item)
                 continue
             outcome, story_id, near_id = saved
             item.story_id, item.outcome, item.near_duplicate_of = story_id, outcome.value, near_id

@@ -129,6 +129,7 @@ CHECKS: dict[str, Check] = {
     "NEWS_HEALTH_MAX_ERROR_RATE": number(0, 1),
     "NEWS_PROGRESS_INTERVAL": number(0),
     "NEWS_ROBOTS_RETRY_SECONDS": number(0, above=True),
+    "NEWS_REDIS_LEASE_SECONDS": number(0, above=True),
     "NEWS_ROBOTS_RETRY_TIMES": whole(0),
     "NEWS_GC_FREEZE": boolean,
     "NEWS_GC_THRESHOLDS": int_list(3),
