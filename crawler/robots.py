@@ -171,12 +171,12 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
             logger.warning("robots.txt %s unreachable after %d fetches: the host's requests "
                            "stay held", url, self.retry_times + 1)
             return
-        held = self.held.pop(netloc)
-        request = held[0] if held else Request(url)
+        parser = await self._parser(response, (self.held[netloc] or [Request(url)])[0])
         self.fetches[netloc] = asyncio.get_running_loop().create_future()
         self.fetches[netloc].set_result(response)
         self.parsers[netloc] = asyncio.get_running_loop().create_future()
-        self.parsers[netloc].set_result(await self._parser(response, request))
+        self.parsers[netloc].set_result(parser)
+        held = self.held.pop(netloc)
         logger.info("robots.txt %s answered %s: %d held requests go ahead", url,
                     response.status if response is not None else "nothing fetchable", len(held))
         assert self.crawler.engine is not None
