@@ -2,12 +2,14 @@
 
 RedisFrontier is a Scrapy scheduler on redis-py (public Scrapy scheduler API, requests as
 `Request.to_dict` / `request_from_dict`). Every process shares one priority queue and one
-set of request fingerprints. A request handed to a process is leased to it until
-NEWS_REDIS_LEASE_SECONDS from then; the lease ends when the request is done here (it left the
-downloader, or a downloader middleware dropped it). A lease that expires (its process died)
-puts the request back in the queue for any process. A process whose queue is empty waits
-while requests are leased elsewhere (they may find more work), and closes once the frontier
-has been empty for NEWS_REDIS_IDLE_SECONDS.
+set of request fingerprints. A request handed to a process is leased to it for
+NEWS_REDIS_LEASE_SECONDS, renewed while the process holds it: until its errback ran, or its
+callback ran and every item it yielded was stored (the store's story_stored), dropped or
+failed; a request a downloader middleware replaced (a redirect, a retry) ends its lease when
+the replacement is queued. A lease that expires (its process died, with pages fetched but not
+yet stored too) puts the request back in the queue for any process. A process whose queue is
+empty waits while requests are leased elsewhere (they may find more work), and closes once
+the frontier has been empty for NEWS_REDIS_IDLE_SECONDS.
 """
 
 from __future__ import annotations
@@ -16,18 +18,24 @@ import datetime as dt
 import logging
 import pickle
 import time
-from typing import Any
+from collections.abc import AsyncIterator
+from weakref import WeakKeyDictionary
 
 import redis
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from scrapy.utils.request import request_from_dict
+from twisted.internet.task import LoopingCall
+
+from crawler.leases import LeasedErrback, Leases
+from pipelines.store import story_failed, story_stored
 
 logger = logging.getLogger(__name__)
 
 LEASE_META = "frontier_lease"
-ACK_MIDDLEWARE = "crawler.distributed.FrontierAckMiddleware"
+LEASE_MIDDLEWARE = "crawler.distributed.LeaseKeeper"
 
 # Put expired leases back in the queue, then lease the first queued request.
 # KEYS: queue, leases, payloads, scores. ARGV: now, lease deadline. Returns {id, payload}.
@@ -77,9 +85,9 @@ def use_redis_frontier(settings: BaseSettings, spider_name: str) -> None:
     name = frontier_name(settings, spider_name, dt.datetime.now(dt.UTC).date())
     settings.set("SCHEDULER", "crawler.distributed.RedisFrontier", priority="spider")
     settings.set("NEWS_REDIS_FRONTIER", name, priority="spider")
-    middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
-    middlewares[ACK_MIDDLEWARE] = 10
-    settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
+    middlewares = dict(settings.getdict("SPIDER_MIDDLEWARES"))
+    middlewares[LEASE_MIDDLEWARE] = 0
+    settings.set("SPIDER_MIDDLEWARES", middlewares, priority="spider")
 
 
 class Frontier:
@@ -118,6 +126,11 @@ class Frontier:
         """The leased request is done: forget it."""
         self._ack(keys=[self.leases, self.payloads, self.scores], args=[lease_id])
 
+    def renew(self, lease_ids: list[str], seconds: float) -> None:
+        """Extend these leases to SECONDS from now (one that expired meanwhile stays queued)."""
+        deadline = time.time() + seconds
+        self.client.zadd(self.leases, dict.fromkeys(lease_ids, deadline), xx=True)
+
     def sizes(self) -> tuple[int, int]:
         """(queued, leased) request counts."""
         with self.client.pipeline(transaction=False) as pipe:
@@ -127,15 +140,27 @@ class Frontier:
         return int(queued), int(leased)
 
 
+# Per crawl: its scheduler and its LeaseKeeper share the leases.
+CRAWL_LEASES: WeakKeyDictionary[Crawler, Leases] = WeakKeyDictionary()
+
+
+def crawl_leases(crawler: Crawler) -> Leases:
+    """The crawl's leases, made from its settings on first use."""
+    if crawler not in CRAWL_LEASES:
+        CRAWL_LEASES[crawler] = Leases(Frontier.from_settings(crawler.settings),
+                                       crawler.settings.getfloat("NEWS_REDIS_LEASE_SECONDS"))
+    return CRAWL_LEASES[crawler]
+
+
 class RedisFrontier:
     """Scrapy scheduler: the queue and dedup of every process crawling one frontier."""
 
-    def __init__(self, crawler: Crawler, frontier: Frontier, lease_seconds: float,
-                 idle_seconds: float) -> None:
+    def __init__(self, crawler: Crawler, leases: Leases, idle_seconds: float) -> None:
         self.crawler = crawler
-        self.frontier = frontier
-        self.lease_seconds = lease_seconds
+        self.leases = leases
+        self.frontier = leases.frontier
         self.idle_seconds = idle_seconds
+        self.renewal = LoopingCall(leases.renew)
         self.spider: Spider | None = None
         self.empty_since: float | None = None
         self.waiting = False
@@ -143,21 +168,29 @@ class RedisFrontier:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RedisFrontier:
         """Build from REDIS_URL, NEWS_REDIS_FRONTIER, NEWS_REDIS_LEASE/IDLE_SECONDS."""
-        settings = crawler.settings
-        return cls(crawler, Frontier.from_settings(settings),
-                   settings.getfloat("NEWS_REDIS_LEASE_SECONDS"),
-                   settings.getfloat("NEWS_REDIS_IDLE_SECONDS"))
+        return cls(crawler, crawl_leases(crawler),
+                   crawler.settings.getfloat("NEWS_REDIS_IDLE_SECONDS"))
 
     def open(self, spider: Spider) -> None:
-        """Remember the spider (its callbacks are named in stored requests)."""
+        """Remember the spider (its callbacks are named in stored requests); renew this
+        process's leases three times per lease."""
         self.spider = spider
         logger.info("Sharing the frontier %s through Redis", self.frontier.queue)
+        self.renewal.start(self.leases.seconds / 3, now=False)
 
     def close(self, reason: str) -> None:
-        """Leave the frontier in Redis for the other processes."""
+        """Leave the frontier in Redis for the other processes (leases still held expire)."""
+        if self.renewal.running:
+            self.renewal.stop()
 
     def enqueue_request(self, request: Request) -> bool:
-        """Queue a request unless another process or this one already queued it."""
+        """Queue a request unless another process or this one already queued it; a leased
+        request's replacement (a redirect, a retry) ends the lease."""
+        if isinstance(request.errback, LeasedErrback):
+            leased = request.errback
+            leased.leases.request_done(leased.lease_id)
+            request = request.replace(errback=leased.errback)
+            request.meta.pop(LEASE_META, None)
         assert self.crawler.request_fingerprinter is not None
         fingerprint = self.crawler.request_fingerprinter.fingerprint(request).hex()
         payload = pickle.dumps(request.to_dict(spider=self.spider), protocol=5)
@@ -174,25 +207,32 @@ class RedisFrontier:
 
     def next_request(self) -> Request | None:
         """The next queued request, leased to this process; None when the queue is empty."""
-        found = self.frontier.lease(self.lease_seconds)
+        found = self.frontier.lease(self.leases.seconds)
         if found is None:
             return None
         lease_id, payload = found
         request = request_from_dict(pickle.loads(payload), spider=self.spider)  # our own payloads
         request.meta[LEASE_META] = lease_id
+        request.errback = LeasedErrback(self.leases, lease_id, request.errback)
+        self.leases.take(lease_id)
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("scheduler/dequeued/redis")
         self.empty_since, self.waiting = None, False
         return request
 
     def has_pending_requests(self) -> bool:
-        """True while requests are queued or leased (another process may find more), and
-        until the frontier has been empty for NEWS_REDIS_IDLE_SECONDS."""
+        """True while requests are queued or leased elsewhere (another process may find
+        more), and until the frontier has been empty for NEWS_REDIS_IDLE_SECONDS.
+
+        The engine asks only when this process is idle: its own leases are then held by
+        pages waiting in the store's buffer, which find no more work.
+        """
         queued, leased = self.frontier.sizes()
-        if queued or leased:
+        elsewhere = leased - len(self.leases)
+        if queued or elsewhere > 0:
             if not queued and not self.waiting:
                 logger.info("Waiting for work: %d requests leased to crawling processes",
-                            leased)
+                            elsewhere)
                 self.waiting = True
             self.empty_since = None
             return True
@@ -202,36 +242,39 @@ class RedisFrontier:
         return now - self.empty_since < self.idle_seconds
 
 
-class FrontierAckMiddleware:
-    """Downloader middleware (outermost) and signal handler: ends a request's lease once it
-    is done here: it left the downloader, came back as a response, or was dropped."""
+class LeaseKeeper:
+    """Spider middleware (outermost) and signal handler: a leased request's response holds
+    its lease until the callback is done and each item it yielded is stored or dropped."""
 
-    def __init__(self, frontier: Frontier) -> None:
-        self.frontier = frontier
+    def __init__(self, leases: Leases) -> None:
+        self.leases = leases
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> FrontierAckMiddleware:
-        """Connect to request_left_downloader."""
-        middleware = cls(Frontier.from_settings(crawler.settings))
-        crawler.signals.connect(middleware.request_left_downloader,
-                                signal=signals.request_left_downloader)
-        return middleware
+    def from_crawler(cls, crawler: Crawler) -> LeaseKeeper:
+        """Connect to the signals that end an item: stored, failed, dropped, or an error;
+        without a store (empty DATABASE_URL), scraped."""
+        keeper = cls(crawl_leases(crawler))
+        ends = [story_stored, story_failed, signals.item_dropped, signals.item_error]
+        if not crawler.settings.get("DATABASE_URL"):
+            ends.append(signals.item_scraped)
+        for signal in ends:
+            crawler.signals.connect(keeper.item_done, signal=signal)
+        return keeper
 
-    def done(self, request: Request) -> None:
-        """End the request's lease, if it has one."""
-        lease_id = request.meta.get(LEASE_META)
-        if lease_id is not None:
-            self.frontier.ack(lease_id)
+    def item_done(self, item: object) -> None:
+        """Signal handler: the item's work is over."""
+        self.leases.item_done(item)
 
-    def request_left_downloader(self, request: Request, spider: Spider) -> None:
-        """Signal handler: the download is over (a response or a failure)."""
-        self.done(request)
-
-    def process_response(self, request: Request, response: Any) -> Any:
-        """A response (downloaded, or made by a middleware): done."""
-        self.done(request)
-        return response
-
-    def process_exception(self, request: Request, exception: Exception) -> None:
-        """A middleware dropped the request (IgnoreRequest) or the download failed: done."""
-        self.done(request)
+    async def process_spider_output(self, response: Response, result: AsyncIterator[object]
+                                    ) -> AsyncIterator[object]:
+        """Hold the response's lease for each item it yields, and end the request's own hold
+        once the callback is done."""
+        lease_id = response.meta.get(LEASE_META)
+        try:
+            async for output in result:
+                if lease_id is not None and not isinstance(output, Request):
+                    self.leases.hold_item(lease_id, output)
+                yield output
+        finally:
+            if lease_id is not None:
+                self.leases.request_done(lease_id)

@@ -5,8 +5,12 @@ and parses it with the ROBOTSTXT_PARSER backend; the spider would fetch it a sec
 its `Sitemap:` lines. This subclass keeps the one response per host and answers the spider's
 own robots.txt request (meta ROBOTS_REQUEST) with it, and reads the status as RFC 9309 asks:
 a 2xx body is parsed (its first NEWS_ROBOTS_MAX_BYTES), any other answer (4xx, or redirects
-that end elsewhere) allows everything, a 5xx or a failed fetch (timeout, refused connection)
-disallows everything for the run.
+that end elsewhere) allows everything, and a 5xx or a failed fetch (timeout, refused
+connection) means "disallow until it answers": the host's requests are held (none is
+fetched), and its robots.txt is fetched again every NEWS_ROBOTS_RETRY_SECONDS, up to
+NEWS_ROBOTS_RETRY_TIMES more times. Once it answers, the held requests go ahead; while a
+fetch is due the run stays open for it. Requests still held when the run ends (the host
+never answered) are counted in `news/robots/held_unfetched`, with one warning line.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import logging
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
 from scrapy.http.request import NO_CALLBACK
 from scrapy.robotstxt import RobotParser
@@ -28,41 +32,63 @@ logger = logging.getLogger(__name__)
 
 # Request.meta key the spider sets on its own robots.txt requests (answered from the cache).
 ROBOTS_REQUEST = "news_robots"
-DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+# Status of the response made for a robots.txt fetch that failed (no answer at all).
+NO_ANSWER = 599
 
 
-def robots_body(status: int | None, body: bytes, max_bytes: int) -> bytes:
-    """The rules to parse for a robots.txt answer (RFC 9309, section 2.3.1).
+def unreachable(status: int) -> bool:
+    """True when a robots.txt answer means "disallow until it answers" (RFC 9309, 2.3.1.4)."""
+    return status >= 500
 
-    STATUS None: the fetch failed (unreachable). 2xx: the body, cut at MAX_BYTES;
-    5xx or unreachable: disallow all; any other status: no rules (allow all).
+
+def robots_body(status: int, body: bytes, max_bytes: int) -> bytes:
+    """The rules to parse for a robots.txt that answered (RFC 9309, section 2.3.1).
+
+    2xx: the body, cut at MAX_BYTES; any other status: no rules (allow all).
     """
-    if status is None or status >= 500:
-        return DISALLOW_ALL
     if 200 <= status < 300:
         return body[:max_bytes]
     return b""
 
 
 class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
-    """One robots.txt fetch per host for the robots middleware and the spider alike."""
+    """One robots.txt fetch per host for the robots middleware and the spider alike; a host
+    whose robots.txt is unreachable has its requests held until it answers."""
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.max_bytes = crawler.settings.getint("NEWS_ROBOTS_MAX_BYTES")
-        self.parser_class = load_object(crawler.settings.get("ROBOTSTXT_PARSER"))
+        settings = crawler.settings
+        self.max_bytes = settings.getint("NEWS_ROBOTS_MAX_BYTES")
+        self.retry_seconds = settings.getfloat("NEWS_ROBOTS_RETRY_SECONDS")
+        self.retry_times = settings.getint("NEWS_ROBOTS_RETRY_TIMES")
+        self.parser_class = load_object(settings.get("ROBOTSTXT_PARSER"))
         self.fetches: dict[str, asyncio.Future[Response | None]] = {}
         self.parsers: dict[str, asyncio.Future[RobotParser | None]] = {}
+        # Hosts whose robots.txt has not answered: their held requests, and the task that
+        # fetches it again (done once it answered or the fetches ran out).
+        self.held: dict[str, list[Request]] = {}
+        self.rechecks: dict[str, asyncio.Task[None]] = {}
+        crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     async def process_request(self, request: Request) -> Response | None:  # type: ignore[override]
-        """Answer the spider's robots.txt request from the shared fetch; else obey robots.txt."""
+        """Hold a request whose host's robots.txt is unreachable; answer the spider's
+        robots.txt request from the shared fetch; else obey robots.txt."""
+        if request.meta.get("dont_obey_robotstxt") or request.url.startswith(("data:", "file:")):
+            return None
+        parser = await self.robot_parser(request)
+        netloc = urlparse_cached(request).netloc
+        if netloc in self.held:
+            self.held[netloc].append(request)
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value("news/robots/held")
+            raise IgnoreRequest(f"held until robots.txt of {netloc} answers")
         if request.meta.get(ROBOTS_REQUEST):
             response = await self.robots_response(request)
             if response is None:
-                raise IgnoreRequest(f"robots.txt of {urlparse_cached(request).netloc} "
-                                    "could not be fetched")
+                raise IgnoreRequest(f"robots.txt of {netloc} could not be fetched")
             return response.replace(request=request)
-        await super().process_request(request)
+        self.process_request_2(parser, request)
         return None
 
     async def robots_response(self, request: Request) -> Response | None:
@@ -79,7 +105,8 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         return await asyncio.shield(future)
 
     async def _fetch(self, url: str) -> Response | None:
-        """Download a robots.txt (downloader middlewares only); None when it failed."""
+        """Download a robots.txt (downloader middlewares only); None when it was ignored,
+        a NO_ANSWER response when it failed."""
         robots_request = Request(url, priority=self.DOWNLOAD_PRIORITY, callback=NO_CALLBACK,
                                  meta={"dont_obey_robotstxt": True})
         assert self.crawler.engine is not None
@@ -90,11 +117,10 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         except IgnoreRequest:
             return None
         except Exception as exc:  # noqa: BLE001 - any download failure means "unreachable"
-            logger.warning("robots.txt %s unreachable (%s: %s): disallowing the host for "
-                           "this run", url, type(exc).__name__, exc)
+            logger.warning("robots.txt %s unreachable (%s: %s)", url, type(exc).__name__, exc)
             self.crawler.stats.inc_value(f"robotstxt/exception_count/{type(exc).__name__}")
             self.crawler.stats.inc_value("news/robots/unreachable")
-            return Response(url, status=599, request=robots_request)
+            return Response(url, status=NO_ANSWER, request=robots_request)
         self.crawler.stats.inc_value("robotstxt/response_count")
         self.crawler.stats.inc_value(f"robotstxt/response_status_count/{response.status}")
         if len(response.body) > self.max_bytes:
@@ -108,18 +134,68 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         if future is None:
             future = self.parsers[netloc] = asyncio.get_running_loop().create_future()
             response = await self.robots_response(request)
+            if response is not None and unreachable(response.status):
+                self.hold_host(netloc, response)
             future.set_result(await self._parser(response, request))
         return await asyncio.shield(future)
 
     async def _parser(self, response: Response | None, request: Request) -> RobotParser | None:
-        """The ROBOTSTXT_PARSER backend over the rules RFC 9309 gives the response."""
-        if response is None:
+        """The ROBOTSTXT_PARSER backend over the rules RFC 9309 gives an answer (None: no
+        robots.txt to obey, or it has not answered)."""
+        if response is None or unreachable(response.status):
             return None
-        if response.status >= 500:
-            logger.warning("robots.txt %s answered %d: disallowing the host for this run",
-                           response.url, response.status)
         parser = build_from_crawler(self.parser_class, self.crawler,
                                     robots_body(response.status, response.body, self.max_bytes))
         await self.crawler.signals.send_catch_log_async(
             signal=signals.robots_parsed, robotparser=parser, request=request)
         return parser
+
+    def hold_host(self, netloc: str, response: Response) -> None:
+        """Hold the host's requests from now on and fetch its robots.txt again later."""
+        logger.warning("robots.txt %s answered %d: holding the host's requests, fetching it "
+                       "again in %g s", response.url, response.status, self.retry_seconds)
+        self.held[netloc] = []
+        self.rechecks[netloc] = asyncio.ensure_future(self.recheck(netloc, response.url))
+
+    async def recheck(self, netloc: str, url: str) -> None:
+        """Fetch an unreachable robots.txt again until it answers or the fetches run out;
+        once it answers, its rules apply and the host's held requests go ahead."""
+        for attempt in range(1, self.retry_times + 1):
+            await asyncio.sleep(self.retry_seconds)
+            response = await self._fetch(url)
+            if response is None or not unreachable(response.status):
+                break
+            logger.info("robots.txt %s answered %d again (fetch %d of %d)", url,
+                        response.status, attempt + 1, self.retry_times + 1)
+        else:
+            logger.warning("robots.txt %s unreachable after %d fetches: the host's requests "
+                           "stay held", url, self.retry_times + 1)
+            return
+        parser = await self._parser(response, (self.held[netloc] or [Request(url)])[0])
+        self.fetches[netloc] = asyncio.get_running_loop().create_future()
+        self.fetches[netloc].set_result(response)
+        self.parsers[netloc] = asyncio.get_running_loop().create_future()
+        self.parsers[netloc].set_result(parser)
+        held = self.held.pop(netloc)
+        logger.info("robots.txt %s answered %s: %d held requests go ahead", url,
+                    response.status if response is not None else "nothing fetchable", len(held))
+        assert self.crawler.engine is not None
+        for request in held:
+            self.crawler.engine.crawl(request.replace(dont_filter=True))
+
+    def spider_idle(self) -> None:
+        """Keep the run open while an unreachable robots.txt is due to be fetched again."""
+        if any(not task.done() for task in self.rechecks.values()):
+            raise DontCloseSpider
+
+    def spider_closed(self) -> None:
+        """Count the requests still held (their host's robots.txt never answered)."""
+        for task in self.rechecks.values():
+            task.cancel()
+        held = {netloc: len(requests) for netloc, requests in self.held.items() if requests}
+        if held:
+            assert self.crawler.stats is not None
+            self.crawler.stats.set_value("news/robots/held_unfetched", sum(held.values()))
+            logger.warning("%d requests not fetched: robots.txt unreachable until the run ended "
+                           "(%s)", sum(held.values()),
+                           ", ".join(f"{netloc}: {n}" for netloc, n in sorted(held.items())))

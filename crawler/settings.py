@@ -42,6 +42,12 @@ NEWS_DISCOVERY_MAXSIZE = 50 * 1024 * 1024
 NEWS_MAX_URLS_PER_SOURCE = 100_000
 # robots.txt: how much of it is read (RFC 9309 asks for at least 500 KiB).
 NEWS_ROBOTS_MAX_BYTES = 500 * 1024
+# robots.txt that answers 5xx or not at all: the host's requests are held (RFC 9309: disallow
+# until it answers) and it is fetched again every NEWS_ROBOTS_RETRY_SECONDS, up to
+# NEWS_ROBOTS_RETRY_TIMES more times; requests still held when the run ends are counted in
+# news/robots/held_unfetched.
+NEWS_ROBOTS_RETRY_SECONDS = 60.0
+NEWS_ROBOTS_RETRY_TIMES = 5
 # Skip sitemap and feed entries (and indexed sitemaps) whose lastmod / publication date is
 # before the start of the source's last run that finished normally (crawl_runs).
 NEWS_SKIP_OLD_ENTRIES = True
@@ -135,8 +141,9 @@ SPIDERMON_SPIDER_CLOSE_MONITORS = ["crawler.monitors.FailedSuite",
 # date); give each scheduled run its own name, e.g. news-2026112406. Empty: local scheduler.
 REDIS_URL = ""
 NEWS_REDIS_FRONTIER = ""
-# A request handed to a process is leased to it for this long; a lease that expires (the
-# process died) puts the request back in the queue for the other processes.
+# A request handed to a process is leased to it for this long, renewed while the process
+# holds it (until its pages are stored or dropped); a lease that expires (the process died)
+# puts the request back in the queue for the other processes.
 NEWS_REDIS_LEASE_SECONDS = 300.0
 # A process closes once the shared frontier has been empty (nothing queued or leased) this long.
 NEWS_REDIS_IDLE_SECONDS = 5.0

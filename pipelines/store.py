@@ -25,7 +25,7 @@ from storage.models import UrlRelation
 from storage.read import near_duplicate_candidates
 from storage.records import ArticleRecord, UnstorableRecord, storable
 from storage.session import dispose_shared_engines, make_sessionmaker, redact_url
-from storage.write import SaveOutcome, save_article
+from storage.write import SaveOutcome, lock_story_keys, save_article
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ SAVE_ATTEMPTS = 3
 # that must only trust stored work (the near-duplicate index, the JOBDIR journal, run
 # records) listen to it instead of item_scraped, which fires while the item is still buffered.
 story_stored = object()
+# Sent with `item` when its record could not be written (counted in news/store/failed).
+story_failed = object()
 
 
 def article_record(item: PageItem) -> ArticleRecord:
@@ -114,6 +116,17 @@ def write_record(session: Session, record: ArticleRecord, finder: NearDuplicateF
 
     outcome, story_id = save_article(session, record, find_near_duplicate)
     return outcome, story_id, near[0]
+
+
+def write_batch(session: Session, records: list[ArticleRecord], finder: NearDuplicateFinder
+                ) -> list[Saved]:
+    """Merge a batch of records in the session's transaction, their story keys locked first.
+
+    All the batch's keys are locked up front, in one order (lock_story_keys), so two writers
+    whose batches hold the same stories in crossed order do not deadlock.
+    """
+    lock_story_keys(session, records)
+    return [write_record(session, record, finder) for record in records]
 
 
 class StorePipeline:
@@ -197,6 +210,7 @@ class StorePipeline:
         for (item, _record), saved in zip(batch, results, strict=True):
             if saved is None:
                 stats.inc_value("news/store/failed")
+                self.crawler.signals.send_catch_log(story_failed, item=item)
                 continue
             outcome, story_id, near_id = saved
             item.story_id, item.outcome, item.near_duplicate_of = story_id, outcome.value, near_id
@@ -213,7 +227,7 @@ class StorePipeline:
         assert self.sessions is not None
         try:
             with self.sessions.begin() as session:
-                return [write_record(session, record, self.finder) for record in records]
+                return [*write_batch(session, records, self.finder)]
         except SQLAlchemyError as exc:
             logger.info("Writing %d stories one by one after a batch failed (%s)",
                         len(records), type(exc).__name__)

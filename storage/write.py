@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -38,11 +38,13 @@ from storage.records import (
 
 logger = logging.getLogger(__name__)
 
-# Namespace of the PostgreSQL advisory locks taken per content hash (see lock_story_keys).
+# Namespace of the PostgreSQL advisory locks taken per content hash and URL (lock_story_keys).
 CONTENT_LOCK_NAMESPACE = 0x6E657773
-# Band keys are locked as single 64-bit keys, a key space apart from the (namespace, hash)
-# one; in ascending order, so two writers never wait for each other's next key (no deadlock).
-LOCK_CONTENT = text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))")
+# Every writer takes its keys in one order: the (namespace, hash) keys ascending, then the band
+# keys (single 64-bit keys, a key space apart) ascending, all before it writes anything, so two
+# writers never hold a key the other waits for while waiting for one it holds (no deadlock).
+LOCK_CONTENT = text("SELECT pg_advisory_xact_lock(:ns, h) FROM (SELECT DISTINCT hashtext(k) AS h "
+                    "FROM unnest(CAST(:keys AS text[])) AS k) AS hashed ORDER BY h")
 LOCK_BANDS = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:bands AS bigint[])) AS k "
                   "ORDER BY k")
 
@@ -56,22 +58,35 @@ class SaveOutcome(enum.StrEnum):
     DUPLICATE = "duplicate"
 
 
-def lock_story_keys(session: Session, record: ArticleRecord) -> None:
-    """Serialize concurrent writers of the same story until the transaction ends.
+def story_keys(record: ArticleRecord) -> set[str]:
+    """The keys that name a record's story: its body hash and the URLs it is looked up by."""
+    keys = {record.content_hash, record.url, *record.aliases}
+    if record.original_url and record.original_verified:
+        keys.add(record.original_url)
+    return keys
 
-    Call it before looking the record's story up (its near-duplicate candidates included).
-    URLs are unique columns, so a racing insert fails and is retried; a body hash and a
-    near-duplicate are not, so on PostgreSQL a writer takes an advisory lock on its content
-    hash and on each of its LSH band keys (two near-duplicates that can find each other share
-    a band key: the second waits, then sees the first's bands); on SQLite the transaction takes
-    the database's write lock up front (BEGIN IMMEDIATE), so every writer's lookup sees what
-    the others committed.
+
+def lock_story_keys(session: Session, records: Sequence[ArticleRecord]) -> None:
+    """Serialize concurrent writers of the same stories until the transaction ends.
+
+    Call it before looking the records' stories up (their near-duplicate candidates
+    included), with every record the transaction will write: a batch locks all its keys up
+    front, in one sorted order, so two batches holding the same stories in crossed order wait
+    for each other instead of deadlocking. URLs are unique columns, so a racing insert fails
+    and is retried; a body hash and a near-duplicate are not, so on PostgreSQL a writer takes
+    an advisory lock on each record's story keys (body hash and URLs) and on each of its LSH
+    band keys (two near-duplicates that can find each other share a band key: the second
+    waits, then sees the first's bands); a lock the transaction already holds is granted at
+    once. On SQLite the transaction takes the database's write lock up front (BEGIN
+    IMMEDIATE), so every writer's lookup sees what the others committed.
     """
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        conn.execute(LOCK_CONTENT, {"ns": CONTENT_LOCK_NAMESPACE, "key": record.content_hash})
-        if record.bands:
-            conn.execute(LOCK_BANDS, {"bands": sorted(set(record.bands))})
+        keys = sorted(set().union(*(story_keys(record) for record in records)))
+        conn.execute(LOCK_CONTENT, {"ns": CONTENT_LOCK_NAMESPACE, "keys": keys})
+        bands = sorted({band for record in records for band in record.bands})
+        if bands:
+            conn.execute(LOCK_BANDS, {"bands": bands})
     elif conn.dialect.name == "sqlite" and not getattr(
         conn.connection.dbapi_connection, "in_transaction", True
     ):
@@ -316,7 +331,7 @@ def save_article(session: Session, record: ArticleRecord, prepare: Prepare | Non
     then its story keys are locked (lock_story_keys) and `prepare`, if given, completes it.
     """
     record = storable(record)
-    lock_story_keys(session, record)
+    lock_story_keys(session, [record])
     if prepare is not None:
         record = prepare(session, record)
     story, seen, own_text = find_story(session, record)

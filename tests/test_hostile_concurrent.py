@@ -22,19 +22,26 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter, defaultdict
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select, text
 
+from pipelines.store import Saved, write_batch
 from storage.migrate import upgrade_database
 from storage.models import Story
 from storage.read import iter_stories
+from storage.records import ArticleRecord
 from storage.session import make_engine, make_sessionmaker
 from tests.crawling import FAST, REPO_ROOT
+from tests.servers import new_postgres_database
 from tests.sites.faults_pages import article_html, story_paragraphs, story_title
 from tests.test_hostile_network_crawl import Pages
+from tests.test_storage import T0, record
+from tests.test_storage_order import BRIDGE, FERRY, FINDER, P1, X, with_dedup_keys
+from tests.test_storage_order import text as order_text
 
 STORIES = 40
 SLUGS = [f"harbour-council-story-{n}-of-the-month" for n in range(STORIES)]
@@ -169,3 +176,67 @@ def test_two_crawls_of_near_duplicates_at_once_store_one_story_each(
         assert urls in seen, slug
     assert sum(new) == STORIES
     assert sum(merged) == STORIES
+
+
+def waiting_for_locks(engine: Engine) -> int:
+    """How many advisory lock requests on the database wait (not granted) right now."""
+    with engine.connect() as conn:
+        waiting = conn.execute(text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
+        return int(waiting.scalar_one())
+
+
+def wait_for_waiters(engine: Engine, count: int) -> None:
+    """Poll pg_locks until COUNT advisory lock requests wait (database state, not timing)."""
+    deadline = time.monotonic() + PAIR_TIMEOUT
+    while waiting_for_locks(engine) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} writers waited for a lock"
+        time.sleep(0.02)
+
+
+def test_batches_holding_stories_in_crossed_order_do_not_deadlock(postgres_url: str) -> None:
+    """Two writers, each with its own connection, write batches [A, B] and [B, A] at once.
+
+    A third connection holds one of A's band keys, so the first writer waits inside its
+    batch's locking; the second writer starts once the first waits, and waits in turn; then
+    the key is released. Locked record by record, the first writer held A's body hash while
+    the second held B's and waited for A's: PostgreSQL aborted one (DeadlockDetected). Locked
+    up front in one order, the second simply waits for the first: no error, two stories.
+    """
+    engine = make_engine(new_postgres_database(postgres_url))
+    upgrade_database(engine)
+    sessions = make_sessionmaker(engine)
+    story_a = with_dedup_keys(record(X, order_text(BRIDGE)), T0)
+    story_b = with_dedup_keys(record(P1, order_text(FERRY)), T0)
+    held_band = min(set(story_a.bands) - set(story_b.bands))
+    results: dict[int, list[Saved] | Exception] = {}
+
+    def writer(number: int, batch: list[ArticleRecord]) -> None:
+        try:
+            with sessions.begin() as session:
+                results[number] = write_batch(session, batch, FINDER)
+        except Exception as exc:  # noqa: BLE001 - the test reports what the writer raised
+            results[number] = exc
+
+    threads = [threading.Thread(target=writer, args=(1, [story_a, story_b])),
+               threading.Thread(target=writer, args=(2, [story_b, story_a]))]
+    with engine.connect() as blocker:
+        blocker.execute(text("SELECT pg_advisory_lock(:k)"), {"k": held_band})
+        threads[0].start()
+        wait_for_waiters(engine, 1)
+        threads[1].start()
+        wait_for_waiters(engine, 2)
+        blocker.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": held_band})
+        blocker.commit()
+    for thread in threads:
+        thread.join(CRAWL_TIMEOUT)
+    assert all(isinstance(result, list) and len(result) == 2 for result in results.values()), \
+        results
+    outcomes = sorted((saved[0].value, saved[1]) for result in results.values()
+                      if isinstance(result, list) for saved in result)
+    with sessions() as session:
+        stored = dict(session.execute(select(Story.url, Story.id)).all())
+    engine.dispose()
+    assert sorted(stored) == sorted([X, P1])
+    assert outcomes == sorted([("new", stored[X]), ("new", stored[P1]),
+                               ("duplicate", stored[X]), ("duplicate", stored[P1])])

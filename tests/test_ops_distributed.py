@@ -13,8 +13,9 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import redis
@@ -190,3 +191,47 @@ def generated_title(slug: str) -> str:
     from tests.sites.faults_pages import story_title
 
     return story_title(slug)
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    """Poll Redis or database state until CONDITION holds; fail after WAIT seconds."""
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.05)
+
+
+def test_pages_fetched_but_not_stored_by_a_killed_process_go_back_to_the_queue(
+    postgres_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """A fetches every article and keeps them in its store's buffer (a batch of 1,000, its
+    timer an hour away); their leases stay held (renewed) until they are stored. A is
+    SIGKILLed then: no story is stored. The leases expire, B fetches the articles again and
+    stores every one."""
+    db_url = new_postgres_database(postgres_url)
+    client = redis.Redis.from_url(redis_url)
+    queue, leases = "newsagg:unstored-run:queue", "newsagg:unstored-run:leases"
+    articles = {f"/news/{slug}.html" for slug in SLUGS}
+    with held_site() as (site, handler):
+        first = crawler(site, db_url, redis_url, "unstored-run", tmp_path / "a.log",
+                        "-s", "NEWS_STORE_BATCH_SIZE=1000", "-s", "NEWS_STORE_BATCH_SECONDS=3600",
+                        "-s", "NEWS_REDIS_LEASE_SECONDS=3", "-s", "NEWS_REDIS_IDLE_SECONDS=600")
+        def holding() -> bool:
+            assert first.poll() is None, (tmp_path / "a.log").read_text()[-3000:]
+            return (articles <= set(handler.hits) and client.zcard(queue) == 0
+                    and client.zcard(leases) == len(SLUGS))
+
+        wait_for(holding, "A fetched every article and holds their leases")
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=60)
+        assert export(db_url) == []
+        assert client.zcard(leases) == len(SLUGS)
+        second = crawler(site, db_url, redis_url, "unstored-run", tmp_path / "b.log",
+                         "-s", "NEWS_REDIS_LEASE_SECONDS=3")
+        assert second.wait(timeout=300) == 0, (tmp_path / "b.log").read_text()[-3000:]
+    hits = Counter(handler.hits)
+    assert {article: hits[article] for article in articles} == dict.fromkeys(articles, 2)
+    titles = Counter(s["title"] for s in export(db_url))
+    assert titles == Counter(generated_title(slug) for slug in SLUGS)
+    assert client.zcard(leases) == 0
+    assert client.zcard(queue) == 0
