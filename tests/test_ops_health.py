@@ -3,13 +3,14 @@ shows; a failed or degraded run never loses what was stored before."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.crawling import FAST, export, scrapy
+from tests.crawling import FAST, FULL_DISK_BYTES, export, on_full_disk, scrapy
 from tests.servers import free_port
 from tests.sites.growing import GrowingSite, serve_growing, sources_file
 
@@ -108,3 +109,45 @@ def test_progress_lines_and_summary_table(site: Site) -> None:
     row = lines[start + 3].split()
     assert row[0] == "town"
     assert row[3:] == ["4", "0", "0", "0"]
+
+
+def test_a_full_disk_stops_the_crawl_in_one_line_and_keeps_the_stories(site: Site) -> None:
+    site.site.add(12)
+    result = on_full_disk("crawl", "news", "-s", f"DATABASE_URL={site.db_url}",
+                          "-s", f"NEWS_SOURCES_FILE={site.sources}", *FAST,
+                          "-s", "NEWS_STORE_BATCH_SIZE=1")
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    (verdict,) = verdicts(result.stderr)
+    lost = re.fullmatch(r"Run FAILED: the database cannot be written \(disk I/O error\): "
+                        r"(\d+) stories not stored", verdict)
+    assert lost, verdict
+    assert 1 <= int(lost[1]) <= 12
+    assert "Could not store" not in result.stderr
+    assert result.stderr.count("The database cannot be written (disk I/O error): stopping "
+                               "the crawl") == 1
+    assert "'finish_reason': 'database_unwritable'" in result.stderr
+    site.assert_kept()
+    assert len(export(site.db_url)) == 3
+    assert site.crawl().returncode == 0
+    assert len(export(site.db_url)) == 15
+
+
+def test_an_export_to_a_full_disk_fails_in_one_line_and_keeps_the_old_file(
+        site: Site, tmp_path: Path) -> None:
+    site.site.add(12)
+    assert site.crawl().returncode == 0
+    stories = export(site.db_url)
+    assert len("".join(json.dumps(s) for s in stories)) > FULL_DISK_BYTES
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    target = folder / "stories.jsonl"
+    target.write_text("old\n")
+    result = on_full_disk("export", "-o", str(target), "-s", f"DATABASE_URL={site.db_url}")
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        f"scrapy: export failed: cannot write {target}: File too large (the old file is "
+        "unchanged)"]
+    assert target.read_text() == "old\n"
+    assert [p.name for p in folder.iterdir()] == ["stories.jsonl"]
+    assert export(site.db_url) == stories
