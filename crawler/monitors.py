@@ -1,9 +1,12 @@
 """Spidermon monitors that judge a finished crawl: failed, degraded or healthy.
 
-Two suites run at spider close (SPIDERMON_SPIDER_CLOSE_MONITORS). When a monitor of the
-failed suite fails, the run failed (`scrapy crawl` exits EXIT_FAILED); when only the degraded
-suite's do, the run is degraded (EXIT_DEGRADED). Each failing monitor's message is kept in the
-stats (`news/health/failed`, `news/health/degraded`) and logged as one line.
+Three suites run at spider close (SPIDERMON_SPIDER_CLOSE_MONITORS). When a monitor of the
+failed suite fails, the run failed (`scrapy crawl` exits EXIT_FAILED); else when the run was
+stopped cleanly by SIGTERM or SIGINT, it was interrupted (EXIT_INTERRUPTED: a normal event, the
+next run with the same JOBDIR resumes it; the degraded checks are skipped, a partial run says
+nothing about its sources); else when a degraded monitor fails, the run is degraded
+(EXIT_DEGRADED). Each failing monitor's message is kept in the stats (`news/health/failed`,
+`news/health/interrupted`, `news/health/degraded`) and logged as one line.
 """
 
 from __future__ import annotations
@@ -25,7 +28,13 @@ __unittest = True
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_DEGRADED = 3
+EXIT_INTERRUPTED = 4
+# Which verdict wins when several suites fail.
+EXIT_RANK = {EXIT_OK: 0, EXIT_DEGRADED: 1, EXIT_INTERRUPTED: 2, EXIT_FAILED: 3}
+# Scrapy's finish reason of a run stopped cleanly by SIGTERM or SIGINT.
+SHUTDOWN = "shutdown"
 FAILED_KEY = "news/health/failed"
+INTERRUPTED_KEY = "news/health/interrupted"
 DEGRADED_KEY = "news/health/degraded"
 EXIT_KEY = "news/health/exit_code"
 
@@ -71,16 +80,19 @@ class FailedMonitor(NewsMonitor):
 
     @monitors.name("the run finished")
     def test_finished(self) -> None:
-        """Scrapy's finish reason is `finished` (not shutdown, not a close on error)."""
+        """Scrapy's finish reason is `finished`, or `shutdown` (a clean stop on a signal,
+        judged by the interrupted suite); not a close on error or a limit."""
         self.skip_if_unwritable()
         reason = self.stats.get("finish_reason")
-        self.assertEqual(reason, "finished", f"the run did not finish (reason: {reason})")
+        self.assertIn(reason, ("finished", SHUTDOWN), f"the run did not finish (reason: {reason})")
 
     @monitors.name("pages were fetched")
     def test_fetched(self) -> None:
         """At least one response came back (with REDIS_URL another process may take all)."""
         if self.data.crawler.settings.get("REDIS_URL"):
             self.skipTest("a shared frontier may leave this process nothing to fetch")
+        if self.stats.get("finish_reason") == SHUTDOWN:
+            self.skipTest("stopped by a signal, perhaps before its first page")
         fetched = int(self.stats.get("response_received_count", 0))
         errors = sum(counters_under(self.stats, "news/errors").values())
         self.assertGreater(fetched, 0, f"nothing fetched ({errors} failed requests)")
@@ -103,9 +115,30 @@ class FailedMonitor(NewsMonitor):
                          f"run records not written: {self.stats.get('news/runs/write_failed')}")
 
 
+@monitors.name("interrupted")
+class InterruptedMonitor(NewsMonitor):
+    """The run was stopped cleanly by a signal (systemctl stop, a shutdown, Ctrl-C)."""
+
+    @monitors.name("the run was not interrupted")
+    def test_not_interrupted(self) -> None:
+        """Scrapy's finish reason is not `shutdown`."""
+        jobdir = self.data.crawler.settings.get("JOBDIR")
+        fetched = int(self.stats.get("response_received_count", 0))
+        then = (f"the next run with JOBDIR {jobdir} resumes it" if jobdir
+                else "no JOBDIR: the next run starts afresh")
+        self.assertNotEqual(self.stats.get("finish_reason"), SHUTDOWN,
+                            f"stopped by a signal after {fetched} pages; {then}")
+
+
 @monitors.name("degraded")
 class DegradedMonitor(NewsMonitor):
     """The run finished but looks broken: errors, silent sources, dropped pages, drops."""
+
+    def setUp(self) -> None:
+        """An interrupted run is not judged against its sources' history."""
+        super().setUp()
+        if self.stats.get("finish_reason") == SHUTDOWN:
+            self.skipTest("the run was interrupted")
 
     @monitors.name("error rate")
     def test_error_rate(self) -> None:
@@ -140,18 +173,19 @@ class RecordVerdict(Action):
 
     key = DEGRADED_KEY
     code = EXIT_DEGRADED
+    label = "DEGRADED"
+    level = logging.ERROR
 
     def run_action(self) -> None:
-        """Store and log the failures of this suite."""
+        """Store and log the failures of this suite; keep the exit code that ranks highest."""
         stats = self.data.crawler.stats
         messages = [str(item.reason).splitlines()[0] if item.reason else item.monitor.name
                     for item in self.result.monitors_failed_results]
         stats.set_value(self.key, messages)
-        failed = EXIT_FAILED in (self.code, stats.get_value(EXIT_KEY))
-        stats.set_value(EXIT_KEY, EXIT_FAILED if failed else EXIT_DEGRADED)
+        current = int(stats.get_value(EXIT_KEY, EXIT_OK))
+        stats.set_value(EXIT_KEY, max(current, self.code, key=EXIT_RANK.__getitem__))
         for message in messages:
-            logger.error("Run %s: %s", "FAILED" if self.code == EXIT_FAILED else "DEGRADED",
-                         message)
+            logger.log(self.level, "Run %s: %s", self.label, message)
 
 
 class RecordFailure(RecordVerdict):
@@ -159,6 +193,16 @@ class RecordFailure(RecordVerdict):
 
     key = FAILED_KEY
     code = EXIT_FAILED
+    label = "FAILED"
+
+
+class RecordInterruption(RecordVerdict):
+    """The interrupted suite's verdict: a warning, not an error (a normal event)."""
+
+    key = INTERRUPTED_KEY
+    code = EXIT_INTERRUPTED
+    label = "INTERRUPTED"
+    level = logging.WARNING
 
 
 class FailedSuite(MonitorSuite):
@@ -166,6 +210,13 @@ class FailedSuite(MonitorSuite):
 
     monitors = [FailedMonitor]
     monitors_failed_actions = [RecordFailure]
+
+
+class InterruptedSuite(MonitorSuite):
+    """The monitor whose failure means the run was interrupted."""
+
+    monitors = [InterruptedMonitor]
+    monitors_failed_actions = [RecordInterruption]
 
 
 class DegradedSuite(MonitorSuite):
