@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from scrapy import Spider
 from spidermon import Monitor, MonitorSuite, monitors
 from spidermon.core.actions import Action
 
@@ -43,6 +44,20 @@ def counters_under(stats: dict[str, Any], prefix: str) -> dict[str, int]:
     """Counters named PREFIX/NAME (one level below the prefix), by name."""
     return {key.removeprefix(prefix + "/"): int(value) for key, value in stats.items()
             if key.startswith(prefix + "/") and "/" not in key.removeprefix(prefix + "/")}
+
+
+class SpidermonReportAtDebug(Spider):
+    """A spider whose Spider.log (deprecated by Scrapy) logs at DEBUG, with no warning.
+
+    Only Spidermon's report calls it: a title, one line per check, totals and each failure
+    again at length, about 50 lines per crawl at INFO and ERROR, plus a deprecation warning.
+    The verdict is already logged as one line per failing check (RecordVerdict), so the
+    report is kept for LOG_LEVEL=DEBUG only.
+    """
+
+    def log(self, message: Any, level: int = logging.DEBUG, **kw: Any) -> None:
+        """Log the message at DEBUG through the spider's logger (whatever `level` says)."""
+        self.logger.debug(message, **kw)
 
 
 class NewsMonitor(Monitor):

@@ -74,6 +74,10 @@ def test_an_error_burst_is_degraded_and_shown_by_runs(site: Site) -> None:
     assert result.returncode == 3, result.stderr[-3000:]
     assert "Run DEGRADED: error rate 73% over 50% (8 of 11)" in verdicts(result.stderr)
     assert "Traceback" not in result.stderr
+    # Spidermon's report (about 50 lines, its failures again at length) and the deprecation
+    # warning of the Spider.log it calls stay out of an INFO log.
+    assert "[Spidermon]" not in result.stderr
+    assert "Warning" not in result.stderr
     failed = [line for line in result.stderr.splitlines() if "removed-story-" in line
               and "Failed" in line]
     assert len(failed) == 8
@@ -86,10 +90,12 @@ def test_an_error_burst_is_degraded_and_shown_by_runs(site: Site) -> None:
 
 
 def test_a_stopped_crawl_is_not_healthy(site: Site) -> None:
-    result = site.crawl("-s", "CLOSESPIDER_PAGECOUNT=1")
+    result = site.crawl("-s", "CLOSESPIDER_PAGECOUNT=1", "-s", "LOG_LEVEL=DEBUG")
     assert result.returncode == 1, result.stderr[-3000:]
     assert ("Run FAILED: the run did not finish (reason: closespider_pagecount)"
             in verdicts(result.stderr))
+    assert "[news] DEBUG: [Spidermon] failed/the run finished... FAIL" in result.stderr
+    assert "Warning" not in result.stderr
     site.assert_kept()
 
 
