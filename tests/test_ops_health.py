@@ -89,6 +89,34 @@ def test_an_error_burst_is_degraded_and_shown_by_runs(site: Site) -> None:
     site.assert_kept()
 
 
+def drop_dates(folder: Path) -> None:
+    """A redesign: every article page loses its publication date (meta tag and JSON-LD)."""
+    for page in (folder / "news").glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        undated = re.sub(r'<meta property="article:published_time"[^>]*>\n|"datePublished": '
+                         r'"[^"]*", ', "", text)
+        assert undated != text
+        page.write_text(undated, encoding="utf-8")
+
+
+def test_a_redesign_that_drops_dates_is_degraded_and_named(site: Site) -> None:
+    site.site.add(3)
+    drop_dates(site.site.folder)
+    result = site.crawl("-s", "NEWS_HEALTH_MIN_RUNS=1")
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert verdicts(result.stderr) == [
+        "Run DEGRADED: town: published_at filled in 0% against a median of 100%"]
+    assert ("Source town looks degraded (site redesign?): published_at filled in 0% against "
+            "a median of 100%") in result.stderr
+    table = scrapy("runs", "-s", f"DATABASE_URL={site.db_url}")
+    assert table.returncode == 0, table.stderr
+    newest, first = table.stdout.splitlines()[2:4]
+    assert newest.split()[2] == "town"
+    assert newest.endswith("DEGRADED: published_at filled in 0% against a median of 100%")
+    assert first.endswith(" ok")
+    site.assert_kept()
+
+
 def test_a_stopped_crawl_is_not_healthy(site: Site) -> None:
     result = site.crawl("-s", "CLOSESPIDER_PAGECOUNT=1", "-s", "LOG_LEVEL=DEBUG")
     assert result.returncode == 1, result.stderr[-3000:]
