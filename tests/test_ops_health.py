@@ -12,7 +12,7 @@ import pytest
 
 from tests.crawling import FAST, FULL_DISK_BYTES, export, on_full_disk, scrapy
 from tests.servers import free_port
-from tests.sites.growing import GrowingSite, serve_growing, sources_file
+from tests.sites.growing import GrowingSite, serve_growing, sources_file, story_slug
 
 
 class Site:
@@ -114,6 +114,28 @@ def test_a_redesign_that_drops_dates_is_degraded_and_named(site: Site) -> None:
     assert newest.split()[2] == "town"
     assert newest.endswith("DEGRADED: published_at filled in 0% against a median of 100%")
     assert first.endswith(" ok")
+    site.assert_kept()
+
+
+def test_a_redesign_that_leaves_a_teaser_is_degraded_and_named(site: Site) -> None:
+    site.site.add(9)
+    for number in range(4, 13):
+        page = site.site.folder / "news" / f"{story_slug(number)}.html"
+        first, *rest = re.findall(r"<p>.*?</p>\n", page.read_text(encoding="utf-8"))
+        page.write_text(page.read_text(encoding="utf-8").replace("".join(rest), ""),
+                        encoding="utf-8")
+    result = site.crawl("-s", "NEWS_HEALTH_MIN_RUNS=1")
+    assert result.returncode == 3, result.stderr[-3000:]
+    (verdict,) = verdicts(result.stderr)
+    lengths = re.fullmatch(r"Run DEGRADED: town: body length (\d+) characters against a "
+                           r"median of (\d+)", verdict)
+    assert lengths, verdict
+    table = scrapy("runs", "-s", f"DATABASE_URL={site.db_url}")
+    newest, first = table.stdout.splitlines()[2:4]
+    assert newest.endswith(f"DEGRADED: body length {lengths[1]} characters against a median "
+                           f"of {lengths[2]}")
+    assert newest.split()[-11] == lengths[1]
+    assert first.split()[-2:] == [lengths[2], "ok"]
     site.assert_kept()
 
 
