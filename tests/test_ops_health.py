@@ -4,13 +4,17 @@ shows; a failed or degraded run never loses what was stored before."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.crawling import FAST, FULL_DISK_BYTES, export, on_full_disk, scrapy
+from tests.crawling import FAST, FULL_DISK_BYTES, REPO_ROOT, export, on_full_disk, scrapy
 from tests.servers import free_port
 from tests.sites.growing import GrowingSite, serve_growing, sources_file, story_slug
 
@@ -187,6 +191,57 @@ def test_a_full_disk_stops_the_crawl_in_one_line_and_keeps_the_stories(site: Sit
     assert len(export(site.db_url)) == 3
     assert site.crawl().returncode == 0
     assert len(export(site.db_url)) == 15
+
+
+# A real full disk: a small tmpfs mounted in a user and mount namespace of the crawl's own
+# (no root needed where unprivileged user namespaces are allowed), holding a copy of the
+# database, filled up to 40 KiB of free space (room for SQLite's 32 KiB shared-memory file,
+# not for a story). The database files are copied out after the crawl, to read them back.
+FULL_TMPFS = """set -e
+mount -t tmpfs -o size=4m tmpfs "$DISK"
+cp "$DB" "$DISK/news.db"
+free=$(df -k --output=avail "$DISK" | tail -n 1)
+head -c $(( (free - 40) * 1024 )) /dev/zero > "$DISK/filler"
+set +e
+"$@"
+status=$?
+cp "$DISK"/news.db* "$OUT"/
+exit $status
+"""
+
+
+def test_a_full_tmpfs_stops_the_crawl_in_one_line_and_keeps_the_stories(
+        site: Site, tmp_path: Path) -> None:
+    disk, out = tmp_path / "disk", tmp_path / "out"
+    disk.mkdir()
+    out.mkdir()
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare(1) here; the file size limit test covers a full disk")
+    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "mount", "-t",
+                            "tmpfs", "tmpfs", str(disk)], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip("no tmpfs in a user namespace here (unshare or mount refused: "
+                    f"{probe.stderr.decode().strip()}); the file size limit test covers it")
+    site.site.add(12)
+    environment = {**os.environ, "DISK": str(disk), "DB": str(site.db_url.removeprefix(
+        "sqlite:///")), "OUT": str(out)}
+    result = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", FULL_TMPFS, "sh",
+         sys.executable, "-m", "scrapy", "crawl", "news",
+         "-s", f"DATABASE_URL=sqlite:///{disk / 'news.db'}",
+         "-s", f"NEWS_SOURCES_FILE={site.sources}", *FAST, "-s", "NEWS_STORE_BATCH_SIZE=1"],
+        cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=300,
+        check=False)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    (verdict,) = verdicts(result.stderr)
+    assert re.fullmatch(r"Run FAILED: the database cannot be written \(database or disk is "
+                        r"full\): \d+ stories not stored", verdict), verdict
+    assert "Could not store" not in result.stderr
+    assert "'finish_reason': 'database_unwritable'" in result.stderr
+    kept = {s["url"]: s for s in export(f"sqlite:///{out / 'news.db'}")}
+    assert all(kept[s["url"]] == s for s in site.stories)
+    assert len(kept) == 3
 
 
 def test_an_export_to_a_full_disk_fails_in_one_line_and_keeps_the_old_file(
