@@ -51,6 +51,7 @@ class RunRecordExtension:
         self.max_error_rate = max_error_rate
         self.started_at = dt.datetime.now(dt.UTC)
         self.filled: dict[str, Counter[str]] = {}
+        self.body_chars: Counter[str] = Counter()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecordExtension:
@@ -89,6 +90,8 @@ class RunRecordExtension:
         if isinstance(item, PageItem):
             counts = self.filled.setdefault(item.source, Counter())
             counts.update(filled_fields(item))
+            if item.article is not None:
+                self.body_chars[item.source] += len(item.article.text or "")
             self._inc(f"news/store/stored/{item.source}")
 
     def item_dropped(self, item: Any, response: Response, exception: BaseException,
@@ -119,7 +122,7 @@ class RunRecordExtension:
             not_articles=count("news/spider/listing_pages") + count("news/extract/not_article"),
             errors=errors,
             fill_rates=fill_rates(self.filled.get(source, Counter()),
-                                  count("news/store/stored")),
+                                  count("news/store/stored"), self.body_chars[source]),
         )
 
     def spider_closed(self, spider: Spider, reason: str) -> None:

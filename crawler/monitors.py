@@ -1,9 +1,12 @@
 """Spidermon monitors that judge a finished crawl: failed, degraded or healthy.
 
-Two suites run at spider close (SPIDERMON_SPIDER_CLOSE_MONITORS). When a monitor of the
-failed suite fails, the run failed (`scrapy crawl` exits EXIT_FAILED); when only the degraded
-suite's do, the run is degraded (EXIT_DEGRADED). Each failing monitor's message is kept in the
-stats (`news/health/failed`, `news/health/degraded`) and logged as one line.
+Three suites run at spider close (SPIDERMON_SPIDER_CLOSE_MONITORS). When a monitor of the
+failed suite fails, the run failed (`scrapy crawl` exits EXIT_FAILED); else when the run was
+stopped cleanly by SIGTERM or SIGINT, it was interrupted (EXIT_INTERRUPTED: a normal event, the
+next run with the same JOBDIR resumes it; the degraded checks are skipped, a partial run says
+nothing about its sources); else when a degraded monitor fails, the run is degraded
+(EXIT_DEGRADED). Each failing monitor's message is kept in the stats (`news/health/failed`,
+`news/health/interrupted`, `news/health/degraded`) and logged as one line.
 """
 
 from __future__ import annotations
@@ -11,8 +14,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from scrapy import Spider
 from spidermon import Monitor, MonitorSuite, monitors
 from spidermon.core.actions import Action
+
+from pipelines.store import UNWRITABLE_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +29,13 @@ __unittest = True
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_DEGRADED = 3
+EXIT_INTERRUPTED = 4
+# Which verdict wins when several suites fail.
+EXIT_RANK = {EXIT_OK: 0, EXIT_DEGRADED: 1, EXIT_INTERRUPTED: 2, EXIT_FAILED: 3}
+# Scrapy's finish reason of a run stopped cleanly by SIGTERM or SIGINT.
+SHUTDOWN = "shutdown"
 FAILED_KEY = "news/health/failed"
+INTERRUPTED_KEY = "news/health/interrupted"
 DEGRADED_KEY = "news/health/degraded"
 EXIT_KEY = "news/health/exit_code"
 
@@ -32,6 +44,20 @@ def counters_under(stats: dict[str, Any], prefix: str) -> dict[str, int]:
     """Counters named PREFIX/NAME (one level below the prefix), by name."""
     return {key.removeprefix(prefix + "/"): int(value) for key, value in stats.items()
             if key.startswith(prefix + "/") and "/" not in key.removeprefix(prefix + "/")}
+
+
+class SpidermonReportAtDebug(Spider):
+    """A spider whose Spider.log (deprecated by Scrapy) logs at DEBUG, with no warning.
+
+    Only Spidermon's report calls it: a title, one line per check, totals and each failure
+    again at length, about 50 lines per crawl at INFO and ERROR, plus a deprecation warning.
+    The verdict is already logged as one line per failing check (RecordVerdict), so the
+    report is kept for LOG_LEVEL=DEBUG only.
+    """
+
+    def log(self, message: Any, level: int = logging.DEBUG, **kw: Any) -> None:
+        """Log the message at DEBUG through the spider's logger (whatever `level` says)."""
+        self.logger.debug(message, **kw)
 
 
 class NewsMonitor(Monitor):
@@ -48,22 +74,40 @@ class NewsMonitor(Monitor):
         """A numeric setting of the crawl."""
         return float(self.data.crawler.settings.getfloat(name))
 
+    def skip_if_unwritable(self) -> None:
+        """Skip a check that a database refusing writes fails too: that is reported once."""
+        if self.stats.get(UNWRITABLE_KEY):
+            self.skipTest("the database cannot be written (reported once)")
+
 
 @monitors.name("failed")
 class FailedMonitor(NewsMonitor):
     """The run failed: it did not finish, fetched nothing, or could not store or record."""
 
+    @monitors.name("the database took writes")
+    def test_writable(self) -> None:
+        """The database never refused writes as a whole (a full disk); if it did, the store
+        stopped the crawl at once."""
+        reason = self.stats.get(UNWRITABLE_KEY)
+        lost = int(self.stats.get("news/store/failed", 0))
+        self.assertFalse(reason, f"the database cannot be written ({reason}): {lost} stories "
+                                 "not stored")
+
     @monitors.name("the run finished")
     def test_finished(self) -> None:
-        """Scrapy's finish reason is `finished` (not shutdown, not a close on error)."""
+        """Scrapy's finish reason is `finished`, or `shutdown` (a clean stop on a signal,
+        judged by the interrupted suite); not a close on error or a limit."""
+        self.skip_if_unwritable()
         reason = self.stats.get("finish_reason")
-        self.assertEqual(reason, "finished", f"the run did not finish (reason: {reason})")
+        self.assertIn(reason, ("finished", SHUTDOWN), f"the run did not finish (reason: {reason})")
 
     @monitors.name("pages were fetched")
     def test_fetched(self) -> None:
         """At least one response came back (with REDIS_URL another process may take all)."""
         if self.data.crawler.settings.get("REDIS_URL"):
             self.skipTest("a shared frontier may leave this process nothing to fetch")
+        if self.stats.get("finish_reason") == SHUTDOWN:
+            self.skipTest("stopped by a signal, perhaps before its first page")
         fetched = int(self.stats.get("response_received_count", 0))
         errors = sum(counters_under(self.stats, "news/errors").values())
         self.assertGreater(fetched, 0, f"nothing fetched ({errors} failed requests)")
@@ -71,6 +115,7 @@ class FailedMonitor(NewsMonitor):
     @monitors.name("stories were written")
     def test_store(self) -> None:
         """Not every write to the database failed."""
+        self.skip_if_unwritable()
         failed = int(self.stats.get("news/store/failed", 0))
         written = sum(int(self.stats.get(f"news/store/{kind}", 0))
                       for kind in ("new", "updated", "duplicate"))
@@ -80,13 +125,35 @@ class FailedMonitor(NewsMonitor):
     @monitors.name("run records were written")
     def test_run_records(self) -> None:
         """The crawl_runs rows were written (the database was usable at close)."""
+        self.skip_if_unwritable()
         self.assertFalse(self.stats.get("news/runs/write_failed"),
                          f"run records not written: {self.stats.get('news/runs/write_failed')}")
+
+
+@monitors.name("interrupted")
+class InterruptedMonitor(NewsMonitor):
+    """The run was stopped cleanly by a signal (systemctl stop, a shutdown, Ctrl-C)."""
+
+    @monitors.name("the run was not interrupted")
+    def test_not_interrupted(self) -> None:
+        """Scrapy's finish reason is not `shutdown`."""
+        jobdir = self.data.crawler.settings.get("JOBDIR")
+        fetched = int(self.stats.get("response_received_count", 0))
+        then = (f"the next run with JOBDIR {jobdir} resumes it" if jobdir
+                else "no JOBDIR: the next run starts afresh")
+        self.assertNotEqual(self.stats.get("finish_reason"), SHUTDOWN,
+                            f"stopped by a signal after {fetched} pages; {then}")
 
 
 @monitors.name("degraded")
 class DegradedMonitor(NewsMonitor):
     """The run finished but looks broken: errors, silent sources, dropped pages, drops."""
+
+    def setUp(self) -> None:
+        """An interrupted run is not judged against its sources' history."""
+        super().setUp()
+        if self.stats.get("finish_reason") == SHUTDOWN:
+            self.skipTest("the run was interrupted")
 
     @monitors.name("error rate")
     def test_error_rate(self) -> None:
@@ -104,6 +171,7 @@ class DegradedMonitor(NewsMonitor):
     @monitors.name("dropped pages")
     def test_dropped(self) -> None:
         """No page was lost to a crashed worker or a failed write."""
+        self.skip_if_unwritable()
         dropped = int(self.stats.get("news/pool/crashed_pages", 0)) + int(
             self.stats.get("news/store/failed", 0))
         self.assertEqual(dropped, 0, f"{dropped} pages dropped (worker crashes, failed writes)")
@@ -120,18 +188,19 @@ class RecordVerdict(Action):
 
     key = DEGRADED_KEY
     code = EXIT_DEGRADED
+    label = "DEGRADED"
+    level = logging.ERROR
 
     def run_action(self) -> None:
-        """Store and log the failures of this suite."""
+        """Store and log the failures of this suite; keep the exit code that ranks highest."""
         stats = self.data.crawler.stats
         messages = [str(item.reason).splitlines()[0] if item.reason else item.monitor.name
                     for item in self.result.monitors_failed_results]
         stats.set_value(self.key, messages)
-        failed = EXIT_FAILED in (self.code, stats.get_value(EXIT_KEY))
-        stats.set_value(EXIT_KEY, EXIT_FAILED if failed else EXIT_DEGRADED)
+        current = int(stats.get_value(EXIT_KEY, EXIT_OK))
+        stats.set_value(EXIT_KEY, max(current, self.code, key=EXIT_RANK.__getitem__))
         for message in messages:
-            logger.error("Run %s: %s", "FAILED" if self.code == EXIT_FAILED else "DEGRADED",
-                         message)
+            logger.log(self.level, "Run %s: %s", self.label, message)
 
 
 class RecordFailure(RecordVerdict):
@@ -139,6 +208,16 @@ class RecordFailure(RecordVerdict):
 
     key = FAILED_KEY
     code = EXIT_FAILED
+    label = "FAILED"
+
+
+class RecordInterruption(RecordVerdict):
+    """The interrupted suite's verdict: a warning, not an error (a normal event)."""
+
+    key = INTERRUPTED_KEY
+    code = EXIT_INTERRUPTED
+    label = "INTERRUPTED"
+    level = logging.WARNING
 
 
 class FailedSuite(MonitorSuite):
@@ -146,6 +225,13 @@ class FailedSuite(MonitorSuite):
 
     monitors = [FailedMonitor]
     monitors_failed_actions = [RecordFailure]
+
+
+class InterruptedSuite(MonitorSuite):
+    """The monitor whose failure means the run was interrupted."""
+
+    monitors = [InterruptedMonitor]
+    monitors_failed_actions = [RecordInterruption]
 
 
 class DegradedSuite(MonitorSuite):

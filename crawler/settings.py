@@ -130,10 +130,13 @@ NEWS_PROGRESS_INTERVAL = 60.0
 # A run whose failed requests exceed this share of all its requests is degraded (exit 3).
 NEWS_HEALTH_MAX_ERROR_RATE = 0.5
 # Spidermon judges each run at close (crawler/monitors.py): `scrapy crawl` exits 1 when the
-# run failed (did not finish, fetched nothing, every write failed, run records not written)
-# and 3 when it is degraded (error rate, dropped pages, a source degraded next to its history).
+# run failed (did not finish, fetched nothing, every write failed, run records not written),
+# 4 when SIGTERM or SIGINT stopped it cleanly (interrupted: the next run with the same JOBDIR
+# resumes it) and 3 when it is degraded (error rate, dropped pages, a source degraded next to
+# its history).
 SPIDERMON_ENABLED = True
 SPIDERMON_SPIDER_CLOSE_MONITORS = ["crawler.monitors.FailedSuite",
+                                   "crawler.monitors.InterruptedSuite",
                                    "crawler.monitors.DegradedSuite"]
 # Distributed crawling: set REDIS_URL (e.g. redis://host:6379/0) and every crawler process
 # shares one request queue and one set of request fingerprints in Redis (crawler/distributed.py).

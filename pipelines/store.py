@@ -24,12 +24,20 @@ from storage.migrate import migrated_engine
 from storage.models import UrlRelation
 from storage.read import near_duplicate_candidates
 from storage.records import ArticleRecord, UnstorableRecord, storable
-from storage.session import dispose_shared_engines, make_sessionmaker, redact_url
+from storage.session import (
+    dispose_shared_engines,
+    make_sessionmaker,
+    redact_url,
+    unwritable_reason,
+)
 from storage.write import SaveOutcome, lock_story_keys, save_article
 
 logger = logging.getLogger(__name__)
 
 SAVE_ATTEMPTS = 3
+# The close reason of a crawl stopped because its database cannot take writes (disk full).
+UNWRITABLE_REASON = "database_unwritable"
+UNWRITABLE_KEY = "news/store/unwritable"
 
 # Sent with `item` (its story_id and outcome set) once the item's story is committed. Stages
 # that must only trust stored work (the near-duplicate index, the JOBDIR journal, run
@@ -137,6 +145,8 @@ class StorePipeline:
     Batches are written, in order, by one writer thread, never on the reactor: the item that
     fills a batch waits (without blocking) until its batch is written, so at most one batch
     per item in progress is queued. Results and story_stored signals come back on the reactor.
+    A write that fails because the database cannot take writes at all (a full disk) is not
+    retried: the crawl stops at once with one ERROR line (close reason database_unwritable).
     """
 
     def __init__(self, database_url: str, crawler: Crawler, finder: NearDuplicateFinder,
@@ -150,6 +160,8 @@ class StorePipeline:
         self.writer: ThreadPoolExecutor | None = None
         self.buffer: list[tuple[PageItem, ArticleRecord]] = []
         self.timer: LoopingCall | None = None
+        self.unwritable: str | None = None
+        self.stopping: Deferred[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -221,6 +233,18 @@ class StorePipeline:
             logger.debug("%s story %d from %s", outcome, story_id, item.canonical_url)
             self.crawler.signals.send_catch_log(story_stored, item=item)
         stats.inc_value("news/store/batches")
+        if self.unwritable and self.stopping is None:
+            self.stop_crawl(self.unwritable)
+
+    def stop_crawl(self, reason: str) -> None:
+        """Log why the database cannot be written, once, and close the spider."""
+        assert self.crawler.stats is not None
+        assert self.crawler.engine is not None
+        logger.error("The database cannot be written (%s): stopping the crawl", reason)
+        self.crawler.stats.set_value(UNWRITABLE_KEY, reason)
+        self.stopping = deferred_from_coro(
+            self.crawler.engine.close_spider_async(reason=UNWRITABLE_REASON))
+        self.stopping.addErrback(lambda failure: logger.debug("Close: %s", failure.value))
 
     def _write(self, records: list[ArticleRecord]) -> list[Saved | None]:
         """(Writer thread) The records in one transaction, else one transaction each."""
@@ -229,6 +253,8 @@ class StorePipeline:
             with self.sessions.begin() as session:
                 return [*write_batch(session, records, self.finder)]
         except SQLAlchemyError as exc:
+            if self._note_unwritable(exc):
+                return [None] * len(records)
             logger.info("Writing %d stories one by one after a batch failed (%s)",
                         len(records), type(exc).__name__)
             return [self._write_one(record) for record in records]
@@ -243,6 +269,8 @@ class StorePipeline:
                 with self.sessions.begin() as session:
                     return write_record(session, record, self.finder)
             except (IntegrityError, OperationalError) as exc:
+                if self._note_unwritable(exc):
+                    return None
                 if attempt >= SAVE_ATTEMPTS:
                     logger.error("Could not store %s: %s", record.url, exc)
                     return None
@@ -250,6 +278,15 @@ class StorePipeline:
                             type(exc.orig).__name__)
                 time.sleep(0.05 * attempt)
                 attempt += 1
-            except SQLAlchemyError:
+            except SQLAlchemyError as exc:
+                if self._note_unwritable(exc):
+                    return None
                 logger.exception("Could not store %s", record.url)
                 return None
+
+    def _note_unwritable(self, exc: BaseException) -> bool:
+        """(Writer thread) Whether `exc` means the database takes no writes; keeps why."""
+        reason = unwritable_reason(exc)
+        if reason is not None:
+            self.unwritable = self.unwritable or reason
+        return reason is not None

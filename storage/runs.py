@@ -15,6 +15,9 @@ from storage.models import CrawlRun
 logger = logging.getLogger(__name__)
 
 FILL_FIELDS = ("title", "body", "authors", "published_at", "language")
+# The fill_rates key of the stored articles' mean body length in characters: a redesign that
+# leaves extraction a teaser keeps `body` filled but shortens it.
+BODY_CHARS = "body_chars"
 
 
 def stories_seen(run: CrawlRun) -> int:
@@ -22,18 +25,21 @@ def stories_seen(run: CrawlRun) -> int:
     return run.stories_new + run.stories_updated + run.stories_duplicate
 
 
-def fill_rates(filled: Mapping[str, int], stored: int) -> dict[str, float]:
-    """The share of stored articles with each field filled, rounded to 3 decimals."""
+def fill_rates(filled: Mapping[str, int], stored: int, body_chars: int = 0
+               ) -> dict[str, float]:
+    """The share of stored articles with each field filled, rounded to 3 decimals, and their
+    mean body length (BODY_CHARS, from the total `body_chars`)."""
     if stored == 0:
         return {}
-    return {name: round(filled.get(name, 0) / stored, 3) for name in FILL_FIELDS}
+    rates = {name: round(filled.get(name, 0) / stored, 3) for name in FILL_FIELDS}
+    return {**rates, BODY_CHARS: round(body_chars / stored)}
 
 
 def health_problems(run: CrawlRun, previous: Sequence[CrawlRun], drop_ratio: float,
                     min_runs: int, max_error_rate: float = 1.0) -> list[str]:
     """Why a run looks broken (empty: fine): an error burst (more than `max_error_rate` of its
     requests failed), or next to the median of the previous healthy runs, zero or far fewer
-    stories, or a field's fill rate far lower."""
+    stories, a field's fill rate or the mean body length far lower."""
     problems = []
     errors = sum((run.errors or {}).values())
     requests = max(run.pages_fetched - (run.errors or {}).get("HttpError", 0), 0) + errors
@@ -48,11 +54,13 @@ def health_problems(run: CrawlRun, previous: Sequence[CrawlRun], drop_ratio: flo
         problems.append(f"{stories_seen(run)} articles stored against a median of {baseline:g}")
     if stories_seen(run) == 0:
         return problems
-    for name in FILL_FIELDS:
+    for name in (*FILL_FIELDS, BODY_CHARS):
         past = statistics.median(float((r.fill_rates or {}).get(name, 0.0)) for r in previous)
         now = float((run.fill_rates or {}).get(name, 0.0))
         if past > 0 and now < past * drop_ratio:
-            problems.append(f"{name} filled in {now:.0%} against a median of {past:.0%}")
+            problems.append(f"body length {now:.0f} characters against a median of {past:.0f}"
+                            if name == BODY_CHARS else
+                            f"{name} filled in {now:.0%} against a median of {past:.0%}")
     return problems
 
 

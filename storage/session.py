@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import threading
@@ -20,6 +21,12 @@ logger = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_S = 30
 URL_PASSWORD = re.compile(r"(://[^:/@]*:).*@")
 URL_QUERY_PASSWORD = re.compile(r"([?&](?:password|passwd|pwd|sslpassword)=)[^&]*", re.IGNORECASE)
+# Errors that mean the database cannot take writes at all: SQLite's result codes (a full disk
+# is SQLITE_FULL; a write past the file size limit, EFBIG, is SQLITE_IOERR_WRITE), PostgreSQL's
+# SQLSTATE disk_full, and the OS errors of a full disk or quota.
+UNWRITABLE_SQLITE = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN")
+UNWRITABLE_SQLSTATES = ("53100",)
+UNWRITABLE_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS)
 
 # The process's engines, one per database URL (shared_engine).
 _shared: dict[str, Engine] = {}
@@ -95,3 +102,16 @@ def hide_password(text: str, url: str) -> str:
     except (ArgumentError, ValueError):
         return redact_url(text)
     return redact_url(text.replace(password, "***") if password else text)
+
+
+def unwritable_reason(exc: BaseException) -> str | None:
+    """Why the database cannot take writes, in one line (a full disk, a file size limit, a
+    read-only or failing file), or None when `exc` is another error (a conflict, a bad row)."""
+    orig = getattr(exc, "orig", None) or exc
+    name = str(getattr(orig, "sqlite_errorname", ""))
+    if (name.startswith(UNWRITABLE_SQLITE)
+            or getattr(orig, "sqlstate", None) in UNWRITABLE_SQLSTATES
+            or (isinstance(orig, OSError) and orig.errno in UNWRITABLE_ERRNOS)):
+        text = str(orig).strip()
+        return text.splitlines()[0] if text else type(orig).__name__
+    return None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.sites.server import SampleSites
@@ -19,6 +21,27 @@ def scrapy(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]
         [sys.executable, "-m", "scrapy", *args],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, check=False,
     )
+
+
+# A file size limit (RLIMIT_FSIZE) as big as SQLite's shared-memory file: the database opens
+# and reads, but its write-ahead log cannot grow past 32 KiB (less than one stored story
+# needs, with its index entries), nor an export file. A write past the limit
+# fails with EFBIG (Python ignores SIGXFSZ), as a write to a full disk fails with ENOSPC.
+FULL_DISK_BYTES = 32768
+
+
+def file_size_limit(limit: int) -> Callable[[], None]:
+    """A preexec_fn that caps the size of any file the child process writes."""
+    def limit_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return limit_files
+
+
+def on_full_disk(*args: str) -> subprocess.CompletedProcess[str]:
+    """A scrapy command whose file writes fail past FULL_DISK_BYTES."""
+    return subprocess.run([sys.executable, "-m", "scrapy", *args], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=300, check=False,
+                          preexec_fn=file_size_limit(FULL_DISK_BYTES))
 
 
 def crawl(db_url: str, *args: str, private: bool = True) -> subprocess.CompletedProcess[str]:

@@ -211,8 +211,11 @@ def test_run_record_counts(sample_sites: SampleSites, tmp_path: Path) -> None:
     assert run.not_articles > 0
     assert run.errors.get("HttpError", 0) > 0
     # One of the 13 article pages names only its outlet as author, which is not a person.
+    body_chars = run.fill_rates.pop("body_chars")
     assert run.fill_rates == {"title": 1.0, "body": 1.0, "authors": round(12 / 13, 3),
                               "published_at": 1.0, "language": 1.0}
+    lengths = [len(str(story["text"])) for story in export(db_url)]
+    assert min(lengths) <= body_chars <= max(lengths)
     assert run.started_at <= run.finished_at
     for key in ("news/store/new/start_urls", "news/fetch/pages/start_urls",
                 "news/spider/listing_pages/start_urls", "news/errors/HttpError/start_urls"):

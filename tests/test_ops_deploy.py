@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.monitors import EXIT_INTERRUPTED
 from tests.crawling import REPO_ROOT, export
 from tests.servers import running_scrapyd
 from tests.sites.growing import GrowingSite, serve_growing, sources_file
@@ -90,6 +91,12 @@ def systemd_service() -> tuple[str, list[str]]:
     assert workdir
     assert exec_start
     return workdir.group(1), shlex.split(exec_start.group(1))
+
+
+def test_systemd_counts_only_an_interrupted_run_as_success() -> None:
+    text = (DEPLOY / "newsagg-crawl@.service").read_text()
+    success = re.findall(r"^SuccessExitStatus=(.+)$", text, re.MULTILINE)
+    assert success == [str(EXIT_INTERRUPTED)]
 
 
 def test_cron_line_stores_new_stories_every_run(deployment: Deployment) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.monitors import EXIT_INTERRUPTED
 from tests.crawling import FAST, REPO_ROOT, export
 from tests.sites.growing import GrowingSite, serve_growing, sources_file
 from tests.test_ops_crawl import wait_for
@@ -53,18 +55,35 @@ class Job:
         return str(json.loads((self.jobdir / "run.json").read_text())["state"])
 
     def interrupt(self, signum: int) -> set[str]:
-        """Start a run, send it a signal once it stored two more stories; what is stored."""
+        """Start a run, send it a signal once it stored two more stories; what is stored.
+
+        SIGTERM: the run stops cleanly and exits EXIT_INTERRUPTED with one warning line.
+        """
         before = len(self.stored_titles())
-        proc = subprocess.Popen(self.argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        try:
-            wait_for(lambda: len(self.stored_titles()) >= before + 2 or proc.poll() is not None,
-                     "two more stored stories")
-            assert proc.poll() is None, "the run ended before it could be interrupted"
-            os.kill(proc.pid, signum)
-        finally:
-            proc.wait(timeout=120)
+        with (self.jobdir.parent / "interrupted.log").open("w+") as log:
+            proc = subprocess.Popen(self.argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+                                    stderr=log)
+            try:
+                wait_for(lambda: len(self.stored_titles()) >= before + 2
+                         or proc.poll() is not None, "two more stored stories")
+                assert proc.poll() is None, "the run ended before it could be interrupted"
+                os.kill(proc.pid, signum)
+            finally:
+                proc.wait(timeout=120)
+            log.seek(0)
+            stderr = log.read()
         assert len(self.stored_titles()) < STORIES, "the run finished before the signal"
+        if signum == signal.SIGTERM:
+            assert proc.returncode == EXIT_INTERRUPTED, stderr[-3000:]
+            assert "Traceback" not in stderr, stderr[-3000:]
+            verdicts = [line.split("] ", 1)[1] for line in stderr.splitlines()
+                        if "[crawler.monitors]" in line]
+            assert len(verdicts) == 1, verdicts
+            assert re.fullmatch(r"WARNING: Run INTERRUPTED: stopped by a signal after \d+ pages; "
+                                rf"the next run with JOBDIR {re.escape(str(self.jobdir))} "
+                                "resumes it", verdicts[0]), verdicts
+        else:
+            assert proc.returncode == -signum
         return self.stored_titles()
 
     def finish(self) -> subprocess.CompletedProcess[str]:

@@ -100,8 +100,9 @@ def run(source: str, day: int, new: int, rates: dict[str, float] | None = None) 
 
 
 def test_fill_rates() -> None:
-    assert fill_rates({"title": 4, "body": 4, "authors": 1}, 4) == {
-        "title": 1.0, "body": 1.0, "authors": 0.25, "published_at": 0.0, "language": 0.0}
+    assert fill_rates({"title": 4, "body": 4, "authors": 1}, 4, 6001) == {
+        "title": 1.0, "body": 1.0, "authors": 0.25, "published_at": 0.0, "language": 0.0,
+        "body_chars": 1500}
     assert fill_rates({}, 0) == {}
 
 
@@ -115,6 +116,10 @@ def test_health_compares_with_the_median_of_previous_runs() -> None:
         "authors filled in 10% against a median of 80%",
         "published_at filled in 0% against a median of 100%"]
     assert health_problems(run("s", 9, 1), history[:2], 0.5, 3) == []
+    long = [run("s", d, 20, {**FULL, "body_chars": n}) for d, n in enumerate((2400, 2000, 90))]
+    assert health_problems(run("s", 9, 20, {**FULL, "body_chars": 1100}), long, 0.5, 3) == []
+    assert health_problems(run("s", 9, 20, {**FULL, "body_chars": 900}), long, 0.5, 3) == [
+        "body length 900 characters against a median of 2000"]
 
 
 def test_run_records_and_degraded_runs(database_url: str) -> None:

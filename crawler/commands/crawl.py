@@ -3,7 +3,7 @@
 Before anything heavy loads: settings, spider arguments, the sources file, DATABASE_URL,
 JOBDIR and the lock folder are checked (one `scrapy: error:` line, exit 2), then each
 source's lock is taken (refused: one line, exit 1). After the crawl the exit status says how
-the run went (crawler/monitors.py): 0 healthy, 1 failed, 3 degraded.
+the run went (crawler/monitors.py): 0 healthy, 1 failed, 3 degraded, 4 interrupted.
 """
 
 from __future__ import annotations
@@ -79,6 +79,10 @@ class CrawlCommand(Command):
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         if self.crawler_process.bootstrap_failed or crawler.stats is None:
+            self.exitcode = EXIT_FAILED
+            return
+        if crawler.stats.get_value("finish_reason") is None:
+            # Never closed (a second signal forced an unclean shutdown): not judged, failed.
             self.exitcode = EXIT_FAILED
             return
         self.exitcode = int(crawler.stats.get_value(EXIT_KEY, 0))

@@ -2,13 +2,16 @@
 
 A file is written to a temporary file in the target's folder and renamed over the target when
 complete (a reader never sees half an export; the target keeps its mode); `-o -` streams to
-standard output and stops quietly when the reader closes the pipe (`| head`).
+standard output and stops quietly when the reader closes the pipe (`| head`). A target that
+cannot be written is refused (exit 2); a disk that fills up during the export fails it in one
+line (exit 1), the old file unchanged and no temporary file left.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import stat
@@ -27,6 +30,9 @@ from crawler.commands._database import open_database
 from crawler.sources import SourcesConfigError, load_sources
 from storage.read import iter_stories, stored_sources
 from storage.records import StoryView
+
+# Write errors of a full disk or quota: the export failed (exit 1), the target was fine.
+FULL_DISK_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
 def write_lines(stories: Iterable[StoryView], out: IO[str]) -> int:
@@ -133,7 +139,8 @@ class ExportCommand(ScrapyCommand):
             print(f"skipped {len(skipped)} unreadable stories (ids {ids})", file=sys.stderr)
 
     def write(self, target: Path | None, stories: Iterable[StoryView]) -> int | None:
-        """Write to the file or stdout; the count (None when the reader closed the pipe)."""
+        """Write to the file or stdout; the count (None when the reader closed the pipe or the
+        disk filled up)."""
         if target is None:
             try:
                 count = write_lines(stories, sys.stdout)
@@ -149,5 +156,11 @@ class ExportCommand(ScrapyCommand):
         try:
             return write_atomically(target, stories)
         except OSError as exc:
+            if exc.errno in FULL_DISK_ERRNOS:
+                print(f"scrapy: export failed: cannot write {target}: {exc.strerror} "
+                      f"({'the old file is unchanged' if target.exists() else 'nothing written'})",
+                      file=sys.stderr)
+                self.exitcode = 1
+                return None
             raise UsageError(f"cannot write {target}: {exc.strerror or exc}",
                              print_help=False) from None

@@ -9,21 +9,23 @@ from scrapy.commands import ScrapyCommand
 from crawler.commands._database import open_database
 from crawler.commands._table import format_table
 from storage.models import CrawlRun
-from storage.runs import FILL_FIELDS, last_runs
+from storage.runs import BODY_CHARS, FILL_FIELDS, last_runs
 
 HEADER = ("started (UTC)", "source", "pages", "new", "upd", "dup", "not art", "errors",
-          "fill " + "/".join(name[0] for name in FILL_FIELDS), "health")
-WIDTHS = (19, 16, 6, 5, 5, 5, 7, 6, 24, None)
+          "fill " + "/".join(name[0] for name in FILL_FIELDS), "body", "health")
+WIDTHS = (19, 16, 6, 5, 5, 5, 7, 6, 24, 6, None)
 
 
 def run_row(run: CrawlRun) -> tuple[str, ...]:
     """One run as the table's cells."""
     fill = " ".join(f"{round(100 * float((run.fill_rates or {}).get(name, 0))):3d}"
                     for name in FILL_FIELDS) if run.fill_rates else "-"
+    body = (run.fill_rates or {}).get(BODY_CHARS)
     health = f"DEGRADED: {run.health_note}" if run.degraded else "ok"
     return (run.started_at.strftime("%Y-%m-%d %H:%M:%S"), run.source, str(run.pages_fetched),
             str(run.stories_new), str(run.stories_updated), str(run.stories_duplicate),
-            str(run.not_articles), str(sum((run.errors or {}).values())), fill, health)
+            str(run.not_articles), str(sum((run.errors or {}).values())), fill,
+            "-" if body is None else str(body), health)
 
 
 class RunsCommand(ScrapyCommand):

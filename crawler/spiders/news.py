@@ -31,6 +31,7 @@ from crawler.feeds import (
 )
 from crawler.incremental import ARTICLE_CANDIDATE
 from crawler.links import fetchable_host
+from crawler.monitors import SpidermonReportAtDebug
 from crawler.pages import (
     Anchor,
     credited_url,
@@ -64,7 +65,7 @@ logger = logging.getLogger(__name__)
 DISCOVERY_KINDS = frozenset(DocumentKind) - {DocumentKind.HTML, DocumentKind.UNKNOWN}
 
 
-class NewsSpider(CreditingSpider):
+class NewsSpider(SpidermonReportAtDebug, CreditingSpider):
     """Crawl configured news sources: robots.txt sitemaps, feeds and in-site links."""
 
     name = "news"
