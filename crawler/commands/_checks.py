@@ -130,6 +130,7 @@ CHECKS: dict[str, Check] = {
     "NEWS_PROGRESS_INTERVAL": number(0),
     "NEWS_GC_FREEZE": boolean,
     "NEWS_GC_THRESHOLDS": int_list(3),
+    "NEWS_HOST_LOOKAHEAD": whole(0),
     "LOG_LEVEL": log_level,
     "CONCURRENT_REQUESTS": whole(1),
     "CONCURRENT_REQUESTS_PER_DOMAIN": whole(1),
