@@ -208,6 +208,9 @@ NEWS_WORKERS: int | None = None
 # A pool whose worker died is rebuilt (its pages resubmitted) this many times, then the
 # crawl goes on in-process.
 NEWS_WORKERS_MAX_RESTARTS = 3
+# Added to the workers' niceness: when the CPU is short, the crawl process, which times every
+# request to every host, runs before extraction (docs/politeness.md). 0: the crawl's own.
+NEWS_WORKERS_NICE = 10
 
 # --- Store ---------------------------------------------------------------------------------
 # Stories are written in one transaction per batch of this many, or at least this often.

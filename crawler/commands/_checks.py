@@ -112,6 +112,7 @@ CHECKS: dict[str, Check] = {
     "ALLOW_PRIVATE_NETWORKS": boolean,
     "NEWS_WORKERS": whole(0, empty=True),
     "NEWS_WORKERS_MAX_RESTARTS": whole(0),
+    "NEWS_WORKERS_NICE": whole(0),
     "NEWS_STORE_BATCH_SIZE": whole(1),
     "NEWS_STORE_BATCH_SECONDS": number(0, above=True),
     "NEWS_DEDUP_THRESHOLD": number(0, 1, above=True),
