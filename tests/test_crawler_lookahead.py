@@ -59,7 +59,8 @@ def test_the_host_with_fewest_requests_in_the_downloader_goes_first() -> None:
     queue.push(Request("http://busy.test/next"))
     queue.push(Request("http://idle.test/next"))
     peeked = queue.peek()
-    assert peeked is not None and peeked.url == "http://idle.test/next"
+    assert peeked is not None
+    assert peeked.url == "http://idle.test/next"
     assert take(queue, active) == ["http://idle.test/next", "http://busy.test/next"]
 
 
