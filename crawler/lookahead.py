@@ -49,7 +49,7 @@ class HostBoundedPriorityQueue(DownloaderAwarePriorityQueue):
             downloader = engine.downloader
             counts.update(downloader.get_slot_key(request) for request in downloader.active)
         room = [(counts[slot], slot) for slot in self.pqueues
-                if counts[slot] < self.gates.gate(slot).limits.cap + self.lookahead]
+                if counts[slot] < max(self.gates.gate(slot).limits.cap, 1) + self.lookahead]
         return min(room)[1] if room else None
 
     def pop(self) -> Request | None:
