@@ -40,9 +40,11 @@ class HostBoundedPriorityQueue(DownloaderAwarePriorityQueue):
                          start_queue_cls=start_queue_cls)
         self.lookahead = crawler.settings.getint("NEWS_HOST_LOOKAHEAD")
         self.gates = crawl_gates(crawler)
+        self.last_slot: str | None = None
 
     def next_slot(self) -> str | None:
-        """The queued host with the fewest requests in the downloader, under its bound."""
+        """The queued host with the fewest requests in the downloader, under its bound; among
+        equals, the next after the host chosen last (in turn, as Scrapy's queue does)."""
         engine = self.crawler.engine
         counts: Counter[str] = Counter()
         if engine is not None:
@@ -50,13 +52,19 @@ class HostBoundedPriorityQueue(DownloaderAwarePriorityQueue):
             counts.update(downloader.get_slot_key(request) for request in downloader.active)
         room = [(counts[slot], slot) for slot in self.pqueues
                 if counts[slot] < max(self.gates.gate(slot).limits.cap, 1) + self.lookahead]
-        return min(room)[1] if room else None
+        if not room:
+            return None
+        fewest = min(count for count, _ in room)
+        tied = sorted(slot for count, slot in room if count == fewest)
+        last = self.last_slot
+        return next((slot for slot in tied if last is not None and slot > last), tied[0])
 
     def pop(self) -> Request | None:
         """The next request of the chosen host; None while every queued host is at its bound."""
         slot = self.next_slot()
         if slot is None:
             return None
+        self.last_slot = slot
         queue = self.pqueues[slot]
         request = queue.pop()
         if not len(queue):

@@ -76,3 +76,14 @@ def test_a_sources_own_cap_and_a_lookahead_setting_set_the_bound() -> None:
     assert len(take(queue, active)) == 3
     active.clear()
     assert len(queue) == 4
+
+
+def test_hosts_with_as_many_in_the_downloader_take_turns() -> None:
+    queue, active = queue_and_downloader()
+    for n in range(3):
+        queue.push(Request(f"http://b.test/{n}"))
+        queue.push(Request(f"http://a.test/{n}"))
+    order = []
+    while (request := queue.pop()) is not None:
+        order.append(request.url)
+    assert order == [f"http://{host}.test/{n}" for n in range(3) for host in "ab"]
