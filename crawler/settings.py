@@ -65,6 +65,11 @@ NEWS_MAX_OPEN_REQUESTS = 16
 CONCURRENT_REQUESTS = 64
 # The per-host cap on open requests.
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
+# A host gets no more requests into the downloader than its cap plus this many (middlewares
+# included), so the first hosts found do not take the places of the next ones
+# (crawler.lookahead.HostBoundedPriorityQueue; the Redis frontier has its own queue).
+SCHEDULER_PRIORITY_QUEUE = "crawler.lookahead.HostBoundedPriorityQueue"
+NEWS_HOST_LOOKAHEAD = 2
 # The per-host delay floor, in seconds between the starts of two requests.
 DOWNLOAD_DELAY = 0.25
 # No random variation: Scrapy's jitter (0.5: 0.5-1.5 x the delay) draws gaps below the delay.
@@ -213,6 +218,9 @@ NEWS_WORKERS: int | None = None
 # A pool whose worker died is rebuilt (its pages resubmitted) this many times, then the
 # crawl goes on in-process.
 NEWS_WORKERS_MAX_RESTARTS = 3
+# Added to the workers' niceness: when the CPU is short, the crawl process, which times every
+# request to every host, runs before extraction (docs/politeness.md). 0: the crawl's own.
+NEWS_WORKERS_NICE = 10
 
 # --- Store ---------------------------------------------------------------------------------
 # Stories are written in one transaction per batch of this many, or at least this often.

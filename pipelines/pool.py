@@ -48,14 +48,17 @@ def _exit_with_crawl() -> None:
         os._exit(0)
 
 
-def init_worker(warm: Callable[..., None], *args: Any) -> None:
-    """Leave Ctrl-C to the crawl (it drains the pool), die with it, and warm up.
+def init_worker(nice: int, warm: Callable[..., None], *args: Any) -> None:
+    """Leave Ctrl-C to the crawl (it drains the pool), die with it, yield the CPU to it
+    (NICE added to the worker's niceness), and warm up.
 
     What is loaded by then (langdetect's profiles: 130,000 objects) lives as long as the
     worker: frozen out of the garbage collector's sight, it is not traversed again by full
     collections (0.1 ms per page on the bench site).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if nice:
+        os.nice(nice)
     threading.Thread(target=_exit_with_crawl, daemon=True).start()
     warm(*args)
     gc.freeze()
@@ -82,10 +85,10 @@ class WorkerPool:
     """
 
     def __init__(self, workers: int, max_restarts: int,
-                 warm: Callable[..., None], warm_args: tuple[Any, ...]) -> None:
+                 warm: Callable[..., None], warm_args: tuple[Any, ...], nice: int = 0) -> None:
         self.workers = workers
         self.max_restarts = max_restarts
-        self.initargs = (warm, *warm_args)
+        self.initargs = (nice, warm, *warm_args)
         self.restarts = 0
         self.executor: Executor | None = None
         self.ready: Future[None] | None = None
@@ -242,10 +245,10 @@ class PoolPipeline:
     """The extract and language stages, run for each page in the worker pool."""
 
     def __init__(self, crawler: Crawler, workers: int, max_restarts: int,
-                 options: LanguageOptions) -> None:
+                 options: LanguageOptions, nice: int = 0) -> None:
         self.crawler = crawler
         self.options = options
-        self.pool = WorkerPool(workers, max_restarts, warm_up, (options,))
+        self.pool = WorkerPool(workers, max_restarts, warm_up, (options,), nice)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PoolPipeline:
@@ -258,7 +261,8 @@ class PoolPipeline:
             seed=settings.getint("NEWS_LANGUAGE_SEED"),
         )
         pipeline = cls(crawler, available_cores() if workers in (None, "") else int(workers),
-                       settings.getint("NEWS_WORKERS_MAX_RESTARTS"), options)
+                       settings.getint("NEWS_WORKERS_MAX_RESTARTS"), options,
+                       settings.getint("NEWS_WORKERS_NICE"))
         # The workers boot (about a second) while the crawl opens and fetches its first pages.
         pipeline.pool.start_soon()
         return pipeline

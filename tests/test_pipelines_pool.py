@@ -185,3 +185,17 @@ def test_workers_end_with_a_killed_crawl(sample_sites: SampleSites, tmp_path: Pa
     proc.wait()
     _, alive = psutil.wait_procs(tree, timeout=30)
     assert not alive, [p.cmdline()[:3] for p in alive]
+
+
+def test_workers_yield_the_cpu_to_the_crawl(sample_sites: SampleSites, tmp_path: Path) -> None:
+    proc = start_crawl(sample_sites, tmp_path / "nice.db", *SLOW, "-s", "NEWS_WORKERS=2",
+                       "-s", "NEWS_WORKERS_NICE=4")
+    lines: list[str] = []
+    try:
+        assert read_until(proc, r"Worker pool started", lines), "".join(lines)[-3000:]
+        crawl = psutil.Process(proc.pid)
+        nicer = [p for p in crawl.children(recursive=True) if p.nice() == crawl.nice() + 4]
+        assert len(nicer) == 2  # the two workers; the forkserver keeps the crawl's
+    finally:
+        proc.kill()
+        proc.wait()
