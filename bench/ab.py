@@ -8,7 +8,8 @@ alone differs), its own code first on PYTHONPATH. Round after round, each checko
 (1) process_page (extract + language) over the dev pages in one process, process time per
 page; (2) its own bench/throughput.py --only a (`scrapy crawl news` of the bench site into
 SQLite). Interleaving makes the machine's load hit every checkout alike; the medians and the
-spread (min-max) over the rounds are printed at the end, and written to --out as JSON.
+spread (min-max) over the rounds are printed at the end, then each checkout's figures over
+the first checkout's, round by round, and all of it is written to --out as JSON.
 """
 
 from __future__ import annotations
@@ -92,6 +93,12 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
 
 
+def spread_ratio(values: list[float], reference: list[float]) -> str:
+    """Median and range of VALUES over REFERENCE, round by round."""
+    ratios = [value / base for value, base in zip(values, reference, strict=True)]
+    return f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
 def main() -> None:
     """Run the interleaved rounds and print each figure, then medians and spreads."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -122,6 +129,12 @@ def main() -> None:
     for path, figures in results.items():
         print(f"{Path(path).name}: " + ", ".join(
             f"{key} {spread(values)}" for key, values in figures.items()))
+    first = str(checkouts[0])
+    print(f"\nratio to {checkouts[0].name}, round by round, median (min-max):")
+    for path in map(str, checkouts[1:]):
+        print(f"{Path(path).name}: " + ", ".join(
+            f"{key} {spread_ratio(values, results[first][key])}"
+            for key, values in results[path].items() if key != "stories"))
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     (args.out / f"{stamp}.json").write_text(json.dumps(
