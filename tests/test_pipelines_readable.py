@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
+from lxml.html import tostring
+from readability import Document
 
 from pipelines.cleaning import clean_tree
 from pipelines.extract import decode_html, parse_page
 from pipelines.markers import load_markers
-from pipelines.readability_candidate import readability_html, readability_text
+from pipelines.readability_candidate import aside_tokens, readability_html, readability_text
 
 TESTS_DIR = Path(__file__).parent
 FIXTURE_PAGES = sorted((TESTS_DIR / "fixtures" / "pages").glob("*/*.html")) + sorted(
@@ -36,6 +38,17 @@ def test_readability_leaves_the_tree_alone(page: Path) -> None:
     before = etree.tostring(tree)
     readability_html(tree)
     assert etree.tostring(tree) == before
+
+
+@pytest.mark.parametrize("page", FIXTURE_PAGES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_readability_reads_the_body_as_it_reads_the_whole_page(page: Path) -> None:
+    """The head, scripts, stylesheet links and hrefs left out change none of its text or asides."""
+    tree = page_tree(page.read_text(encoding="utf-8"))
+    summary = Document(tostring(tree, encoding="unicode")).summary(html_partial=True)
+    whole = etree.fromstring(summary, etree.HTMLParser()) if summary.strip() else None
+    body = readability_html(tree)
+    assert aside_tokens(body) == aside_tokens(whole)
+    assert readability_text(body) == readability_text(whole)
 
 
 def test_hidden_blocks_stay_out_of_readabilitys_text() -> None:
