@@ -45,9 +45,9 @@ NEWS_ROBOTS_MAX_BYTES = 500 * 1024
 # robots.txt that answers 5xx or not at all: the host's requests are held (RFC 9309: disallow
 # until it answers) and it is fetched again every NEWS_ROBOTS_RETRY_SECONDS, up to
 # NEWS_ROBOTS_RETRY_TIMES more times; requests still held when the run ends are counted in
-# news/robots/held_unfetched.
-NEWS_ROBOTS_RETRY_SECONDS = 60.0
-NEWS_ROBOTS_RETRY_TIMES = 5
+# news/robots/held_unfetched. A host that stays down keeps the run open about a minute.
+NEWS_ROBOTS_RETRY_SECONDS = 30.0
+NEWS_ROBOTS_RETRY_TIMES = 2
 # Skip sitemap and feed entries (and indexed sitemaps) whose lastmod / publication date is
 # before the start of the source's last run that finished normally (crawl_runs).
 NEWS_SKIP_OLD_ENTRIES = True
