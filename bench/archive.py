@@ -8,18 +8,21 @@ Run from the repository root (never from the test suite):
     .venv/bin/python bench/archive.py --backends postgresql --postgres URL
                                      # URL: a server's maintenance database, e.g.
                                      # postgresql+psycopg://newsagg@127.0.0.1:5432/postgres
+    .venv/bin/python bench/archive.py --stories 0,1000000 --dir /big/disk  # archives kept
 
-For each size, an archive of fake stories is built: bodies drawn from the word frequencies of
-the extraction benchmark's articles (bench/dedup.py's Writer), 400 sites, a year of dates,
-each with its signature and band keys, a canonical URL row and a tracking alias on one in
-four. They are written by a fast path (multi-row INSERTs of the rows the store writes for a
-new story); the run first checks that the fast path and the store's own write_record give
-identical rows on 300 stories. Then `scrapy crawl news` crawls bench/newssite.py (PAGES
-pages, one in ten a near-duplicate) into that archive, and the bench prints the time from
-launch to the site's first request, the crawl's peak RSS (main process, and its whole tree
-with the worker processes), stories per second from the first request to exit, whether the
-crawl merged the same stories as into the empty archive, and the latency of the store's
-near-duplicate lookup (band keys) and the incremental crawl's known-URL lookup.
+For each size, an archive of fake stories is built by bench/fake_archive.py (the rows the
+store writes, in multi-row INSERTs; tests/test_bench_fake_archive.py checks them against the
+store's own write_record). With --dir, SQLite archives are kept in that folder and PostgreSQL
+ones as databases archive_bench_N, and a later run reuses (or finishes building) them. Then
+`scrapy crawl news` crawls bench/newssite.py (PAGES pages, one in ten a near-duplicate) into
+that archive, and the bench prints the time from launch to the site's first request (and
+the CPU seconds the crawl process used until then, which a loaded machine inflates less), the
+crawl's peak RSS (main process, and its whole tree with the worker processes), stories per
+second from the first request to exit (and CPU milliseconds of the process tree per story),
+whether the crawl merged the same stories as into the
+empty archive, and the latency of the store's near-duplicate lookup (band keys) and the
+incremental crawl's known-URL lookup. The crawl's stories and run records are deleted before
+and after it (`storage.retention.prune_stories`), so the archive is left as built.
 """
 
 from __future__ import annotations
@@ -27,52 +30,38 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import itertools
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import psutil
 import psycopg
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import delete, func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.dedup import Writer  # noqa: E402
+from bench.fake_archive import FINDER, NOW, build_fast, stored  # noqa: E402
 from bench.newssite import DEFAULT_DATASET, NewsSite, load_templates, serve  # noqa: E402
 from common.urls import canonical_url  # noqa: E402
-from crawler import settings as defaults  # noqa: E402
-from pipelines.dedup import normalize_body, normalized_hash  # noqa: E402
-from pipelines.neardup import (  # noqa: E402
-    NearDuplicateFinder,
-    from_bytes,
-    permutations,
-    signature,
-    to_bytes,
-)
-from pipelines.store import write_record  # noqa: E402
+from pipelines.neardup import from_bytes  # noqa: E402
 from storage.migrate import migrated_engine  # noqa: E402
-from storage.models import AliasKind, Story, StoryBand, StoryUrl, UrlRelation  # noqa: E402
+from storage.models import CrawlRun, Story, StoryUrl  # noqa: E402
 from storage.read import known_urls_at, near_duplicate_candidates  # noqa: E402
-from storage.records import ArticleRecord  # noqa: E402
+from storage.retention import prune_stories  # noqa: E402
 from storage.session import make_sessionmaker  # noqa: E402
 
-SITES = 400
-CHUNK = 2_000
-NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+SOURCE = "start_urls"  # the source name of a crawl given -a start_urls
 CRAWL = ("-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
          "-s", "CONCURRENT_REQUESTS=16", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16",
          "-s", "ALLOW_PRIVATE_NETWORKS=True", "-s", "NEWS_FOLLOW_CREDITS=False",
          "-s", "NEWS_LOCK_DIR=", "-s", "LOG_LEVEL=INFO")
-FINDER = NearDuplicateFinder(defaults.NEWS_DEDUP_THRESHOLD, defaults.NEWS_DEDUP_NUM_PERM)
-COEFFICIENTS = permutations(defaults.NEWS_DEDUP_NUM_PERM)
 
 
 class TimedSite(NewsSite):
@@ -84,98 +73,6 @@ class TimedSite(NewsSite):
         if path == "/robots.txt":
             print(f"first {time.monotonic()}", flush=True)
         return super().render(path, base)
-
-
-def fake_records(count: int, seed: int = 11) -> Iterator[ArticleRecord]:
-    """COUNT distinct fake stories as the dedup stage hands them to the store."""
-    writer = Writer(np.random.default_rng(seed))
-    for number in range(count):
-        body = "\n\n".join(writer.paragraphs())
-        normalized = normalize_body(body)
-        sig = signature(normalized.split(), defaults.NEWS_DEDUP_SHINGLE_SIZE, COEFFICIENTS)
-        assert sig is not None
-        site = f"site{number % SITES}.example"
-        when = NOW - dt.timedelta(minutes=number * 525_600 // max(count, 1))
-        url = f"https://{site}/{when:%Y/%m}/story-{number}.html"
-        aliases = (f"{url}?utm_source=rss",) if number % 4 == 0 else ()
-        yield ArticleRecord(
-            url=url, site=site, source=f"source{number % SITES}", title=body[:60],
-            text=body, content_hash=normalized_hash(normalized), fetched_at=when,
-            authors=["Staff"], published_at=when, language="en", language_probability=0.99,
-            language_method="detected", publisher=site, aliases=aliases,
-            alias_kinds=tuple((a, AliasKind.TRACKING.value) for a in aliases),
-            minhash=to_bytes(sig), bands=FINDER.band_keys(sig), fetched_url=url)
-
-
-def fast_rows(record: ArticleRecord, story_id: int, url_id: int
-              ) -> tuple[dict[str, object], list[dict[str, object]], list[dict[str, object]]]:
-    """The stories, story_urls and story_bands rows the store writes for a new story."""
-    story = {"id": story_id, "url": record.url, "original_url": None, "title": record.title,
-             "text": record.text, "authors": list(record.authors),
-             "published_at": record.published_at, "language": record.language,
-             "language_probability": record.language_probability,
-             "language_method": record.language_method, "content_hash": record.content_hash,
-             "minhash": record.minhash, "site": record.site, "source": record.source,
-             "publisher": record.publisher, "created_at": record.fetched_at,
-             "updated_at": record.fetched_at}
-    seen = [(record.url, UrlRelation.ORIGINAL, None, True)]
-    seen += [(alias, UrlRelation.ALIAS, kind, False) for alias, kind in record.alias_kinds]
-    urls = [{"id": url_id + i, "story_id": story_id, "url": url,
-             "canonical_url": canonical_url(url), "relation": relation, "kind": kind,
-             "site": record.site, "first_seen": record.fetched_at,
-             "last_seen": record.fetched_at, "http_etag": None, "http_last_modified": None}
-            for i, (url, relation, kind, _fetched) in enumerate(seen)]
-    bands = [{"band": band, "story_id": story_id} for band in record.bands]
-    return story, urls, bands
-
-
-def build_fast(db_url: str, records: Iterator[ArticleRecord]) -> int:
-    """Write the records by the fast path, CHUNK stories per transaction; how many."""
-    engine = migrated_engine(db_url)
-    story_id = url_id = 1
-    written = 0
-    while chunk := list(itertools.islice(records, CHUNK)):
-        stories, urls, bands = [], [], []
-        for item in chunk:
-            story, seen, keys = fast_rows(item, story_id, url_id)
-            stories.append(story)
-            urls += seen
-            bands += keys
-            story_id, url_id = story_id + 1, url_id + len(seen)
-        with engine.begin() as conn:
-            conn.execute(insert(Story), stories)
-            conn.execute(insert(StoryUrl), urls)
-            conn.execute(insert(StoryBand), bands)
-        written += len(chunk)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            for table in ("stories", "story_urls"):
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                  f"(SELECT coalesce(max(id), 1) FROM {table}))"))
-        # As after any bulk load: statistics and the visibility map now, not by autovacuum
-        # in the middle of the crawl being measured.
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
-    return written
-
-
-def dump(db_url: str) -> list[tuple[object, ...]]:
-    """Every row of the three tables the archive fills, in id order."""
-    engine = migrated_engine(db_url)
-    with engine.connect() as conn:
-        return [tuple(row) for table, key in ((Story, Story.id), (StoryUrl, StoryUrl.id),
-                                              (StoryBand, StoryBand.band))
-                for row in conn.execute(select(table.__table__).order_by(key))]
-
-
-def fast_path_matches(folder: Path) -> bool:
-    """True when the fast path writes the very rows write_record does, on 300 stories."""
-    fast, store = f"sqlite:///{folder / 'fast.db'}", f"sqlite:///{folder / 'store.db'}"
-    build_fast(fast, fake_records(300, seed=5))
-    with make_sessionmaker(migrated_engine(store)).begin() as session:
-        for record in fake_records(300, seed=5):
-            write_record(session, record, FINDER)
-    return dump(fast) == dump(store)
 
 
 def lookup_latency(db_url: str, stories: int, samples: int = 500) -> str:
@@ -206,11 +103,14 @@ def lookup_latency(db_url: str, stories: int, samples: int = 500) -> str:
 
 
 def crawl(db_url: str, base: str, first: list[float], log: Path) -> dict[str, float]:
-    """Crawl the site into DB_URL; start-up, peaks and rate."""
+    """Crawl the site into DB_URL; start-up (wall and the main process's CPU seconds), peaks,
+    duration and the CPU seconds of the crawl's process tree."""
     first.clear()
     cmd = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"start_urls={base}/",
            "-s", f"DATABASE_URL={db_url}", *CRAWL]
     main_peak = tree_peak = 0
+    start_cpu = 0.0
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     launched = time.monotonic()
     with log.open("w", encoding="utf-8") as err:
         proc = psutil.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
@@ -219,6 +119,8 @@ def crawl(db_url: str, base: str, first: list[float], log: Path) -> dict[str, fl
             for number, part in enumerate([proc, *proc.children(recursive=True)]):
                 try:
                     part_rss = part.memory_info().rss
+                    if number == 0 and not start_cpu and first:
+                        start_cpu = sum(part.cpu_times()[:2])
                 except psutil.Error:
                     continue
                 rss += part_rss
@@ -228,8 +130,11 @@ def crawl(db_url: str, base: str, first: list[float], log: Path) -> dict[str, fl
     ended = time.monotonic()
     if proc.returncode != 0 or not first:
         raise SystemExit(f"crawl failed ({proc.returncode}); see {log}")
-    return {"first_request_s": first[0] - launched, "main_mb": main_peak / 2**20,
-            "tree_mb": tree_peak / 2**20, "crawl_s": ended - first[0]}
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"first_request_s": first[0] - launched, "first_request_cpu_s": start_cpu,
+            "main_mb": main_peak / 2**20, "tree_mb": tree_peak / 2**20,
+            "crawl_s": ended - first[0],
+            "cpu_s": used.ru_utime + used.ru_stime - children.ru_utime - children.ru_stime}
 
 
 def crawled_groups(db_url: str, base: str) -> tuple[int, list[tuple[str, ...]]]:
@@ -238,24 +143,34 @@ def crawled_groups(db_url: str, base: str) -> tuple[int, list[tuple[str, ...]]]:
     with sessions() as session:
         rows = session.execute(select(StoryUrl.story_id, StoryUrl.url)
                                .join(Story, Story.id == StoryUrl.story_id)
-                               .where(Story.source == "start_urls")).all()
+                               .where(Story.source == SOURCE)).all()
         count = session.scalar(select(func.count()).select_from(Story)
-                               .where(Story.source == "start_urls")) or 0
+                               .where(Story.source == SOURCE)) or 0
     groups: dict[int, list[str]] = {}
     for story_id, url in rows:
         groups.setdefault(story_id, []).append(url.removeprefix(base))
     return count, sorted(tuple(sorted(urls)) for urls in groups.values())
 
 
+def clear_crawl(db_url: str) -> None:
+    """Delete what a bench crawl stored (its stories with their rows, its run records)."""
+    sessions = make_sessionmaker(migrated_engine(db_url))
+    prune_stories(sessions, dt.datetime.now(dt.UTC) + dt.timedelta(days=1), SOURCE)
+    with sessions.begin() as session:
+        session.execute(delete(CrawlRun).where(CrawlRun.source == SOURCE))
+
+
 def database(kind: str, folder: Path, postgres: str | None, stories: int) -> str:
-    """A fresh database URL of that kind."""
+    """The URL of the archive of that kind and size: a file in FOLDER, or a database on the
+    POSTGRES server (created when absent)."""
     if kind == "sqlite":
         return f"sqlite:///{folder / f'archive-{stories}.db'}"
     assert postgres is not None
-    name = f"archive_bench_{stories}_{int(time.time())}"
+    name = f"archive_bench_{stories}"
     with psycopg.connect(postgres.replace("postgresql+psycopg://", "postgresql://"),
                          autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
     return postgres.rsplit("/", 1)[0] + f"/{name}"
 
 
@@ -288,6 +203,10 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=500, help="pages of the crawled site")
     parser.add_argument("--backends", default="sqlite,postgresql",
                         help="comma-separated: sqlite, postgresql (with --postgres)")
+    parser.add_argument("--dir", type=Path, help="keep (and reuse) the archives here")
+    parser.add_argument("--no-build", action="store_true",
+                        help="crawl the kept archives as they are (a build stopped early)")
+    parser.add_argument("--workers", type=int, default=2, help="processes drawing stories")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -300,24 +219,30 @@ def main() -> None:
     site, base = start_site(args.pages, first)
     try:
         with tempfile.TemporaryDirectory(prefix="archive-bench-") as tmp:
-            folder = Path(tmp)
-            print(f"fast path writes the store's rows: {fast_path_matches(folder)}", flush=True)
-            print("backend     stories  build s  first request s  main MB  tree MB  "
-                  "stories/s  same merges  lookup p50/p99 ms", flush=True)
+            folder = args.dir or Path(tmp)
+            print("backend     stories  build s  first request s (CPU)  main MB  tree MB  "
+                  "stories/s  CPU ms/story  same merges  lookup p50/p99 ms", flush=True)
             reference: dict[str, list[tuple[str, ...]]] = {}
             for kind in kinds:
                 for size in sizes:
                     db_url = database(kind, folder, args.postgres, size)
+                    clear_crawl(db_url)
                     started = time.perf_counter()
-                    build_fast(db_url, fake_records(size))
+                    with migrated_engine(db_url).connect() as conn:
+                        held = stored(conn)
+                    if not args.no_build:
+                        held = build_fast(db_url, size, workers=args.workers)
                     built = time.perf_counter() - started
                     figures = crawl(db_url, base, first, folder / f"{kind}-{size}.log")
                     count, groups = crawled_groups(db_url, base)
                     same = reference.setdefault(kind, groups) == groups
-                    print(f"{kind:10} {size:>8} {built:>8.1f} {figures['first_request_s']:>16.2f}"
+                    print(f"{kind:10} {held:>8} {built:>8.1f} {figures['first_request_s']:>16.2f}"
+                          f" ({figures['first_request_cpu_s']:.2f})"
                           f" {figures['main_mb']:>8.0f} {figures['tree_mb']:>8.0f}"
-                          f" {count / figures['crawl_s']:>10.1f} {str(same):>12}  "
-                          f"{lookup_latency(db_url, size)}", flush=True)
+                          f" {count / figures['crawl_s']:>10.1f}"
+                          f" {1000 * figures['cpu_s'] / max(count, 1):>13.1f} {str(same):>12}  "
+                          f"{lookup_latency(db_url, held)}", flush=True)
+                    clear_crawl(db_url)
                     migrated_engine(db_url).dispose()
     finally:
         site.terminate()
