@@ -94,7 +94,7 @@ def test_sigint_stores_every_scraped_story(sample_sites: SampleSites, tmp_path: 
     assert read_until(proc, r"DEBUG: Scraped from", lines), "".join(lines)[-3000:]
     proc.send_signal(signal.SIGINT)
     read_until(proc, r"(?!)", lines)  # (?!) never matches: read to the end
-    assert proc.wait(timeout=60) == 1  # an interrupted run exits 1 (docs/operations.md)
+    assert proc.wait(timeout=60) == 4  # a run stopped by a signal exits 4 (docs/operations.md)
     log = "".join(lines)
     assert "'finish_reason': 'shutdown'" in log
     scraped = {m.group(1) for m in SCRAPED.finditer(log)}
