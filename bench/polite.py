@@ -110,6 +110,7 @@ def report(log: Path, delay: float, cap: int, concurrency: int, hosts: int, arti
           f"(<{' <'.join(f'{b:g}' for b in BUCKETS)} >={BUCKETS[-1]:g}), min gap, robots.txt:")
     short, over_cap, disallowed, all_times, allowed_host = 0, 0, 0, [], 0.0
     shown: list[str] = []
+    robots_fetches: list[int] = []
     for host in sorted(per_host):
         requests = per_host[host]
         times = [at for at, _, _ in requests]
@@ -120,6 +121,7 @@ def report(log: Path, delay: float, cap: int, concurrency: int, hosts: int, arti
         over_cap += sum(open_now > cap for _, open_now, _ in requests)
         disallowed += sum(path.startswith("/private/") for _, _, path in requests)
         robots = sum(path == "/robots.txt" for _, _, path in requests)
+        robots_fetches.append(robots)
         all_times += times
         allowed_host = max(allowed_host, (len(times) - 1) * delay)
         if len(per_host) <= 20 or host in sorted(per_host)[:5]:
@@ -138,6 +140,9 @@ def report(log: Path, delay: float, cap: int, concurrency: int, hosts: int, arti
           f"(budget {concurrency})")
     for line in shown[:10]:
         print(f"  short gap: {line}")
+    print(f"robots.txt: fetched once by {robots_fetches.count(1)} of {len(per_host)} hosts, "
+          f"more than once by {sum(n > 1 for n in robots_fetches)}, "
+          f"never by {robots_fetches.count(0)}")
     unstamped = log.read_text(encoding="utf-8").count("NOSTAMP ")
     if unstamped:
         print(f"  {unstamped} arrivals without a kernel time stamp (server's clock instead)")

@@ -7,13 +7,18 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from storage.bands import band_keys
+from storage.bands import DEFAULT_BANDS, DEFAULT_ROWS, band_keys
 
 MAX_HASH = np.uint64((1 << 32) - 1)
 HIGH_BITS = np.uint64(32)
 SHINGLE_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 SEED = 1
 SIGNATURE_DTYPE = np.dtype("<u4")
+# The shipped threshold and permutations (NEWS_DEDUP_THRESHOLD, NEWS_DEDUP_NUM_PERM), whose
+# LSH layout storage.bands records: a crawl at the defaults does not import datasketch, and
+# through it scipy's integrators (about 0.9 s of CPU at every start), to compute it again.
+# tests/test_pipelines_neardup.py checks the recorded layout against datasketch's choice.
+DEFAULT_LAYOUT_KEY = (0.5, 64)
 
 
 def permutations(num_perm: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
@@ -66,6 +71,17 @@ def from_bytes(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype=SIGNATURE_DTYPE)
 
 
+def lsh_layout(threshold: float, num_perm: int) -> tuple[int, int]:
+    """The bands and rows per band datasketch's MinHashLSH chooses for the threshold and
+    permutations (the shipped ones' recorded layout without importing datasketch)."""
+    if (threshold, num_perm) == DEFAULT_LAYOUT_KEY:
+        return DEFAULT_BANDS, DEFAULT_ROWS
+    from datasketch import MinHashLSH
+
+    layout = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return layout.b, layout.r
+
+
 def similarity(first: np.ndarray, second: np.ndarray) -> float:
     """The Jaccard similarity the two signatures estimate."""
     if first.shape != second.shape:
@@ -82,14 +98,9 @@ class NearDuplicateFinder:
     """
 
     def __init__(self, threshold: float, num_perm: int) -> None:
-        # Imported here: datasketch imports scipy's integrators (about a second of CPU),
-        # which only a process that stores stories needs.
-        from datasketch import MinHashLSH
-
         self.threshold = threshold
         self.num_perm = num_perm
-        layout = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        self.bands, self.rows = layout.b, layout.r
+        self.bands, self.rows = lsh_layout(threshold, num_perm)
 
     def band_keys(self, sig: np.ndarray) -> tuple[int, ...]:
         """The signature's band keys, as stored in story_bands."""

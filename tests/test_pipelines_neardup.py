@@ -77,6 +77,8 @@ def test_finder_picks_the_best_candidate_above_the_threshold() -> None:
 def test_band_keys_share_a_band_exactly_when_the_signatures_do() -> None:
     finder = NearDuplicateFinder(0.5, 64)
     assert (finder.bands, finder.rows) == (DEFAULT_BANDS, DEFAULT_ROWS)
+    shipped = MinHashLSH(threshold=0.5, num_perm=64)
+    assert (shipped.b, shipped.r) == (DEFAULT_BANDS, DEFAULT_ROWS)
     lsh = MinHashLSH(threshold=0.8, num_perm=64)
     assert (NearDuplicateFinder(0.8, 64).bands, NearDuplicateFinder(0.8, 64).rows) == (
         lsh.b, lsh.r)
