@@ -22,10 +22,6 @@ from pipelines.store import UNWRITABLE_KEY
 
 logger = logging.getLogger(__name__)
 
-# unittest leaves frames of modules that define __unittest out of a failure's report: a failed
-# monitor is reported as its one-line message, without a traceback of this module.
-__unittest = True
-
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_DEGRADED = 3
@@ -38,6 +34,15 @@ FAILED_KEY = "news/health/failed"
 INTERRUPTED_KEY = "news/health/interrupted"
 DEGRADED_KEY = "news/health/degraded"
 EXIT_KEY = "news/health/exit_code"
+
+
+def failure_message(reason: str) -> str:
+    """A failed check's own message: the last line of unittest's failure report (the
+    assertion, after its traceback), without the exception's name."""
+    lines = reason.strip().splitlines()
+    last = lines[-1] if lines else ""
+    name, sep, message = last.partition(": ")
+    return message if sep and name == "AssertionError" else last
 
 
 def counters_under(stats: dict[str, Any], prefix: str) -> dict[str, int]:
@@ -194,7 +199,7 @@ class RecordVerdict(Action):
     def run_action(self) -> None:
         """Store and log the failures of this suite; keep the exit code that ranks highest."""
         stats = self.data.crawler.stats
-        messages = [str(item.reason).splitlines()[0] if item.reason else item.monitor.name
+        messages = [failure_message(str(item.reason or "")) or item.monitor.name
                     for item in self.result.monitors_failed_results]
         stats.set_value(self.key, messages)
         current = int(stats.get_value(EXIT_KEY, EXIT_OK))
