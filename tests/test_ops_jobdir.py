@@ -38,7 +38,7 @@ class Job:
                      "-s", f"DATABASE_URL=sqlite:///{self.db_path}",
                      "-s", f"NEWS_SOURCES_FILE={sources}", "-s", f"JOBDIR={self.jobdir}",
                      "-s", f"NEWS_LOCK_DIR={tmp_path / 'locks'}",
-                     "-s", "ALLOW_PRIVATE_NETWORKS=True", "-s", "NEWS_WORKERS=0", *FAST, *PACED]
+                     "-s", "ALLOW_PRIVATE_NETWORKS=True", "-s", "NEWS_WORKERS=0", *FAST]
 
     def stored_titles(self) -> set[str]:
         """Titles committed so far, read without writing."""
@@ -61,7 +61,8 @@ class Job:
         """
         before = len(self.stored_titles())
         with (self.jobdir.parent / "interrupted.log").open("w+") as log:
-            proc = subprocess.Popen(self.argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+            proc = subprocess.Popen([*self.argv, *PACED], cwd=REPO_ROOT,
+                                    stdout=subprocess.DEVNULL,
                                     stderr=log)
             try:
                 wait_for(lambda: len(self.stored_titles()) >= before + 2
@@ -87,7 +88,7 @@ class Job:
         return self.stored_titles()
 
     def finish(self) -> subprocess.CompletedProcess[str]:
-        """A run that must finish cleanly."""
+        """A run that must finish cleanly (unpaced: a resumed run may change its settings)."""
         result = subprocess.run(self.argv, cwd=REPO_ROOT, capture_output=True, text=True,
                                 timeout=300, check=False)
         assert result.returncode == 0, result.stderr[-3000:]
