@@ -205,8 +205,11 @@ def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | No
     evidence = dates.date_evidence(tree, article_ld, metas)
     published = dates.published_at(tree, evidence, url, language)
     not_authors = frozenset(name.casefold() for name in (credited, *sites) if name)
-    names = authors.page_authors(tree, url, article_ld, metas, byline_authors)
-    names = authors.normalize_authors(names, markers.byline_prefixes, not_authors, url)
+    names = authors.page_authors(
+        tree, url, article_ld, metas, byline_authors,
+        lambda raw: authors.normalize_authors(raw, markers.byline_prefixes, not_authors, url,
+                                              markers.image_words),
+    )
     facts = page_facts(tree, url, title, ld_objects, metas,
                        (text, evidence.stated, bool(names), len(links)))
     if not is_article(facts, KindWords(markers.non_article_words, markers.non_article_fillers)):
