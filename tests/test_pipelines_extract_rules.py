@@ -11,7 +11,7 @@ from pipelines.authors import normalize_authors
 from pipelines.dates import date_in_words
 from pipelines.extract import extract_article
 from pipelines.markers import load_markers
-from pipelines.metadata import without_site_suffix
+from pipelines.metadata import parse_datetime, without_site_suffix
 
 PARAGRAPHS = [
     "The regional water board confirmed on Friday that the reservoir had reached its lowest"
@@ -93,6 +93,20 @@ def test_newsletter_and_consent_boxes_are_dropped() -> None:
 def test_dates_in_words(text: str, language: str, expected: datetime) -> None:
     """Dates written in words or numbers, in several languages, with a stated zone kept."""
     assert date_in_words(text, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("10.12.2022, 07:00:03", datetime(2022, 12, 10, 7, 0, 3, tzinfo=UTC)),
+        ("01-11-2023 10:29", datetime(2023, 11, 1, 10, 29, tzinfo=UTC)),
+        ("2023-11-01T10:29:00+01:00", datetime(2023, 11, 1, 10, 29,
+                                                tzinfo=timezone(timedelta(hours=1)))),
+    ],
+)
+def test_numeric_dates_with_the_year_last_are_day_first(value: str, expected: datetime) -> None:
+    """A machine value "dd.mm.yyyy" or "dd-mm-yyyy" is read day first; ISO stays ISO."""
+    assert parse_datetime(value) == expected
 
 
 def test_names_are_split_and_the_site_is_never_an_author() -> None:
