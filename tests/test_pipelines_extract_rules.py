@@ -156,6 +156,22 @@ def test_text_only_in_next_data_is_found() -> None:
     assert article.text.split("\n\n") == PARAGRAPHS
 
 
+def test_text_only_in_a_react_flight_payload_is_found() -> None:
+    """A page whose article is only in Next.js `self.__next_f.push` rows (a text row) is read."""
+    html_body = "".join(f"<p>{text}</p>" for text in PARAGRAPHS)
+    size = len(html_body.encode("utf-8"))
+    rows = ['1:"$Sreact.fragment"\n2:I[123,[],"default"]\n', f"3:T{size:x},{html_body}",
+            '4:["$","div",null,{"children":"$3"}]\n']
+    pushes = "".join(f"<script>self.__next_f.push({json.dumps([1, row])})</script>"
+                     for row in rows)
+    html = ("<html><head><title>Reservoir at lowest level in twenty years</title>"
+            "<meta property='og:type' content='article'></head><body><div id='app'></div>"
+            f"<script>(self.__next_f=self.__next_f||[]).push([0])</script>{pushes}</body></html>")
+    article = extract_article(html, URL)
+    assert article is not None
+    assert article.text.split("\n\n") == PARAGRAPHS
+
+
 def test_json_ld_article_body_when_the_html_has_none() -> None:
     """The JSON-LD articleBody is the text when the HTML holds no body."""
     ld = {"@type": "NewsArticle", "headline": "Reservoir at lowest level in twenty years",
