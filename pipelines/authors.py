@@ -90,6 +90,13 @@ def after_lead_words(value: str, prefixes: tuple[str, ...]) -> str:
     return value
 
 
+def with_abbreviation_dot(name: str, part: str) -> str:
+    """NAME with the dot PART ends on when its last word is an initial or suffix ("Jr.")."""
+    last = name.split()[-1] if len(name.split()) > 1 else ""
+    abbreviation = (len(last) == 1 and last.isupper()) or last in ("Jr", "Sr")
+    return name + "." if abbreviation and part.rstrip().endswith(last + ".") else name
+
+
 def surname_first(value: str) -> str:
     """ "Brazil, Rachel" (a citation's surname first) as "Rachel Brazil"; other VALUEs as given."""
     parts = [part.strip() for part in value.split(",")]
@@ -141,7 +148,8 @@ def normalize_authors(
         value = LEADING_BY.sub("", strip_prefix(" ".join(value.split()), prefixes))
         value = after_lead_words(value, prefixes)
         for index, part in enumerate(AUTHOR_SPLIT.split(value)):
-            name = ROLE_NOTE.sub("", strip_prefix(part.strip(NAME_TRIM), prefixes))
+            name = with_abbreviation_dot(
+                ROLE_NOTE.sub("", strip_prefix(part.strip(NAME_TRIM), prefixes)), part)
             if is_author_name(name, exclude, index > 0) and name.casefold() not in {
                 a.casefold() for a in authors
             }:
@@ -170,9 +178,8 @@ def element_names(tree: HtmlElement, xpath: etree.XPath) -> list[str]:
 
 def in_form(element: HtmlElement) -> bool:
     """Tell whether ELEMENT is a form field's label or inside a form."""
-    return element.tag == "label" or any(
-        ancestor.tag in ("form", "label") for ancestor in element.iterancestors()
-    )
+    ancestors = element.iterancestors()
+    return element.tag == "label" or any(a.tag in ("form", "label") for a in ancestors)
 
 
 def markup_authors(tree: HtmlElement, metas: dict[str, str]) -> list[str]:

@@ -46,10 +46,13 @@ def names(*raw: str, url: str = "", exclude: frozenset[str] = frozenset()) -> li
         ("Walter von Aachen", ["Walter von Aachen"]),
         ("Ursula von der Leyen", ["Ursula von der Leyen"]),
         ("Jana Keller (jke)", ["Jana Keller"]),
+        ("Nicolas Gutierrez C.", ["Nicolas Gutierrez C."]),
+        ("Perry Bacon Jr.", ["Perry Bacon Jr."]),
+        ("By Jana Keller.", ["Jana Keller"]),
     ],
 )
 def test_lead_words_and_role_notes_leave_the_name(raw: str, expected: list[str]) -> None:
-    """Words leading to a byline word go; a name's own particle ("von der") stays."""
+    """Lead words go, a name's particle ("von der") stays, an initial keeps its dot."""
     assert names(raw) == expected
 
 
