@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 import trafilatura
@@ -14,11 +14,17 @@ from lxml.html import HtmlElement
 from pipelines.line_cleaning import credit_rest
 from pipelines.markers import Markers
 from pipelines.metadata import ld_name, meta_value
+from pipelines.tree_text import text_of
 
 logger = logging.getLogger(__name__)
 
 REL_AUTHOR_XPATH = etree.XPath("//a[contains(concat(' ', normalize-space(@rel), ' '), ' author ')]")
 ITEMPROP_AUTHOR_XPATH = etree.XPath("//*[@itemprop = 'author']")
+UPPER, LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
+META_CONTENT_XPATH = etree.XPath(
+    f"//meta[translate(@name, '{UPPER}', '{LOWER}') = $key"
+    f" or translate(@property, '{UPPER}', '{LOWER}') = $key]/@content"
+)
 AUTHOR_META_KEYS = ("author", "article:author", "dc.creator", "byl", "sailthru.author",
                     "parsely-author", "dcterms.creator")
 AUTHOR_SPLIT = re.compile(
@@ -28,6 +34,9 @@ URL_OR_EMAIL = re.compile(r"(?:https?://|www\.|@|\.\w{2,4}/)", re.IGNORECASE)
 DOMAIN = re.compile(r"\w\.(?:com|net|org|co|info|news|[a-z]{2})\b", re.IGNORECASE)
 CREDENTIAL = re.compile(r"^(?:[A-Z]{2,4}|Ph\.?D\.?|M\.?D\.?|Jr\.?|Sr\.?)$")
 LEADING_BY = re.compile(r"^(?:[^\W\d_]+\s+){1,2}by\s+", re.IGNORECASE)
+MAX_LEAD_WORDS = 4
+NAME_TRIM = " .:-–—~→←»«›‹*"
+ROLE_NOTE = re.compile(r"\s*\([^()]*\)\s*$")
 NAME_WORD = re.compile(r"^[^\W\d_][\w'’.-]*$")
 MAX_AUTHOR_WORDS = 6
 MAX_BYLINE_NAMES = 4
@@ -46,17 +55,55 @@ def strip_prefix(name: str, prefixes: tuple[str, ...]) -> str:
     return name
 
 
-def is_author_name(name: str, exclude: frozenset[str]) -> bool:
-    """Tell whether NAME can be a person's name rather than a site, date or credential."""
+def is_author_name(name: str, exclude: frozenset[str], after_name: bool = True) -> bool:
+    """Tell whether NAME can be an author rather than a site, date or credential.
+
+    A short upper-case word is a credential ("MD") only AFTER_NAME, in the same byline;
+    alone it is an agency credited as the author ("AP", "dpa").
+    """
     return bool(
         name
         and not URL_OR_EMAIL.search(name)
         and not DOMAIN.search(name)
         and not any(ch.isdigit() for ch in name)
-        and not CREDENTIAL.match(name)
+        and not (after_name and CREDENTIAL.match(name))
         and len(name.split()) <= MAX_AUTHOR_WORDS
         and name.casefold() not in exclude
     )
+
+
+def after_lead_words(value: str, prefixes: tuple[str, ...]) -> str:
+    """VALUE from its names on, when a few words lead to a byline word ("Erstellt von X").
+
+    Kept whole when the lead is one capitalised word and one word follows ("Walter von
+    Aachen"), or what follows starts in lower case ("Ursula von der Leyen"): a name's particle.
+    """
+    words = value.split()
+    for index, word in enumerate(words[1 : MAX_LEAD_WORDS + 1], start=1):
+        if word.casefold() not in prefixes or index + 1 >= len(words):
+            continue
+        lead, rest = words[:index], words[index + 1 :]
+        lead_is_name = is_one_name(lead) or (len(lead) == 1 and lead[0][0].isupper())
+        if rest[0][0].islower() or (lead_is_name and not is_one_name(rest)):
+            return value
+        return " ".join(rest)
+    return value
+
+
+def with_abbreviation_dot(name: str, part: str) -> str:
+    """NAME with the dot PART ends on when its last word is an initial or suffix ("Jr.")."""
+    last = name.split()[-1] if len(name.split()) > 1 else ""
+    abbreviation = (len(last) == 1 and last.isupper()) or last in ("Jr", "Sr")
+    return name + "." if abbreviation and part.rstrip().endswith(last + ".") else name
+
+
+def surname_first(value: str) -> str:
+    """ "Brazil, Rachel" (a citation's surname first) as "Rachel Brazil"; other VALUEs as given."""
+    parts = [part.strip() for part in value.split(",")]
+    if (len(parts) == 2 and len(parts[0].split()) == 1 and 1 <= len(parts[1].split()) <= 2
+            and not CREDENTIAL.match(parts[1])):
+        return f"{parts[1]} {parts[0]}"
+    return value
 
 
 def host_names(url: str) -> frozenset[str]:
@@ -66,50 +113,88 @@ def host_names(url: str) -> frozenset[str]:
     return frozenset(NOT_ALNUM.sub("", label) for label in [*labels, host] if label)
 
 
+def is_site_name(value: str, hosts: frozenset[str], declared: frozenset[str]) -> bool:
+    """Tell whether VALUE names the site: a DECLARED site name, or the host ("VnExpress").
+
+    A person's name that is the host is the author's own site ("Jane Doe" on janedoe.net).
+    """
+    key = NOT_ALNUM.sub("", value.casefold())
+    return key in declared or (key in hosts and not is_one_name(value.split()))
+
+
+def is_photo_credit(value: str, image_words: tuple[str, ...]) -> bool:
+    """Tell whether VALUE credits a picture ("Photograph by ...", "Foto: ...")."""
+    first = NOT_ALNUM.sub(" ", value.casefold()).split()
+    return bool(first) and first[0].startswith(image_words) if image_words else False
+
+
 def normalize_authors(
     raw: Iterable[str], prefixes: tuple[str, ...], exclude: frozenset[str] = frozenset(),
-    url: str = "",
+    url: str = "", image_words: tuple[str, ...] = (),
 ) -> list[str]:
     """Split, clean and dedupe author names, keeping their order; EXCLUDE is casefolded.
 
-    A name that is the site's (EXCLUDE, or URL's host such as "VnExpress") is never an author.
+    A name that is the site's (EXCLUDE, or URL's host such as "VnExpress") is never an author,
+    nor a picture's credit (a value led by one of IMAGE_WORDS).
     """
-    sites = host_names(url) | {NOT_ALNUM.sub("", name) for name in exclude}
-    raw = [value for value in raw if NOT_ALNUM.sub("", value.casefold()) not in sites]
+    declared = frozenset(NOT_ALNUM.sub("", name) for name in exclude)
+    hosts = host_names(url)
     authors: list[str] = []
     for value in raw:
+        if is_site_name(value, hosts, declared) or is_photo_credit(value, image_words):
+            continue
         if URL_OR_EMAIL.match(value.strip()) or "@" in value or "://" in value:
             continue
         value = LEADING_BY.sub("", strip_prefix(" ".join(value.split()), prefixes))
-        for part in AUTHOR_SPLIT.split(value):
-            name = strip_prefix(part.strip(" .:-–—"), prefixes)
-            if is_author_name(name, exclude) and name.casefold() not in {
+        value = after_lead_words(value, prefixes)
+        for index, part in enumerate(AUTHOR_SPLIT.split(value)):
+            name = with_abbreviation_dot(
+                ROLE_NOTE.sub("", strip_prefix(part.strip(NAME_TRIM), prefixes)), part)
+            if is_author_name(name, exclude, index > 0) and name.casefold() not in {
                 a.casefold() for a in authors
             }:
                 authors.append(name)
     return authors
 
 
+def meta_authors(tree: HtmlElement, metas: dict[str, str]) -> list[str]:
+    """Every value of the first author meta tag that is not an address, surname first undone.
+
+    A key may be repeated, one tag per author ("dc.creator": "Brazil, Rachel").
+    """
+    for key in AUTHOR_META_KEYS:
+        value = meta_value(metas, key)
+        if value and not URL_OR_EMAIL.search(value):
+            values = [" ".join(v.split()) for v in META_CONTENT_XPATH(tree, key=key)]
+            return [surname_first(v) for v in values or [value] if v]
+    return []
+
+
+def element_names(tree: HtmlElement, xpath: etree.XPath) -> list[str]:
+    """The texts of the elements XPATH finds, outside forms (a comment form's "Name *")."""
+    names = [" ".join(" ".join(el.itertext()).split()) for el in xpath(tree) if not in_form(el)]
+    return [name for name in names if name]
+
+
+def in_form(element: HtmlElement) -> bool:
+    """Tell whether ELEMENT is a form field's label or inside a form."""
+    ancestors = element.iterancestors()
+    return element.tag == "label" or any(a.tag in ("form", "label") for a in ancestors)
+
+
 def markup_authors(tree: HtmlElement, metas: dict[str, str]) -> list[str]:
     """Return author names given by meta tags, rel=author links or itemprop=author."""
-    meta = meta_value(metas, *AUTHOR_META_KEYS)
-    if meta and not URL_OR_EMAIL.search(meta):
-        return [meta]
-    for xpath in (REL_AUTHOR_XPATH, ITEMPROP_AUTHOR_XPATH):
-        names = [" ".join("".join(el.itertext()).split()) for el in xpath(tree)]
-        names = [name for name in names if name]
-        if names:
-            return names
-    return byline_elements(tree)
+    return (meta_authors(tree, metas) or element_names(tree, REL_AUTHOR_XPATH)
+            or element_names(tree, ITEMPROP_AUTHOR_XPATH) or byline_elements(tree))
 
 
 def byline_elements(tree: HtmlElement) -> list[str]:
     """The text of the first short element named for a byline ("byline", "autor", "firma")."""
     for element in tree.iter(etree.Element):
         names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
-        if names == " " or not any(word in names for word in BYLINE_NAMES):
+        if names == " " or not any(word in names for word in BYLINE_NAMES) or in_form(element):
             continue
-        text = " ".join("".join(element.itertext()).split())
+        text = " ".join(" ".join(element.itertext()).split())
         if 0 < len(text) <= BYLINE_MAX_CHARS and not any(ch.isdigit() for ch in text):
             return [text]
     return []
@@ -135,22 +220,40 @@ def publisher_line(line: str, prefixes: tuple[str, ...]) -> bool:
 
 def page_authors(
     tree: HtmlElement, url: str, article_ld: dict | None, metas: dict[str, str],
-    byline: list[str],
+    byline: list[str], clean: Callable[[list[str]], list[str]],
 ) -> list[str]:
-    """Raw author names: JSON-LD, author markup and meta tags, the byline, then trafilatura's.
+    """Author names from the first source that yields any once CLEANed.
 
-    trafilatura's metadata (its public extract_metadata) runs only when the others find none.
+    JSON-LD, author meta tags, rel=author links, itemprop=author, an element named for a
+    byline, the text's BYLINE, then trafilatura's metadata (its public extract_metadata):
+    a source whose names are all the site's own falls through to the next.
     """
-    declared = ld_name(article_ld.get("author")) if article_ld else []
-    found = declared or markup_authors(tree, metas) or byline
-    if found:
-        return found
+    sources: tuple[Callable[[], list[str]], ...] = (
+        lambda: ld_name(article_ld.get("author")) if article_ld else [],
+        lambda: meta_authors(tree, metas),
+        lambda: element_names(tree, REL_AUTHOR_XPATH),
+        lambda: element_names(tree, ITEMPROP_AUTHOR_XPATH),
+        lambda: byline_elements(tree),
+        lambda: byline,
+        lambda: trafilatura_authors(tree, url),
+    )
+    for source in sources:
+        names = clean(source())
+        if names:
+            return names
+    return []
+
+
+def trafilatura_authors(tree: HtmlElement, url: str) -> list[str]:
+    """The authors trafilatura's metadata finds on the page, but a form field's label."""
     try:
         author = trafilatura.extract_metadata(tree, default_url=url, extensive=False).author
     except Exception:  # trafilatura's metadata may fail on odd trees; authors are optional
         logger.debug("trafilatura metadata failed for %s", url)
         return []
-    return [name for name in (author or "").split(";") if name.strip()]
+    labels = {NOT_ALNUM.sub("", text_of(label).casefold()) for label in tree.iter("label")}
+    return [name for name in (author or "").split(";")
+            if name.strip() and NOT_ALNUM.sub("", name.casefold()) not in labels]
 
 
 def is_prefixed_byline(line: str, prefixes: tuple[str, ...]) -> bool:

@@ -27,7 +27,7 @@ from w3lib.encoding import html_to_unicode
 from pipelines import authors, dates, metadata
 from pipelines.body import body_text, full_text
 from pipelines.cleaning import clean_tree, teaser_links
-from pipelines.embedded import DATA_SCRIPT_IDS, embedded_text, ld_article_body
+from pipelines.embedded import DATA_SCRIPT_IDS, FLIGHT_START, embedded_text, ld_article_body
 from pipelines.line_cleaning import clean_lines
 from pipelines.markers import Markers, load_markers
 from pipelines.page_kind import KindWords, PageFacts, is_article, microdata_article
@@ -43,7 +43,7 @@ MIN_BODY_CHARS = 200
 HTML_ELEMENT_CLASSES = {"form": FormElement, "input": InputElement, "label": LabelElement,
                         "select": SelectElement, "textarea": TextareaElement}
 DROP_TAGS = ("script", "style", "noscript")
-DATA_ASSIGNMENT_START = "window.__NUXT__"
+DATA_SCRIPT_STARTS = ("window.__NUXT__", FLIGHT_START)
 
 
 def html_parser() -> HTMLParser:
@@ -125,7 +125,7 @@ def is_data_script(element: HtmlElement) -> bool:
     if element.tag != "script":
         return False
     return "ld+json" in (element.get("type") or "") or element.get("id") in DATA_SCRIPT_IDS or (
-        (element.text or "").lstrip().startswith(DATA_ASSIGNMENT_START)
+        (element.text or "").lstrip().startswith(DATA_SCRIPT_STARTS)
     )
 
 
@@ -205,8 +205,11 @@ def build_article(tree: HtmlElement, url: str, markers: Markers) -> Article | No
     evidence = dates.date_evidence(tree, article_ld, metas)
     published = dates.published_at(tree, evidence, url, language)
     not_authors = frozenset(name.casefold() for name in (credited, *sites) if name)
-    names = authors.page_authors(tree, url, article_ld, metas, byline_authors)
-    names = authors.normalize_authors(names, markers.byline_prefixes, not_authors, url)
+    names = authors.page_authors(
+        tree, url, article_ld, metas, byline_authors,
+        lambda raw: authors.normalize_authors(raw, markers.byline_prefixes, not_authors, url,
+                                              markers.image_words),
+    )
     facts = page_facts(tree, url, title, ld_objects, metas,
                        (text, evidence.stated, bool(names), len(links)))
     if not is_article(facts, KindWords(markers.non_article_words, markers.non_article_fillers)):

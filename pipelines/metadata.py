@@ -39,6 +39,7 @@ WORDS = re.compile(r"\w+")
 TITLE_SEPARATORS = re.compile(r"\s+[|–—-]\s+|\s+[:»|]\s+")
 SUFFIX_SEPARATOR = re.compile(r"\s+[|–—:·»-]\s+|\s*[|·»]\s*")
 NOT_ALNUM = re.compile(r"\W+")
+DAY_FIRST = re.compile(r"\s*\d{1,2}[.-]\d{1,2}[.-]\d{4}(?!\d)")  # "10.12.2022": day, month
 
 
 def meta_tags(tree: HtmlElement) -> dict[str, str]:
@@ -115,14 +116,15 @@ def ld_name(value: object) -> list[str]:
 
 
 def parse_datetime(value: str) -> datetime | None:
-    """Parse a date string; naive values are taken as UTC."""
+    """Parse a date string; naive values are taken as UTC, "dd.mm.yyyy" is day first."""
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", date_parser.UnknownTimezoneWarning)
-                parsed = date_parser.parse(value, fuzzy=False)
+                day_first = bool(DAY_FIRST.match(value))
+                parsed = date_parser.parse(value, fuzzy=False, dayfirst=day_first)
         except (ValueError, OverflowError, TypeError):
             return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

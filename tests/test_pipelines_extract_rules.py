@@ -11,7 +11,7 @@ from pipelines.authors import normalize_authors
 from pipelines.dates import date_in_words
 from pipelines.extract import extract_article
 from pipelines.markers import load_markers
-from pipelines.metadata import without_site_suffix
+from pipelines.metadata import parse_datetime, without_site_suffix
 
 PARAGRAPHS = [
     "The regional water board confirmed on Friday that the reservoir had reached its lowest"
@@ -95,6 +95,20 @@ def test_dates_in_words(text: str, language: str, expected: datetime) -> None:
     assert date_in_words(text, language) == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("10.12.2022, 07:00:03", datetime(2022, 12, 10, 7, 0, 3, tzinfo=UTC)),
+        ("01-11-2023 10:29", datetime(2023, 11, 1, 10, 29, tzinfo=UTC)),
+        ("2023-11-01T10:29:00+01:00", datetime(2023, 11, 1, 10, 29,
+                                                tzinfo=timezone(timedelta(hours=1)))),
+    ],
+)
+def test_numeric_dates_with_the_year_last_are_day_first(value: str, expected: datetime) -> None:
+    """A machine value "dd.mm.yyyy" or "dd-mm-yyyy" is read day first; ISO stays ISO."""
+    assert parse_datetime(value) == expected
+
+
 def test_names_are_split_and_the_site_is_never_an_author() -> None:
     """Several names split on "-", "và", "und"; the site's name or host is no author."""
     prefixes = load_markers().byline_prefixes
@@ -137,6 +151,22 @@ def test_text_only_in_next_data_is_found() -> None:
             "<meta property='og:type' content='article'></head><body><div id='__next'></div>"
             f"<script id='__NEXT_DATA__' type='application/json'>{json.dumps(data)}</script>"
             "</body></html>")
+    article = extract_article(html, URL)
+    assert article is not None
+    assert article.text.split("\n\n") == PARAGRAPHS
+
+
+def test_text_only_in_a_react_flight_payload_is_found() -> None:
+    """A page whose article is only in Next.js `self.__next_f.push` rows (a text row) is read."""
+    html_body = "".join(f"<p>{text}</p>" for text in PARAGRAPHS)
+    size = len(html_body.encode("utf-8"))
+    rows = ['1:"$Sreact.fragment"\n2:I[123,[],"default"]\n', f"3:T{size:x},{html_body}",
+            '4:["$","div",null,{"children":"$3"}]\n']
+    pushes = "".join(f"<script>self.__next_f.push({json.dumps([1, row])})</script>"
+                     for row in rows)
+    html = ("<html><head><title>Reservoir at lowest level in twenty years</title>"
+            "<meta property='og:type' content='article'></head><body><div id='app'></div>"
+            f"<script>(self.__next_f=self.__next_f||[]).push([0])</script>{pushes}</body></html>")
     article = extract_article(html, URL)
     assert article is not None
     assert article.text.split("\n\n") == PARAGRAPHS
