@@ -1,9 +1,11 @@
-"""Run records: one crawl_runs row per source at spider close, with its health."""
+"""Run records: one crawl_runs row per source, written at spider open and completed at close
+with its health (a row never completed is a run that was killed)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import socket
 from collections import Counter
 from typing import Any
@@ -18,7 +20,7 @@ from pipelines.items import PageItem
 from pipelines.store import story_stored
 from storage.migrate import migrated_engine
 from storage.models import CrawlRun
-from storage.runs import FILL_FIELDS, fill_rates, record_run
+from storage.runs import FILL_FIELDS, fill_rates, record_run, run_status
 from storage.session import make_sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,8 @@ class RunRecordExtension:
         self.started_at = dt.datetime.now(dt.UTC)
         self.filled: dict[str, Counter[str]] = {}
         self.body_chars: Counter[str] = Counter()
+        # The ids of the rows written at spider open, by source.
+        self.row_ids: dict[str, int] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecordExtension:
@@ -76,8 +80,24 @@ class RunRecordExtension:
         self.crawler.stats.inc_value(key)
 
     def spider_opened(self, spider: Spider) -> None:
-        """Note the start time."""
+        """Note the start time; write each source's row, unfinished, with this process's id.
+
+        If the process is killed, that row stays unfinished and `scrapy runs` shows it
+        killed. A database that refuses the rows now gets them at close (or reports then).
+        """
         self.started_at = dt.datetime.now(dt.UTC)
+        try:
+            with make_sessionmaker(migrated_engine(self.database_url)).begin() as session:
+                rows = {source: CrawlRun(source=source, hostname=socket.gethostname(),
+                                         pid=os.getpid(), started_at=self.started_at,
+                                         errors={}, fill_rates={})
+                        for source in source_names(spider)}
+                session.add_all(rows.values())
+                session.flush()
+                self.row_ids = {source: row.id for source, row in rows.items()}
+        except (SQLAlchemyError, OSError) as exc:
+            logger.warning("Could not write the run records at start (written at close): %s",
+                           f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
 
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:
         """Count a fetched page for its source."""
@@ -100,8 +120,9 @@ class RunRecordExtension:
         if isinstance(item, PageItem) and item.article is None:
             self._inc(f"news/extract/not_article/{item.source}")
 
-    def run_for(self, source: str, reason: str) -> CrawlRun:
-        """The run record of one source from the crawl's stats."""
+    def run_for(self, source: str, reason: str, run: CrawlRun | None = None) -> CrawlRun:
+        """The run record of one source from the crawl's stats: `run` (its row written at
+        start) completed, or a new one."""
         assert self.crawler.stats is not None
         stats = self.crawler.stats.get_stats()
 
@@ -113,17 +134,20 @@ class RunRecordExtension:
             for key, value in sorted(stats.items())
             if key.startswith("news/errors/") and key.endswith(f"/{source}")
         }
-        return CrawlRun(
-            source=source, hostname=socket.gethostname(), started_at=self.started_at,
-            finished_at=dt.datetime.now(dt.UTC), finish_reason=reason,
-            pages_fetched=count("news/fetch/pages"), stories_new=count("news/store/new"),
-            stories_updated=count("news/store/updated"),
-            stories_duplicate=count("news/store/duplicate"),
-            not_articles=count("news/spider/listing_pages") + count("news/extract/not_article"),
-            errors=errors,
-            fill_rates=fill_rates(self.filled.get(source, Counter()),
-                                  count("news/store/stored"), self.body_chars[source]),
-        )
+        if run is None:
+            run = CrawlRun(source=source, hostname=socket.gethostname(), pid=os.getpid(),
+                           started_at=self.started_at)
+        run.finished_at = dt.datetime.now(dt.UTC)
+        run.finish_reason = reason
+        run.pages_fetched = count("news/fetch/pages")
+        run.stories_new = count("news/store/new")
+        run.stories_updated = count("news/store/updated")
+        run.stories_duplicate = count("news/store/duplicate")
+        run.not_articles = count("news/spider/listing_pages") + count("news/extract/not_article")
+        run.errors = errors
+        run.fill_rates = fill_rates(self.filled.get(source, Counter()),
+                                    count("news/store/stored"), self.body_chars[source])
+        return run
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         """Write one run record per source; note degraded sources in the stats.
@@ -137,13 +161,16 @@ class RunRecordExtension:
         try:
             with make_sessionmaker(migrated_engine(self.database_url)).begin() as session:
                 for source in source_names(spider):
-                    run = record_run(session, self.run_for(source, reason), window=self.window,
+                    row_id = self.row_ids.get(source)
+                    started = session.get(CrawlRun, row_id) if row_id is not None else None
+                    run = record_run(session, self.run_for(source, reason, started),
+                                     window=self.window,
                                      drop_ratio=self.drop_ratio, min_runs=self.min_runs,
                                      max_error_rate=self.max_error_rate)
-                    logger.info("Run of %s: %d pages, %d new, %d updated, %d duplicate%s",
+                    logger.info("Run of %s: %d pages, %d new, %d updated, %d duplicate (%s)",
                                 run.source, run.pages_fetched, run.stories_new,
                                 run.stories_updated, run.stories_duplicate,
-                                " (DEGRADED)" if run.degraded else "")
+                                run_status(run).upper())
                     if run.degraded:
                         notes.append(f"{source}: {run.health_note}")
         except (SQLAlchemyError, OSError) as exc:

@@ -121,7 +121,7 @@ REMOTE_CONTROL_ENABLED = False
 # per source does the same across machines. Empty: neither lock. Both off with REDIS_URL
 # (processes share sources on purpose).
 NEWS_LOCK_DIR = "data/locks"
-# Write one crawl_runs row per run and source at spider close.
+# Write one crawl_runs row per run and source when it starts, completed at spider close.
 NEWS_RUNS_ENABLED = True
 # Health: a run is marked degraded when its story count or a field's fill rate falls below
 # NEWS_HEALTH_DROP_RATIO times the median of the source's last NEWS_HEALTH_WINDOW healthy

@@ -196,7 +196,10 @@ class StoryBand(Base):
 
 
 class CrawlRun(Base):
-    """One crawl run of one source: what it fetched and stored, and whether it looked healthy."""
+    """One crawl run of one source: what it fetched and stored, and whether it looked healthy.
+
+    The row is written when the run starts and completed when it ends (storage.runs.run_status
+    tells a finished, interrupted, running or killed run apart)."""
 
     __tablename__ = "crawl_runs"
 
@@ -204,8 +207,10 @@ class CrawlRun(Base):
     source: Mapped[str] = mapped_column(String(255))
     hostname: Mapped[str] = mapped_column(String(255))
     started_at: Mapped[UTCTimestamp]
-    finished_at: Mapped[UTCTimestamp]
-    finish_reason: Mapped[str] = mapped_column(String(64))
+    # NULL until the run ends: a row never finished is a run that is going or was killed.
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finish_reason: Mapped[str | None] = mapped_column(String(64))
+    pid: Mapped[int | None] = mapped_column(Integer)
     pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
     stories_new: Mapped[int] = mapped_column(Integer, default=0)
     stories_updated: Mapped[int] = mapped_column(Integer, default=0)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import socket
 import statistics
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,6 +20,43 @@ FILL_FIELDS = ("title", "body", "authors", "published_at", "language")
 # The fill_rates key of the stored articles' mean body length in characters: a redesign that
 # leaves extraction a teaser keeps `body` filled but shortens it.
 BODY_CHARS = "body_chars"
+# Scrapy's finish reasons of a run that ended normally and of one stopped cleanly by SIGTERM
+# or SIGINT.
+FINISHED = "finished"
+SHUTDOWN = "shutdown"
+# A run's status (run_status): what `scrapy runs` and the API show.
+OK, DEGRADED, FAILED, INTERRUPTED = "ok", "degraded", "failed", "interrupted"
+RUNNING, KILLED, UNFINISHED = "running", "killed", "unfinished"
+
+
+def process_alive(pid: int) -> bool:
+    """A process of this machine with this id runs a scrapy command (else it is gone, or the
+    id was reused by another program)."""
+    try:
+        return b"scrapy" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def run_status(run: CrawlRun) -> str:
+    """What became of a run: `running` or `killed` when its row was never finished (its
+    process is alive or gone; `unfinished` when it ran on another machine), `interrupted`
+    when a signal stopped it cleanly, `failed` when it closed for another reason than
+    finishing (an unwritable database, a limit), else `degraded` or `ok`."""
+    if run.finished_at is None or run.finish_reason is None:
+        if run.pid is None or run.hostname != socket.gethostname():
+            return UNFINISHED
+        return RUNNING if process_alive(run.pid) else KILLED
+    if run.finish_reason == SHUTDOWN:
+        return INTERRUPTED
+    if run.finish_reason != FINISHED:
+        return FAILED
+    return DEGRADED if run.degraded else OK
+
+
+def judged(run: CrawlRun) -> bool:
+    """A run that ended and was not stopped by a signal: one that says how its source is."""
+    return run.finished_at is not None and run.finish_reason not in (None, SHUTDOWN)
 
 
 def stories_seen(run: CrawlRun) -> int:
@@ -65,11 +104,13 @@ def health_problems(run: CrawlRun, previous: Sequence[CrawlRun], drop_ratio: flo
 
 
 def previous_runs(session: Session, run: CrawlRun, window: int) -> list[CrawlRun]:
-    """The last `window` healthy runs of the same source that started before this one."""
+    """The last `window` healthy runs of the same source that started before this one (runs
+    interrupted or never finished stored only part of the source: not a baseline)."""
     return list(session.scalars(
         select(CrawlRun)
         .where(CrawlRun.source == run.source, CrawlRun.started_at < run.started_at,
-               CrawlRun.degraded.is_(False))
+               CrawlRun.degraded.is_(False), CrawlRun.finished_at.is_not(None),
+               CrawlRun.finish_reason.is_not(None), CrawlRun.finish_reason != SHUTDOWN)
         .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
         .limit(window)
     ))
@@ -77,9 +118,12 @@ def previous_runs(session: Session, run: CrawlRun, window: int) -> list[CrawlRun
 
 def record_run(session: Session, run: CrawlRun, *, window: int, drop_ratio: float,
                min_runs: int, max_error_rate: float = 1.0) -> CrawlRun:
-    """Judge a run's health against its source's history, then add it to the session."""
+    """Judge a run's health against its source's history, then add it to the session.
+
+    An interrupted run (stopped by a signal) is recorded as such and not judged: it stored
+    only part of its source, which says nothing about the source."""
     problems = health_problems(run, previous_runs(session, run, window), drop_ratio, min_runs,
-                               max_error_rate)
+                               max_error_rate) if judged(run) else []
     run.degraded = bool(problems)
     run.health_note = "; ".join(problems) or None
     if problems:
@@ -106,7 +150,7 @@ def last_finished_starts(session: Session, sources: Sequence[str]) -> dict[str, 
     """
     rows = session.execute(
         select(CrawlRun.source, func.max(CrawlRun.started_at))
-        .where(CrawlRun.source.in_(list(sources)), CrawlRun.finish_reason == "finished")
+        .where(CrawlRun.source.in_(list(sources)), CrawlRun.finish_reason == FINISHED)
         .group_by(CrawlRun.source)
     )
     return {source: started for source, started in rows if started is not None}

@@ -67,9 +67,14 @@ def _scan(wal: Path) -> None:
             head = FRAME_HEADER.unpack(chunk[:FRAME_HEADER.size])
             if head[2:4] != salts:
                 break  # left over from an earlier generation of the log: not in use
-            if bad_frame is not None:
+            # A frame with a database size is a transaction's commit frame; frames after a
+            # damaged one without a commit belong to a transaction that never committed (a
+            # write that failed on a full disk): SQLite drops them, and loses nothing.
+            if bad_frame is not None and head[1]:
                 raise CorruptWal(f"{wal}: frame {bad_frame} is damaged and frames after it "
                                  "hold transactions SQLite would drop")
+            if bad_frame is not None:
+                continue
             sums = checksum(chunk[:8] + chunk[FRAME_HEADER.size:], big_endian, *sums)
             if sums != head[4:6]:
                 bad_frame = frame

@@ -19,7 +19,7 @@ from scrapy.utils.request import fingerprint
 from crawler.commands._lock import lock_file_name, start_urls_lock_name
 from storage.migrate import upgrade_database
 from storage.models import CrawlRun
-from storage.runs import last_runs
+from storage.runs import KILLED, OK, last_runs, run_status
 from storage.session import make_engine, make_sessionmaker
 from tests.crawling import (
     FAST,
@@ -159,8 +159,9 @@ def test_killed_crawl_resumes_from_its_jobdir(sample_sites: SampleSites, tmp_pat
                  if journaled_url(request_of(sample_sites, line).url)
                  and request_of(sample_sites, line).url not in recheck]
     assert not refetched, "articles stored before the kill were fetched again"
-    (run,) = runs_of(db_url)
+    run, killed = runs_of(db_url)
     assert run.stories_new == STORIES - stored_before
+    assert (run_status(run), run_status(killed)) == (OK, KILLED)
     seed = [s for s in stories if s["original_url"]]
     assert seed, "the aggregator copy's credited original was not followed after the resume"
     assert all(s["url"] == s["original_url"] and s["original_url"] in s["seen_urls"]

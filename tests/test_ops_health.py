@@ -22,10 +22,11 @@ from tests.sites.growing import GrowingSite, serve_growing, sources_file, story_
 class Site:
     """A growing site, its sources file and a database holding its first crawl."""
 
-    def __init__(self, site: GrowingSite, url: str, tmp_path: Path) -> None:
+    def __init__(self, site: GrowingSite, url: str, tmp_path: Path,
+                 db_url: str | None = None) -> None:
         self.site = site
         self.url = url
-        self.db_url = f"sqlite:///{tmp_path / 'news.db'}"
+        self.db_url = db_url or f"sqlite:///{tmp_path / 'news.db'}"
         self.sources = sources_file(tmp_path / "sources.yaml", url)
         first = self.crawl()
         assert first.returncode == 0, first.stderr[-3000:]

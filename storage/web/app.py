@@ -24,7 +24,14 @@ from storage.runs import last_runs
 from storage.session import hide_password, make_engine, make_sessionmaker
 from storage.web import pages
 from storage.web.deps import Db
-from storage.web.queries import BadCursor, StoryQuery, source_health, story_detail, story_page
+from storage.web.queries import (
+    BadCursor,
+    StoryQuery,
+    run_record,
+    source_health,
+    story_detail,
+    story_page,
+)
 from storage.web.schemas import (
     ApiError,
     NoParameters,
@@ -141,7 +148,8 @@ def api_router() -> APIRouter:
     @router.get("/runs", response_model=list[RunOut])
     def runs(filters: Annotated[RunFilters, Query()], db: Db) -> list[Any]:
         """The last crawl runs, newest first, optionally of one source."""
-        return last_runs(db, source=filters.source, limit=filters.limit)
+        return [run_record(run) for run in last_runs(db, source=filters.source,
+                                                      limit=filters.limit)]
 
     @router.get("/sources", response_model=list[SourceHealth])
     def sources(_params: Annotated[NoParameters, Query()], db: Db) -> list[dict[str, object]]:

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, inspect, select
 from sqlalchemy.orm import Session
 
 from storage.models import CrawlRun, Story, UrlRelation
+from storage.runs import SHUTDOWN, run_status
 from storage.search import query_terms, search_tiers
 
 EXCERPT_CHARS = 240
@@ -136,27 +137,41 @@ def story_detail(session: Session, story_id: int) -> dict[str, object] | None:
     }
 
 
+def run_record(run: CrawlRun) -> dict[str, object]:
+    """A run's columns and its status (storage.runs.run_status)."""
+    return {**{attr.key: getattr(run, attr.key) for attr in inspect(CrawlRun).column_attrs},
+            "status": run_status(run)}
+
+
 def source_health(session: Session) -> list[dict[str, object]]:
-    """Each source with its story count, run counts and last run, in name order."""
+    """Each source with its story count, run counts and last run, in name order.
+
+    A source is healthy when its last judged run (one that ended and was not stopped by a
+    signal) was not degraded: an interrupted or killed run says nothing about the source."""
     stories = dict(session.execute(
         select(Story.source, func.count()).group_by(Story.source)).tuples().all())
     runs = {row.source: (row.runs, row.degraded) for row in session.execute(
         select(CrawlRun.source, func.count().label("runs"),
                func.count().filter(CrawlRun.degraded.is_(True)).label("degraded"))
         .group_by(CrawlRun.source))}
-    newest = (select(CrawlRun.source, func.max(CrawlRun.started_at).label("started_at"))
-              .group_by(CrawlRun.source).subquery())
+    judged_runs = (CrawlRun.finished_at.is_not(None), CrawlRun.finish_reason.is_not(None),
+                   CrawlRun.finish_reason != SHUTDOWN)
     last: dict[str, CrawlRun] = {}
-    for run in session.scalars(
-        select(CrawlRun).join(newest, and_(CrawlRun.source == newest.c.source,
-                                           CrawlRun.started_at == newest.c.started_at))
-        .order_by(CrawlRun.id)
-    ):
-        last[run.source] = run
+    last_judged: dict[str, CrawlRun] = {}
+    for found, conditions in ((last, ()), (last_judged, judged_runs)):
+        newest = (select(CrawlRun.source, func.max(CrawlRun.started_at).label("started_at"))
+                  .where(*conditions).group_by(CrawlRun.source).subquery())
+        for run in session.scalars(
+            select(CrawlRun).join(newest, and_(CrawlRun.source == newest.c.source,
+                                               CrawlRun.started_at == newest.c.started_at))
+            .where(*conditions).order_by(CrawlRun.id)
+        ):
+            found[run.source] = run
     return [
         {"source": name, "stories": stories.get(name, 0), "runs": runs.get(name, (0, 0))[0],
-         "degraded_runs": runs.get(name, (0, 0))[1], "last_run": last.get(name),
-         "healthy": name not in last or not last[name].degraded}
+         "degraded_runs": runs.get(name, (0, 0))[1],
+         "last_run": run_record(last[name]) if name in last else None,
+         "healthy": name not in last_judged or not last_judged[name].degraded}
         for name in sorted(set(stories) | set(runs))
     ]
 

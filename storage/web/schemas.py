@@ -118,8 +118,12 @@ class RunOut(BaseModel):
     source: str
     hostname: str
     started_at: dt.datetime
-    finished_at: dt.datetime
-    finish_reason: str
+    finished_at: dt.datetime | None = Field(description="null while running, or if killed")
+    finish_reason: str | None
+    pid: int | None = Field(description="the crawl's process id on its host")
+    status: str = Field(description="ok, degraded, failed, interrupted (stopped by a signal), "
+                                    "running, killed (never finished, its process gone) or "
+                                    "unfinished (never finished, on another host)")
     pages_fetched: int
     stories_new: int
     stories_updated: int
@@ -138,7 +142,8 @@ class SourceHealth(BaseModel):
     stories: int
     runs: int
     degraded_runs: int
-    healthy: bool = Field(description="its last run was not degraded (true with no run)")
+    healthy: bool = Field(description="its last run that ended and was not interrupted was not "
+                                      "degraded (true with no such run)")
     last_run: RunOut | None
 
 
