@@ -3,7 +3,7 @@
 A run's row is written when it starts; finished_at and finish_reason stay NULL until it ends,
 and pid names the crawl's process (a row never finished is a run that was killed).
 
-Revision ID: 0011h15
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-03 11:30:00
 """
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011h15"
+revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
