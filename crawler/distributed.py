@@ -5,11 +5,13 @@ RedisFrontier is a Scrapy scheduler on redis-py (public Scrapy scheduler API, re
 set of request fingerprints. A request handed to a process is leased to it for
 NEWS_REDIS_LEASE_SECONDS, renewed while the process holds it: until its errback ran, or its
 callback ran and every item it yielded was stored (the store's story_stored), dropped or
-failed; a request a downloader middleware replaced (a redirect, a retry) ends its lease when
-the replacement is queued. A lease that expires (its process died, with pages fetched but not
-yet stored too) puts the request back in the queue for any process. A process whose queue is
-empty waits while requests are leased elsewhere (they may find more work), and closes once
-the frontier has been empty for NEWS_REDIS_IDLE_SECONDS.
+failed, and while the robots.txt middleware holds it back (its host's robots.txt answered 5xx
+or nothing) until it is queued again; a request a downloader middleware replaced (a redirect,
+a retry) ends its lease when the replacement is queued. A lease that expires (its process
+died, with pages fetched but not yet stored, or held for robots.txt, too) puts the request
+back in the queue for any process. A process whose queue is empty waits while requests are
+leased elsewhere (they may find more work), and closes once the frontier has been empty for
+NEWS_REDIS_IDLE_SECONDS.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.request import request_from_dict
 from twisted.internet.task import LoopingCall
 
-from crawler.leases import LeasedErrback, Leases
+from crawler.leases import ROBOTS, LeasedErrback, Leases
+from crawler.robots import request_held, request_released
 from pipelines.store import story_failed, story_stored
 
 logger = logging.getLogger(__name__)
@@ -244,7 +247,8 @@ class RedisFrontier:
 
 class LeaseKeeper:
     """Spider middleware (outermost) and signal handler: a leased request's response holds
-    its lease until the callback is done and each item it yielded is stored or dropped."""
+    its lease until the callback is done and each item it yielded is stored or dropped; a
+    request held for its host's robots.txt holds it until it is queued again."""
 
     def __init__(self, leases: Leases) -> None:
         self.leases = leases
@@ -252,18 +256,33 @@ class LeaseKeeper:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> LeaseKeeper:
         """Connect to the signals that end an item: stored, failed, dropped, or an error;
-        without a store (empty DATABASE_URL), scraped."""
+        without a store (empty DATABASE_URL), scraped; and to those that hold a request
+        back for robots.txt and let it go ahead."""
         keeper = cls(crawl_leases(crawler))
         ends = [story_stored, story_failed, signals.item_dropped, signals.item_error]
         if not crawler.settings.get("DATABASE_URL"):
             ends.append(signals.item_scraped)
         for signal in ends:
             crawler.signals.connect(keeper.item_done, signal=signal)
+        crawler.signals.connect(keeper.request_held, signal=request_held)
+        crawler.signals.connect(keeper.request_released, signal=request_released)
         return keeper
 
     def item_done(self, item: object) -> None:
         """Signal handler: the item's work is over."""
         self.leases.item_done(item)
+
+    def request_held(self, request: Request) -> None:
+        """Signal handler: the request waits for its host's robots.txt; keep its lease."""
+        lease_id = request.meta.get(LEASE_META)
+        if lease_id is not None:
+            self.leases.hold(lease_id, ROBOTS)
+
+    def request_released(self, request: Request) -> None:
+        """Signal handler: the held request was queued again; its lease may end."""
+        lease_id = request.meta.get(LEASE_META)
+        if lease_id is not None:
+            self.leases.release(lease_id, ROBOTS)
 
     async def process_spider_output(self, response: Response, result: AsyncIterator[object]
                                     ) -> AsyncIterator[object]:

@@ -1,9 +1,11 @@
 """What holds a Redis frontier lease in this process (crawler/distributed.py).
 
 A request leased to the process is held by itself until its callback or errback is done,
-then by each item its response yielded until the item is stored, dropped or failed; the
-lease is acked (the request forgotten) once nothing holds it, and renewed while something
-does, so a page fetched but not yet stored is leased until it is.
+then by each item its response yielded until the item is stored, dropped or failed, and by
+the robots.txt middleware while it holds the request back (its host's robots.txt has not
+answered) until the request is queued again; the lease is acked (the request forgotten) once
+nothing holds it, and renewed while something does, so a page fetched but not yet stored, or
+held back for robots.txt, is leased until it is stored or queued again.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
 # What holds a lease besides the items its response yielded: the request, until its callback
 # or errback is done.
 REQUEST = "request"
+# What holds the lease of a request held back until its host's robots.txt answers.
+ROBOTS = "robots"
 
 
 class Leases:
@@ -37,6 +41,11 @@ class Leases:
     def take(self, lease_id: str) -> None:
         """A request was leased to this process."""
         self.holders[lease_id] = {REQUEST}
+
+    def hold(self, lease_id: str, holder: object) -> None:
+        """HOLDER holds the lease too, until it is released."""
+        if lease_id in self.holders:
+            self.holders[lease_id].add(holder)
 
     def hold_item(self, lease_id: str, item: object) -> None:
         """The lease's response yielded ITEM: the lease lasts until it is stored or dropped."""

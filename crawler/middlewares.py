@@ -23,6 +23,10 @@ from crawler.resolver import (
 logger = logging.getLogger(__name__)
 
 
+class PrivateNetworkBlocked(IgnoreRequest):
+    """The private-network guard refused the request (its host is private)."""
+
+
 class PrivateNetworkGuardMiddleware:
     """Refuse requests to private networks from origins no source configures (SSRF guard).
 
@@ -75,4 +79,4 @@ class PrivateNetworkGuardMiddleware:
         self.crawler.stats.inc_value("news/guard/private_network_blocked")
         logger.warning("Blocked %s: host %s resolves to %s "
                        "(set ALLOW_PRIVATE_NETWORKS=True to allow)", request.url, host, why)
-        raise IgnoreRequest(f"private network address for {host}")
+        raise PrivateNetworkBlocked(f"private network address for {host}")

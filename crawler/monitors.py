@@ -18,6 +18,7 @@ from scrapy import Spider
 from spidermon import Monitor, MonitorSuite, monitors
 from spidermon.core.actions import Action
 
+from pipelines.pool import PAGES_LOST
 from pipelines.store import UNWRITABLE_KEY
 
 logger = logging.getLogger(__name__)
@@ -177,7 +178,7 @@ class DegradedMonitor(NewsMonitor):
     def test_dropped(self) -> None:
         """No page was lost to a crashed worker or a failed write."""
         self.skip_if_unwritable()
-        dropped = int(self.stats.get("news/pool/crashed_pages", 0)) + int(
+        dropped = int(self.stats.get(PAGES_LOST, 0)) + int(
             self.stats.get("news/store/failed", 0))
         self.assertEqual(dropped, 0, f"{dropped} pages dropped (worker crashes, failed writes)")
 

@@ -11,6 +11,10 @@ fetched), and its robots.txt is fetched again every NEWS_ROBOTS_RETRY_SECONDS, u
 NEWS_ROBOTS_RETRY_TIMES more times. Once it answers, the held requests go ahead; while a
 fetch is due the run stays open for it. Requests still held when the run ends (the host
 never answered) are counted in `news/robots/held_unfetched`, with one warning line.
+
+Holding a request and letting it go ahead send the signals request_held and
+request_released (with request=): the Redis frontier keeps a held request's lease
+(renewed) until then, so a process killed while holding requests loses none.
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ logger = logging.getLogger(__name__)
 ROBOTS_REQUEST = "news_robots"
 # Status of the response made for a robots.txt fetch that failed (no answer at all).
 NO_ANSWER = 599
+# Signals (sent with request=): a request is held until its host's robots.txt answers; a held
+# request went ahead (it was queued again).
+request_held = object()
+request_released = object()
 
 
 def unreachable(status: int) -> bool:
@@ -82,6 +90,7 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
             self.held[netloc].append(request)
             assert self.crawler.stats is not None
             self.crawler.stats.inc_value("news/robots/held")
+            self.crawler.signals.send_catch_log(request_held, request=request)
             raise IgnoreRequest(f"held until robots.txt of {netloc} answers")
         if request.meta.get(ROBOTS_REQUEST):
             response = await self.robots_response(request)
@@ -182,6 +191,7 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         assert self.crawler.engine is not None
         for request in held:
             self.crawler.engine.crawl(request.replace(dont_filter=True))
+            self.crawler.signals.send_catch_log(request_released, request=request)
 
     def spider_idle(self) -> None:
         """Keep the run open while an unreachable robots.txt is due to be fetched again."""

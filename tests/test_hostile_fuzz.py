@@ -109,7 +109,8 @@ def test_discovery_parsers_never_raise(body: bytes) -> None:
     found = read_document(body, BASE)
     assert isinstance(found, Discovery)
     assert_links([entry.url for entry in found.sitemaps + found.pages])
-    assert unpack(body) == body or body.startswith(b"\x1f\x8b")
+    if not body.startswith(b"\x1f\x8b"):  # a corrupt gzip is refused: UnreadableDocument
+        assert unpack(body) == body
 
 
 @FUZZ

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psutil
 
+from crawler.monitors import EXIT_DEGRADED, EXIT_OK
 from tests.crawling import FAST, REPO_ROOT, export
 from tests.sites.faults_pages import generated_article
 from tests.test_hostile_network_crawl import serve
@@ -58,8 +59,9 @@ def kill_new_workers(crawl: psutil.Process, started: threading.Event, killed: li
 
 
 def crawl_with_killer(tmp_path: Path, articles: int, kills: int, alone: bool
-                      ) -> tuple[str, list[int], set[str]]:
-    """Crawl ARTICLES stories while a killer kills new workers; (log, kills, stored titles)."""
+                      ) -> tuple[str, list[int], set[str], int]:
+    """Crawl ARTICLES stories while a killer kills new workers; (log, kills, stored titles,
+    exit status)."""
     slugs = SLUGS[:articles]
     pages = {"/": "<html><body>" + "".join(f"<a href='/news/{slug}.html'>{slug}</a>"
                                            for slug in slugs) + "</body></html>"}
@@ -85,10 +87,10 @@ def crawl_with_killer(tmp_path: Path, articles: int, kills: int, alone: bool
         started.set()
         done.set()
         killer.join()
-        assert proc.wait(timeout=60) == 0
+        status = proc.wait(timeout=60)
     log = "".join(lines)
     assert unexpected_tracebacks(log) == [], log[-3000:]
-    return log, killed, {str(story["title"]) for story in export(db_url)}
+    return log, killed, {str(story["title"]) for story in export(db_url)}, status
 
 
 # What a surviving worker of a broken pool may print (multiprocessing's "Process-N:" report) when
@@ -117,7 +119,8 @@ def pages_lost(log: str) -> int:
 
 
 def test_workers_killed_again_and_again_lose_no_page(tmp_path: Path) -> None:
-    log, killed, titles = crawl_with_killer(tmp_path, ARTICLES, KILLS, alone=False)
+    log, killed, titles, status = crawl_with_killer(tmp_path, ARTICLES, KILLS, alone=False)
+    assert status == EXIT_OK, log[-3000:]
     assert len(killed) == KILLS, log[-3000:]
     assert log.count("Worker pool broke (BrokenProcessPool") >= 2
     assert pages_lost(log) == 0
@@ -125,10 +128,13 @@ def test_workers_killed_again_and_again_lose_no_page(tmp_path: Path) -> None:
 
 
 def test_pages_whose_lone_worker_dies_are_counted_lost(tmp_path: Path) -> None:
-    """Every worker killed at birth, the lone ones too: what is not stored is counted lost."""
+    """Every worker killed at birth, the lone ones too: what is not stored is counted lost,
+    and the run is degraded (exit 3)."""
     articles = 12
-    log, _, titles = crawl_with_killer(tmp_path, articles, kills=10_000, alone=True)
+    log, _, titles, status = crawl_with_killer(tmp_path, articles, kills=10_000, alone=True)
     lost = pages_lost(log)
     assert lost >= 1
+    assert status == EXIT_DEGRADED, log[-3000:]
+    assert f"{lost} pages dropped (worker crashes, failed writes)" in log
     assert lost + len(titles) == articles
     assert log.count("the worker processing it alone died") == lost

@@ -57,18 +57,23 @@ def test_two_processes_share_one_frontier(sample_sites: SampleSites, postgres_ur
 
 
 class HeldPages(http.server.BaseHTTPRequestHandler):
-    """Serves PAGES; a path in HELD answers only once its release event is set."""
+    """Serves PAGES; a path in HELD answers only once its release event is set; robots.txt
+    answers 503 until ROBOTS_ANSWER is set."""
 
     pages: dict[str, str] = {}
     held: dict[str, tuple[threading.Event, threading.Event]] = {}  # arrived, released
     hits: list[str] = []
     agents: dict[str, threading.Event] = {}  # set when that User-Agent asks for an article
+    robots_answer = threading.Event()
 
     def do_GET(self) -> None:  # noqa: N802
         type(self).hits.append(self.path)
         agent = self.headers.get("User-Agent", "")
         if self.path.startswith("/news/") and agent in self.agents:
             self.agents[agent].set()
+        if self.path == "/robots.txt" and not self.robots_answer.is_set():
+            self.send_error(503)
+            return
         if self.path in self.held:
             arrived, released = self.held[self.path]
             arrived.set()
@@ -87,14 +92,22 @@ class HeldPages(http.server.BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def held_site(*held_paths: str) -> Iterator[tuple[str, type[HeldPages]]]:
+def held_site(*held_paths: str, robots_down: bool = False
+              ) -> Iterator[tuple[str, type[HeldPages]]]:
     """A news site on loopback: "/" links SLUGS' articles; each of HELD_PATHS waits for its
-    release event; an article asked for by User-Agent "b" sets agents["b"]."""
+    release event; an article asked for by User-Agent "b" sets agents["b"]. ROBOTS_DOWN:
+    robots.txt answers 503 until robots_answer is set, then allows everything (else 404)."""
     pages = {"/": "<html><body>" + "".join(f"<a href='/news/{s}.html'>{s}</a>" for s in SLUGS)
                   + "</body></html>"}
     pages.update({f"/news/{slug}.html": generated_article(slug) for slug in SLUGS})
+    robots_answer = threading.Event()
+    if robots_down:
+        pages["/robots.txt"] = "User-agent: *\nDisallow:\n"
+    else:
+        robots_answer.set()
     handler = type("Handler", (HeldPages,), {
         "pages": pages, "hits": [], "agents": {"b": threading.Event()},
+        "robots_answer": robots_answer,
         "held": {path: (threading.Event(), threading.Event()) for path in held_paths}})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -109,9 +122,11 @@ def held_site(*held_paths: str) -> Iterator[tuple[str, type[HeldPages]]]:
 
 
 def crawler(site: str, db_url: str, redis_url: str, frontier: str, log: Path | None,
-            *args: str) -> subprocess.Popen[str]:
-    """A `scrapy crawl` process on the shared frontier; stderr to LOG, else to a pipe."""
-    argv = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"start_urls={site}/",
+            *args: str, paths: tuple[str, ...] = ("/",)) -> subprocess.Popen[str]:
+    """A `scrapy crawl` process on the shared frontier, starting from the site's PATHS;
+    stderr to LOG, else to a pipe."""
+    start_urls = ",".join(site + path for path in paths)
+    argv = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"start_urls={start_urls}",
             "-s", f"DATABASE_URL={db_url}", "-s", "ALLOW_PRIVATE_NETWORKS=True",
             "-s", f"REDIS_URL={redis_url}", "-s", f"NEWS_REDIS_FRONTIER={frontier}",
             "-s", "NEWS_STORE_BATCH_SIZE=1", *FAST, *args]
@@ -231,6 +246,52 @@ def test_pages_fetched_but_not_stored_by_a_killed_process_go_back_to_the_queue(
         assert second.wait(timeout=300) == 0, (tmp_path / "b.log").read_text()[-3000:]
     hits = Counter(handler.hits)
     assert {article: hits[article] for article in articles} == dict.fromkeys(articles, 2)
+    titles = Counter(s["title"] for s in export(db_url))
+    assert titles == Counter(generated_title(slug) for slug in SLUGS)
+    assert client.zcard(leases) == 0
+    assert client.zcard(queue) == 0
+
+
+def test_requests_held_for_robots_txt_by_a_killed_process_go_back_to_the_queue(
+    postgres_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """A starts from 6 articles on a host whose robots.txt answers 503: A holds the articles
+    and its own robots.txt request (fetching robots.txt again every 0.2 s) and keeps their 7
+    leases (renewed) past their first deadline. A is SIGKILLed; robots.txt then answers. The
+    leases expire, B takes the requests, and fetches and stores every article once."""
+    db_url = new_postgres_database(postgres_url)
+    client = redis.Redis.from_url(redis_url)
+    queue, leases = "newsagg:robots-run:queue", "newsagg:robots-run:leases"
+    articles = tuple(f"/news/{slug}.html" for slug in SLUGS)
+    held = len(articles) + 1
+    lease = ("-s", "NEWS_REDIS_LEASE_SECONDS=2")
+    with held_site(robots_down=True) as (site, handler):
+        first = crawler(site, db_url, redis_url, "robots-run", tmp_path / "a.log", *lease,
+                        "-s", "NEWS_ROBOTS_RETRY_SECONDS=0.2",
+                        "-s", "NEWS_ROBOTS_RETRY_TIMES=100000", paths=articles)
+        first_due: list[float] = []
+
+        def holding() -> bool:
+            assert first.poll() is None, (tmp_path / "a.log").read_text()[-3000:]
+            deadlines = [due for _, due in client.zrange(leases, 0, -1, withscores=True)]
+            if len(deadlines) != held or client.zcard(queue):
+                return False
+            first_due.append(max(deadlines))
+            return time.time() > first_due[0] and min(deadlines) > time.time()
+
+        wait_for(holding, "A holds 7 leases past their first deadline")
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=60)
+        robots_fetches = Counter(handler.hits)["/robots.txt"]
+        assert not set(articles) & set(handler.hits)
+        assert client.zcard(leases) == held
+        handler.robots_answer.set()
+        second = crawler(site, db_url, redis_url, "robots-run", tmp_path / "b.log", *lease,
+                         paths=articles)
+        assert second.wait(timeout=300) == 0, (tmp_path / "b.log").read_text()[-3000:]
+    assert robots_fetches > 3  # the first fetch, retried twice (RETRY_TIMES), then again
+    hits = Counter(handler.hits)
+    assert {article: hits[article] for article in articles} == dict.fromkeys(articles, 1)
     titles = Counter(s["title"] for s in export(db_url))
     assert titles == Counter(generated_title(slug) for slug in SLUGS)
     assert client.zcard(leases) == 0

@@ -21,6 +21,7 @@ from scrapy.http import HtmlResponse, Request, Response
 from crawler.credits import credit_holds, original_url, story_words, variant_canonical
 from crawler.encoding import looks_binary, page_text, utf8_page
 from crawler.incremental import ARTICLE_CANDIDATE
+from crawler.middlewares import PrivateNetworkBlocked
 from crawler.pages import is_article_page, parse_html
 from pipelines.items import PageItem
 from pipelines.neardup import signature
@@ -44,6 +45,7 @@ class Credit:
     resolved: bool = False
     url: str | None = None  # the original's canonical URL; None: it could not be fetched
     signature: np.ndarray | None = None  # of its story text (see crawler.credits)
+    private: bool = False  # the guard refused it (its host resolves privately): no credit
 
 
 def _header(response: Response, name: bytes) -> str | None:
@@ -140,18 +142,21 @@ class CreditingSpider(scrapy.Spider):
                                  self._signature(root))
 
     def on_credit_error(self, failure: Any) -> Iterator[PageItem]:
-        """An original that cannot be fetched: its copies keep the credit, not verified."""
+        """An original that cannot be fetched: its copies keep the credit, not verified; one
+        the private-network guard refused: its copies drop the credit."""
         self.on_error(failure)
         request = getattr(failure, "request", None)
         if request is not None and request.meta.get("credit_key"):
-            yield from self._resolve(request.meta, None, None)
+            yield from self._resolve(request.meta, None, None,
+                                     private=failure.check(PrivateNetworkBlocked) is not None)
 
-    def _resolve(self, meta: dict[str, Any], url: str | None, original: np.ndarray | None
-                 ) -> Iterator[PageItem]:
+    def _resolve(self, meta: dict[str, Any], url: str | None, original: np.ndarray | None,
+                 private: bool = False) -> Iterator[PageItem]:
         """Keep what the original's fetch found; release the copy its request carried and the
         copies waiting for it here."""
         credit = self.credits.setdefault(meta["credit_key"], Credit())
         credit.resolved, credit.url, credit.signature = True, url, original
+        credit.private = private
         waiting, credit.waiting = credit.waiting, []
         if meta.get(CREDIT_COPY):
             waiting.insert(0, meta[CREDIT_COPY])
@@ -160,8 +165,14 @@ class CreditingSpider(scrapy.Spider):
 
     def _judged(self, item: PageItem, credit: Credit, copy: np.ndarray | None) -> PageItem:
         """The copy's item with its credit verified (at the original's canonical URL), kept
-        unverified (the original could not be fetched) or dropped (another story)."""
-        if credit.url is None:
+        unverified (the original could not be fetched) or dropped (another story, or a
+        private network address the guard refused)."""
+        if credit.private:
+            self._count("private_credits_dropped")
+            logger.warning("Dropped the credit %s of %s: a private network address",
+                           item.credited_url, item.url)
+            item.credited_url = None
+        elif credit.url is None:
             item.credit_verified = False
             self._count("credits_unverified")
         elif credit_holds(copy, credit.signature, self.credit_threshold):
@@ -189,7 +200,7 @@ class CreditingSpider(scrapy.Spider):
         A request a middleware chose to drop (known article, private network) is no error;
         HttpError subclasses IgnoreRequest but is one (4xx/5xx).
         """
-        if failure.type is IgnoreRequest:
+        if failure.type in (IgnoreRequest, PrivateNetworkBlocked):
             return
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
