@@ -41,11 +41,15 @@ def test_two_processes_share_one_frontier(sample_sites: SampleSites, postgres_ur
     errors = [p.communicate(timeout=300)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [e[-2000:] for e in errors]
     assert all("Sharing the frontier newsagg:test-run-1:queue" in e for e in errors)
-    # Each process's robots.txt middleware fetches robots.txt for itself, outside the frontier.
+    # Each process's robots.txt middleware fetches robots.txt for itself, outside the frontier,
+    # and each process follows a credit to its original itself (docs/operations.md): the
+    # credited publisher's pages at most once per process, every other page once.
     fetched = Counter(tuple(line.split()[1:4]) for line in requests_since(sample_sites, offset)
                       if " /robots.txt " not in line)
     assert fetched, "the crawlers fetched nothing"
-    assert [r for r, n in fetched.items() if n > 1] == []
+    repeated = {r: n for r, n in fetched.items() if n > 1}
+    assert all(site == "daidoanket" and n <= len(procs)
+               for (site, _, _), n in repeated.items()), repeated
     stories = export(db_url)
     titles = Counter(s["title"] for s in stories)
     assert len(stories) == STORIES, titles
