@@ -5,13 +5,18 @@ Each story has a body drawn from the word frequencies of the extraction benchmar
 (bench/dedup.py's vocabulary: 4-8 paragraphs of 2-5 sentences of 8-24 words), its MinHash
 signature and band keys, one of 400 sites, a date within a year, a canonical URL row and, on
 one in four, a tracking alias. The rows are those `pipelines.store.write_record` writes for a
-new story (stories, story_urls, story_bands; the search index through the database's own
-triggers): tests/test_bench_fake_archive.py compares both paths row for row.
+new story (stories, story_urls, story_bands; the search index through SQLite's triggers, and
+on PostgreSQL by the trigger's own expressions in bulk after the load: index_search):
+tests/test_bench_fake_archive.py compares both paths row for row.
 
 A build can be stopped and resumed: stories are drawn in chunks of CHUNK, each from its own
-seed, and a build continues after the archive's highest story id.
+seed, and a build continues after the archive's highest story id. With --source, the rows
+of an archive of the same build are copied instead of drawn again (a PostgreSQL archive
+from a SQLite one). A PostgreSQL build killed while index_search runs leaves the search
+index without its GIN indexes: build it anew.
 
     .venv/bin/python bench/fake_archive.py --stories 1000000 URL [URL ...]
+    .venv/bin/python bench/fake_archive.py --stories 1000000 --source SQLITE_URL PG_URL
 """
 
 from __future__ import annotations
