@@ -5,28 +5,35 @@ Each story has a body drawn from the word frequencies of the extraction benchmar
 (bench/dedup.py's vocabulary: 4-8 paragraphs of 2-5 sentences of 8-24 words), its MinHash
 signature and band keys, one of 400 sites, a date within a year, a canonical URL row and, on
 one in four, a tracking alias. The rows are those `pipelines.store.write_record` writes for a
-new story (stories, story_urls, story_bands; the search index through the database's own
-triggers): tests/test_bench_fake_archive.py compares both paths row for row.
+new story (stories, story_urls, story_bands; the search index through SQLite's triggers, and
+on PostgreSQL by the trigger's own expressions in bulk after the load: index_search):
+tests/test_bench_fake_archive.py compares both paths row for row.
 
 A build can be stopped and resumed: stories are drawn in chunks of CHUNK, each from its own
-seed, and a build continues after the archive's highest story id.
+seed, and a build continues after the archive's highest story id. With --source, the rows
+of an archive of the same build are copied instead of drawn again (a PostgreSQL archive
+from a SQLite one). A PostgreSQL build killed while index_search runs leaves the search
+index without its GIN indexes: build it anew.
 
     .venv/bin/python bench/fake_archive.py --stories 1000000 URL [URL ...]
+    .venv/bin/python bench/fake_archive.py --stories 1000000 --source SQLITE_URL PG_URL
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import multiprocessing
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, Engine, func, insert, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -47,7 +54,19 @@ FINDER = NearDuplicateFinder(defaults.NEWS_DEDUP_THRESHOLD, defaults.NEWS_DEDUP_
 COEFFICIENTS = permutations(defaults.NEWS_DEDUP_NUM_PERM)
 # Build-time settings of the writing connection only (speed of the bulk load, not its rows).
 SQLITE_BUILD = ("PRAGMA cache_size=-1000000", "PRAGMA synchronous=OFF")
-POSTGRES_BUILD = ("SET synchronous_commit = off",)
+# PostgreSQL: the writing session fires no triggers (the rows are consistent by construction,
+# and the search index is filled afterwards in bulk: index_search).
+POSTGRES_BUILD = ("SET synchronous_commit = off", "SET session_replication_role = replica")
+SEARCH_BATCH = 5_000
+# The search index's rows, as migration 0005's trigger writes them, for the stories of an id
+# range that have none.
+SEARCH_VECTORS = importlib.import_module(
+    "storage.migrations.versions.0005_story_search").SEARCH_VECTORS
+SEARCH_FILL = text(
+    f"INSERT INTO story_search (story_id, title, document) "
+    f"SELECT s.id, {SEARCH_VECTORS.format('s')} FROM stories s "
+    f"WHERE s.id BETWEEN :low AND :high "
+    f"AND NOT EXISTS (SELECT 1 FROM story_search t WHERE t.story_id = s.id)")
 
 
 def fake_body(writer: Writer) -> str:
@@ -136,16 +155,73 @@ def chunk_rows(job: tuple[int, int, int]) -> tuple[list[dict[str, object]], ...]
     return stories, urls, bands
 
 
+def copied_chunks(source_url: str, start: int, count: int
+                  ) -> Iterator[tuple[list[dict[str, object]], ...]]:
+    """The rows of stories START+1 to COUNT as the archive at SOURCE_URL (built by this
+    module with the same seed) holds them, CHUNK stories at a time, as far as it holds
+    them: the rows chunk_rows would draw, without drawing them again."""
+    engine = migrated_engine(source_url)
+    with engine.connect() as conn:
+        end = min(count, stored(conn))
+        for low in range(start, end, CHUNK):
+            high = min(low + CHUNK, end)
+            yield tuple([dict(row._mapping) for row in conn.execute(query)] for query in (
+                select(Story.__table__).where(Story.id > low, Story.id <= high)
+                .order_by(Story.id),
+                select(StoryUrl.__table__).where(StoryUrl.story_id > low,
+                                                 StoryUrl.story_id <= high)
+                .order_by(StoryUrl.id),
+                select(StoryBand.__table__).where(StoryBand.story_id > low,
+                                                  StoryBand.story_id <= high)
+                .order_by(StoryBand.band, StoryBand.story_id)))
+
+
+def index_search(engine: Engine, threads: int = 2, progress: bool = False) -> None:
+    """PostgreSQL: write the search index's rows of the stories that have none, SEARCH_BATCH
+    stories per transaction in THREADS sessions, its GIN indexes dropped meanwhile and built
+    again at the end (one bulk build instead of a million insertions)."""
+    with engine.connect() as conn:
+        low, high = (int(bound or 0) for bound in
+                     conn.execute(text("SELECT min(id), max(id) FROM stories")).one())
+        missing = conn.scalar(text(
+            "SELECT count(*) FROM stories s WHERE NOT EXISTS "
+            "(SELECT 1 FROM story_search t WHERE t.story_id = s.id)"))
+        if not missing:
+            return
+        gin = [(str(name), str(definition)) for name, definition in conn.execute(text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'story_search' "
+            "AND indexdef LIKE '%USING gin%'"))]
+        for name, _definition in gin:
+            conn.execute(text(f'DROP INDEX "{name}"'))
+        conn.commit()
+
+    def fill(first: int) -> None:
+        with engine.begin() as session:
+            session.execute(SEARCH_FILL, {"low": first, "high": first + SEARCH_BATCH - 1})
+        if progress:
+            print(f"search index {first + SEARCH_BATCH - 1}", flush=True)
+
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(fill, range(low, high + 1, SEARCH_BATCH)))
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SET maintenance_work_mem = '1GB'")
+            for _name, definition in gin:
+                conn.execute(text(definition))
+
+
 def stored(conn: Connection) -> int:
     """The highest story id in an archive (0 when empty): how many fake stories it holds."""
     return conn.scalar(select(func.max(Story.id))) or 0
 
 
 def build_fast(db_url: str, count: int, seed: int = 11, workers: int = 0,
-               progress: bool = False) -> int:
+               progress: bool = False, source: str | None = None) -> int:
     """Bring the archive at DB_URL to COUNT fake stories by the fast path, CHUNK stories per
     transaction, resuming after the stories it holds; how many it holds then. WORKERS
-    processes draw the chunks (0: this process)."""
+    processes draw the chunks (0: this process); with SOURCE, the URL of an archive built
+    with the same seed, its rows are copied instead, as far as it holds them."""
     engine = migrated_engine(db_url)
     postgres = engine.dialect.name == "postgresql"
     with engine.connect() as conn, ExitStack() as stack:
@@ -153,9 +229,13 @@ def build_fast(db_url: str, count: int, seed: int = 11, workers: int = 0,
             conn.exec_driver_sql(statement)
         done = stored(conn)
         conn.commit()
-        jobs = [(count, seed, start) for start in range(done, count, CHUNK)]
-        pool = stack.enter_context(multiprocessing.Pool(workers)) if workers else None
-        chunks = pool.imap(chunk_rows, jobs) if pool else map(chunk_rows, jobs)
+        chunks: Iterable[tuple[list[dict[str, object]], ...]]
+        if source:
+            chunks = copied_chunks(source, done, count)
+        else:
+            jobs = [(count, seed, start) for start in range(done, count, CHUNK)]
+            pool = stack.enter_context(multiprocessing.Pool(workers)) if workers else None
+            chunks = pool.imap(chunk_rows, jobs) if pool else map(chunk_rows, jobs)
         started = time.perf_counter()
         for stories, urls, bands in chunks:
             with conn.begin():
@@ -168,10 +248,12 @@ def build_fast(db_url: str, count: int, seed: int = 11, workers: int = 0,
                       f"{time.perf_counter() - started:.0f} s", flush=True)
         if postgres:
             with conn.begin():
+                conn.exec_driver_sql("RESET session_replication_role")
                 for table in ("stories", "story_urls"):
                     conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                                       f" (SELECT coalesce(max(id), 1) FROM {table}))"))
     if postgres:
+        index_search(engine, progress=progress)
         # As after any bulk load: statistics and the visibility map now, not by autovacuum
         # in the middle of the crawl being measured.
         with engine.connect() as conn:
@@ -184,11 +266,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stories", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2, help="processes drawing stories")
+    parser.add_argument("--source", metavar="URL",
+                        help="copy the stories this archive (same seed) holds, not draw them")
     parser.add_argument("urls", nargs="+", metavar="URL", help="SQLAlchemy database URL")
     args = parser.parse_args()
     for url in args.urls:
         started = time.perf_counter()
-        total = build_fast(url, args.stories, workers=args.workers, progress=True)
+        total = build_fast(url, args.stories, workers=args.workers, progress=True,
+                           source=args.source)
         print(f"{url}: {total} stories, {time.perf_counter() - started:.0f} s", flush=True)
 
 

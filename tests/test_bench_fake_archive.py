@@ -65,3 +65,15 @@ def test_chunks_drawn_apart_are_the_stories_drawn_in_one_run() -> None:
     whole = [record.url + record.text for record in fake_records(4_100)]
     resumed = [record.url + record.text for record in fake_records(4_100, start=2_000)]
     assert whole[2_000:] == resumed
+
+
+def test_a_copied_build_writes_the_drawn_rows(database_url: str, request: pytest.FixtureRequest,
+                                              tmp_path: Path) -> None:
+    """Stories copied from another archive of the same build (--source): the rows drawing
+    them writes, search index included."""
+    source = f"sqlite:///{tmp_path / 'source.db'}"
+    drawn = other_database(database_url, request, tmp_path)
+    assert build_fast(source, STORIES) == STORIES
+    assert build_fast(drawn, STORIES) == STORIES
+    assert build_fast(database_url, STORIES, source=source) == STORIES
+    assert dump(database_url) == dump(drawn)

@@ -25,6 +25,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SQLITE_TOKENIZER = "unicode61 remove_diacritics 2"
+# PostgreSQL: the (title, document) tsvectors of the stories row {0} (the trigger's values).
+SEARCH_VECTORS = ("to_tsvector('simple', newsagg_fold({0}.title)), "
+                  "to_tsvector('simple', newsagg_fold({0}.title) || ' ' || newsagg_fold({0}.text))")
 
 
 def _sql_string(text: str) -> str:
@@ -85,8 +88,7 @@ def _postgresql_upgrade() -> None:
     )
     op.execute("CREATE INDEX ix_story_search_document ON story_search USING gin (document)")
     op.execute("CREATE INDEX ix_story_search_title ON story_search USING gin (title)")
-    vectors = ("to_tsvector('simple', newsagg_fold({0}.title)), "
-               "to_tsvector('simple', newsagg_fold({0}.title) || ' ' || newsagg_fold({0}.text))")
+    vectors = SEARCH_VECTORS
     op.execute(
         "CREATE FUNCTION newsagg_story_search_sync() RETURNS trigger LANGUAGE plpgsql AS $$ "
         "BEGIN INSERT INTO story_search (story_id, title, document) "
