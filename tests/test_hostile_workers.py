@@ -94,8 +94,11 @@ def crawl_with_killer(tmp_path: Path, articles: int, kills: int, alone: bool
 
 
 # What a surviving worker of a broken pool may print (multiprocessing's "Process-N:" report) when
-# the pool's queues are closed under it before it is terminated: the crawl process goes on.
+# the pool's queues are closed under it before it is terminated, and what multiprocessing's
+# forkserver prints when a pool's handshake with it is cut by a kill (its main loop's
+# EOFError; the crawl then works in-process): the crawl process goes on.
 TORN_QUEUE_ERRORS = ("EOFError", "BrokenPipeError", "ConnectionResetError", "OSError")
+FORKSERVER_MAIN = re.compile(r'multiprocessing/forkserver\.py", line \d+, in main\n')
 
 
 def unexpected_tracebacks(log: str) -> list[str]:
@@ -106,7 +109,8 @@ def unexpected_tracebacks(log: str) -> list[str]:
         error = next((line for line in lines[1:] if not line.startswith((" ", "Traceback"))), "")
         start = log.index(block)
         from_worker = re.search(r"Process-\d+:\n$", log[max(0, start - 40):start]) is not None
-        if not (from_worker and error.startswith(TORN_QUEUE_ERRORS)):
+        from_forkserver = FORKSERVER_MAIN.search(block) is not None and error == "EOFError"
+        if not ((from_worker and error.startswith(TORN_QUEUE_ERRORS)) or from_forkserver):
             found.append(block[:600])
     return found
 
