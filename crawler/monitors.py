@@ -20,6 +20,7 @@ from spidermon.core.actions import Action
 
 from pipelines.pool import PAGES_LOST
 from pipelines.store import UNWRITABLE_KEY
+from storage.runs import SHUTDOWN
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +30,6 @@ EXIT_DEGRADED = 3
 EXIT_INTERRUPTED = 4
 # Which verdict wins when several suites fail.
 EXIT_RANK = {EXIT_OK: 0, EXIT_DEGRADED: 1, EXIT_INTERRUPTED: 2, EXIT_FAILED: 3}
-# Scrapy's finish reason of a run stopped cleanly by SIGTERM or SIGINT.
-SHUTDOWN = "shutdown"
 FAILED_KEY = "news/health/failed"
 INTERRUPTED_KEY = "news/health/interrupted"
 DEGRADED_KEY = "news/health/degraded"
