@@ -2,6 +2,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# pytest-xdist workers for `make test`: one per core of the 2-core CI machine. Modules stay
+# whole on one worker (--dist loadscope), so module fixtures (a served site, a crawl) run once.
+TEST_WORKERS ?= 2
 
 .PHONY: install demo test lint clean
 
@@ -17,7 +20,7 @@ demo: $(STAMP)
 	$(PY) -m tests.sites.demo
 
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -119,8 +119,10 @@ REMOTE_CONTROL_ENABLED = False
 # Per-source lock files, taken before the crawl loads anything: a second run of a source that
 # is still running exits at once (one line, exit 1). On PostgreSQL a database advisory lock
 # per source does the same across machines. Empty: neither lock. Both off with REDIS_URL
-# (processes share sources on purpose).
-NEWS_LOCK_DIR = "data/locks"
+# (processes share sources on purpose). The environment variable NEWS_LOCK_DIR, else
+# data/locks in the project folder (whatever the working directory).
+NEWS_LOCK_DIR = os.environ.get("NEWS_LOCK_DIR",
+                               str(Path(__file__).resolve().parents[1] / "data" / "locks"))
 # Write one crawl_runs row per run and source when it starts, completed at spider close.
 NEWS_RUNS_ENABLED = True
 # Health: a run is marked degraded when its story count or a field's fill rate falls below

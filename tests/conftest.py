@@ -22,6 +22,19 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 15.0
 
 
+@pytest.fixture(scope="session", autouse=True)
+def lock_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every crawl the tests start takes its run locks in this session's own folder (the
+    environment variable NEWS_LOCK_DIR, which the subprocesses inherit), never the project's
+    data/locks: pytest-xdist workers that crawl sources of the same name cannot refuse each
+    other, and an operator's crawl in this checkout cannot refuse a test's. Tests of the
+    locks themselves pass their own NEWS_LOCK_DIR."""
+    folder = tmp_path_factory.mktemp("locks")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NEWS_LOCK_DIR", str(folder))
+        yield folder
+
+
 def _read_first_line(proc: subprocess.Popen[str], timeout: float) -> str:
     """Read the server's first stdout line, failing after ``timeout`` seconds."""
     lines: queue.Queue[str] = queue.Queue()

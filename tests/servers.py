@@ -8,6 +8,7 @@ a binary that cannot be had FAILS the test (never skips).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
 import os
 import pwd
@@ -62,15 +63,22 @@ def stop_server(proc: subprocess.Popen[Any]) -> None:
 
 def install_package(package: str, binary: str) -> str:
     """Install a Debian package with apt-get (as root) and return its binary's path; FAIL
-    the test loudly when that is not possible (never skip)."""
+    the test loudly when that is not possible (never skip). One install at a time on the
+    machine (pytest-xdist workers may both want redis-server): apt-get holds dpkg's lock and
+    refuses a second install, so the workers queue on a file lock and look again."""
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         pytest.fail(f"{binary} not found and cannot be installed here (not root, or no "
                     f"apt-get): install it (apt-get install -y {package})")
-    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
-        done = subprocess.run(argv, capture_output=True, text=True, check=False,
-                              env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        if done.returncode != 0 and argv[1] == "install":
-            pytest.fail(f"{binary} not found; `{' '.join(argv)}` failed:\n{done.stderr[-2000:]}")
+    with (Path(tempfile.gettempdir()) / "newsagg-apt-get.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if found := shutil.which(binary):
+            return found
+        for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
+            done = subprocess.run(argv, capture_output=True, text=True, check=False,
+                                  env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+            if done.returncode != 0 and argv[1] == "install":
+                pytest.fail(f"{binary} not found; `{' '.join(argv)}` failed:\n"
+                            f"{done.stderr[-2000:]}")
     found = shutil.which(binary)
     if found is None:
         pytest.fail(f"{binary} still not found after apt-get install -y {package}")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +11,7 @@ from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests.api_server import serving
 from tests.crawling import crawl_sites
+from tests.servers import install_package
 from tests.sites.server import SampleSites
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -26,14 +25,8 @@ SCREENSHOT_ENV = "NEWSAGG_SCREENSHOT"
 
 def install_chromium() -> None:
     """Debian's chromium, installed with apt-get when it is missing (never a downloaded build)."""
-    if CHROMIUM.exists():
-        return
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        pytest.fail(f"{CHROMIUM} missing: apt-get install -y chromium")
-    install = ["apt-get", "install", "-y", "-qq", "chromium"]
-    if subprocess.run(install, capture_output=True, check=False).returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, check=True)
-        subprocess.run(install, capture_output=True, check=True)
+    if not CHROMIUM.exists():
+        install_package("chromium", "chromium")
 
 
 @pytest.fixture(scope="module")

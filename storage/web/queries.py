@@ -148,8 +148,8 @@ def source_health(session: Session) -> list[dict[str, object]]:
 
     A source is healthy when its last judged run (one that ended and was not stopped by a
     signal) was not degraded: an interrupted or killed run says nothing about the source."""
-    stories = dict(session.execute(
-        select(Story.source, func.count()).group_by(Story.source)).tuples().all())
+    stories = {source: count for source, count in session.execute(
+        select(Story.source, func.count()).group_by(Story.source))}
     runs = {row.source: (row.runs, row.degraded) for row in session.execute(
         select(CrawlRun.source, func.count().label("runs"),
                func.count().filter(CrawlRun.degraded.is_(True)).label("degraded"))
