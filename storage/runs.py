@@ -27,6 +27,9 @@ SHUTDOWN = "shutdown"
 # A run's status (run_status): what `scrapy runs` and the API show.
 OK, DEGRADED, FAILED, INTERRUPTED = "ok", "degraded", "failed", "interrupted"
 RUNNING, KILLED, UNFINISHED = "running", "killed", "unfinished"
+# The SQL conditions of a judged run (see `judged`), for queries over the runs table.
+JUDGED_RUN = (CrawlRun.finished_at.is_not(None), CrawlRun.finish_reason.is_not(None),
+              CrawlRun.finish_reason != SHUTDOWN)
 
 
 def process_alive(pid: int) -> bool:
@@ -55,7 +58,8 @@ def run_status(run: CrawlRun) -> str:
 
 
 def judged(run: CrawlRun) -> bool:
-    """A run that ended and was not stopped by a signal: one that says how its source is."""
+    """A run that ended and was not stopped by a signal: one that says how its source is
+    (JUDGED_RUN in SQL)."""
     return run.finished_at is not None and run.finish_reason not in (None, SHUTDOWN)
 
 
@@ -109,8 +113,7 @@ def previous_runs(session: Session, run: CrawlRun, window: int) -> list[CrawlRun
     return list(session.scalars(
         select(CrawlRun)
         .where(CrawlRun.source == run.source, CrawlRun.started_at < run.started_at,
-               CrawlRun.degraded.is_(False), CrawlRun.finished_at.is_not(None),
-               CrawlRun.finish_reason.is_not(None), CrawlRun.finish_reason != SHUTDOWN)
+               CrawlRun.degraded.is_(False), *JUDGED_RUN)
         .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
         .limit(window)
     ))

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, inspect, select
 from sqlalchemy.orm import Session
 
 from storage.models import CrawlRun, Story, UrlRelation
-from storage.runs import SHUTDOWN, run_status
+from storage.runs import JUDGED_RUN, run_status
 from storage.search import query_terms, search_tiers
 
 EXCERPT_CHARS = 240
@@ -154,11 +154,9 @@ def source_health(session: Session) -> list[dict[str, object]]:
         select(CrawlRun.source, func.count().label("runs"),
                func.count().filter(CrawlRun.degraded.is_(True)).label("degraded"))
         .group_by(CrawlRun.source))}
-    judged_runs = (CrawlRun.finished_at.is_not(None), CrawlRun.finish_reason.is_not(None),
-                   CrawlRun.finish_reason != SHUTDOWN)
     last: dict[str, CrawlRun] = {}
     last_judged: dict[str, CrawlRun] = {}
-    for found, conditions in ((last, ()), (last_judged, judged_runs)):
+    for found, conditions in ((last, ()), (last_judged, JUDGED_RUN)):
         newest = (select(CrawlRun.source, func.max(CrawlRun.started_at).label("started_at"))
                   .where(*conditions).group_by(CrawlRun.source).subquery())
         for run in session.scalars(
