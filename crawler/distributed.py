@@ -5,18 +5,23 @@ RedisFrontier is a Scrapy scheduler on redis-py (public Scrapy scheduler API, re
 set of request fingerprints. A request handed to a process is leased to it for
 NEWS_REDIS_LEASE_SECONDS, renewed while the process holds it: until its errback ran, or its
 callback ran and every item it yielded was stored (the store's story_stored), dropped or
-failed, and while the robots.txt middleware holds it back (its host's robots.txt answered 5xx
-or nothing) until it is queued again; a request a downloader middleware replaced (a redirect,
-a retry) ends its lease when the replacement is queued. A lease that expires (its process
-died, with pages fetched but not yet stored, or held for robots.txt, too) puts the request
-back in the queue for any process. A process whose queue is empty waits while requests are
-leased elsewhere (they may find more work), and closes once the frontier has been empty for
-NEWS_REDIS_IDLE_SECONDS.
+failed, while the robots.txt middleware holds it back (its host's robots.txt answered 5xx
+or nothing) until it is queued again, and while its callback holds an item back (an aggregator
+copy waiting for its credited original) until the item is stored, dropped or failed; a request
+a downloader middleware replaced (a redirect, a retry) ends its lease when the replacement is
+queued. A request marked LOCAL_META (a credit hop, whose waiting copies live in this process)
+stays in this process's own queue, its fingerprint still shared. A lease that expires (its
+process died, with pages fetched but not yet stored, held for robots.txt, or copies waiting
+for their original, too) puts the request back in the queue for any process. A process whose
+queue is empty waits while requests are leased elsewhere (they may find more work), and closes
+once the frontier has been empty for NEWS_REDIS_IDLE_SECONDS.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import itertools
 import logging
 import pickle
 import time
@@ -31,7 +36,7 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.request import request_from_dict
 from twisted.internet.task import LoopingCall
 
-from crawler.leases import ROBOTS, LeasedErrback, Leases
+from crawler.leases import LOCAL_META, ROBOTS, LeasedErrback, Leases, item_waiting
 from crawler.robots import request_held, request_released
 from pipelines.store import story_failed, story_stored
 
@@ -118,6 +123,10 @@ class Frontier:
         return bool(self._enqueue(keys=keys, args=[fingerprint, int(filtered), payload,
                                                     -priority]))
 
+    def see(self, fingerprint: str) -> bool:
+        """Record a fingerprint as seen, as queueing its request does; False when it was."""
+        return bool(self.client.sadd(self.seen, fingerprint))
+
     def lease(self, seconds: float) -> tuple[str, bytes] | None:
         """The first queued request (id, payload), leased for SECONDS; None when none is."""
         now = time.time()
@@ -167,6 +176,9 @@ class RedisFrontier:
         self.spider: Spider | None = None
         self.empty_since: float | None = None
         self.waiting = False
+        # Requests marked LOCAL_META, by priority then first in: (-priority, order, request).
+        self.local: list[tuple[int, int, Request]] = []
+        self.order = itertools.count()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RedisFrontier:
@@ -188,7 +200,8 @@ class RedisFrontier:
 
     def enqueue_request(self, request: Request) -> bool:
         """Queue a request unless another process or this one already queued it; a leased
-        request's replacement (a redirect, a retry) ends the lease."""
+        request's replacement (a redirect, a retry) ends the lease. A request marked
+        LOCAL_META goes to this process's own queue."""
         if isinstance(request.errback, LeasedErrback):
             leased = request.errback
             leased.leases.request_done(leased.lease_id)
@@ -196,11 +209,19 @@ class RedisFrontier:
             request.meta.pop(LEASE_META, None)
         assert self.crawler.request_fingerprinter is not None
         fingerprint = self.crawler.request_fingerprinter.fingerprint(request).hex()
+        stats = self.crawler.stats
+        assert stats is not None
+        if request.meta.get(LOCAL_META):
+            if not self.frontier.see(fingerprint) and not request.dont_filter:
+                self.crawler.signals.send_catch_log(signals.request_dropped, request=request,
+                                                    spider=self.spider)
+                return False
+            heapq.heappush(self.local, (-request.priority, next(self.order), request))
+            stats.inc_value("scheduler/enqueued/local")
+            return True
         payload = pickle.dumps(request.to_dict(spider=self.spider), protocol=5)
         queued = self.frontier.push(fingerprint, not request.dont_filter, payload,
                                     request.priority)
-        stats = self.crawler.stats
-        assert stats is not None
         if queued:
             stats.inc_value("scheduler/enqueued/redis")
         else:
@@ -209,7 +230,10 @@ class RedisFrontier:
         return queued
 
     def next_request(self) -> Request | None:
-        """The next queued request, leased to this process; None when the queue is empty."""
+        """The next request of this process's own queue, else the next queued request,
+        leased to this process; None when both are empty."""
+        if self.local:
+            return heapq.heappop(self.local)[2]
         found = self.frontier.lease(self.leases.seconds)
         if found is None:
             return None
@@ -230,6 +254,8 @@ class RedisFrontier:
         The engine asks only when this process is idle: its own leases are then held by
         pages waiting in the store's buffer, which find no more work.
         """
+        if self.local:
+            return True
         queued, leased = self.frontier.sizes()
         elsewhere = leased - len(self.leases)
         if queued or elsewhere > 0:
@@ -247,8 +273,8 @@ class RedisFrontier:
 
 class LeaseKeeper:
     """Spider middleware (outermost) and signal handler: a leased request's response holds
-    its lease until the callback is done and each item it yielded is stored or dropped; a
-    request held for its host's robots.txt holds it until it is queued again."""
+    its lease until the callback is done and each item it yielded or held back is stored or
+    dropped; a request held for its host's robots.txt holds it until it is queued again."""
 
     def __init__(self, leases: Leases) -> None:
         self.leases = leases
@@ -266,11 +292,19 @@ class LeaseKeeper:
             crawler.signals.connect(keeper.item_done, signal=signal)
         crawler.signals.connect(keeper.request_held, signal=request_held)
         crawler.signals.connect(keeper.request_released, signal=request_released)
+        crawler.signals.connect(keeper.item_waiting, signal=item_waiting)
         return keeper
 
     def item_done(self, item: object) -> None:
         """Signal handler: the item's work is over."""
         self.leases.item_done(item)
+
+    def item_waiting(self, item: object, response: Response) -> None:
+        """Signal handler: the response's callback holds ITEM back; keep its lease until the
+        item is stored or dropped."""
+        lease_id = response.meta.get(LEASE_META)
+        if lease_id is not None:
+            self.leases.hold_item(lease_id, item)
 
     def request_held(self, request: Request) -> None:
         """Signal handler: the request waits for its host's robots.txt; keep its lease."""

@@ -3,9 +3,11 @@
 A request leased to the process is held by itself until its callback or errback is done,
 then by each item its response yielded until the item is stored, dropped or failed, and by
 the robots.txt middleware while it holds the request back (its host's robots.txt has not
-answered) until the request is queued again; the lease is acked (the request forgotten) once
-nothing holds it, and renewed while something does, so a page fetched but not yet stored, or
-held back for robots.txt, is leased until it is stored or queued again.
+answered) until the request is queued again, and by an item its callback held back (an
+aggregator copy waiting for its credited original, announced by the signal item_waiting) until
+the item is stored, dropped or failed; the lease is acked (the request forgotten) once nothing
+holds it, and renewed while something does, so a page fetched but not yet stored, held back
+for robots.txt, or waiting for its original, is leased until it is stored or queued again.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ if TYPE_CHECKING:
 REQUEST = "request"
 # What holds the lease of a request held back until its host's robots.txt answers.
 ROBOTS = "robots"
+# Request.meta key: a request this process keeps in its own queue, outside the shared frontier
+# (a credit hop: the copies waiting for its response are in this process).
+LOCAL_META = "frontier_local"
+# Signal (with item= and response=): the response's callback holds ITEM back; its lease lasts
+# until the item is stored, dropped or failed.
+item_waiting = object()
 
 
 class Leases:
@@ -33,7 +41,7 @@ class Leases:
         self.frontier = frontier
         self.seconds = seconds
         self.holders: dict[str, set[object]] = {}
-        self.items: dict[int, str] = {}
+        self.items: dict[int, list[str]] = {}
 
     def __len__(self) -> int:
         return len(self.holders)
@@ -48,10 +56,12 @@ class Leases:
             self.holders[lease_id].add(holder)
 
     def hold_item(self, lease_id: str, item: object) -> None:
-        """The lease's response yielded ITEM: the lease lasts until it is stored or dropped."""
+        """The lease's response yielded ITEM (or holds it back): the lease lasts until it is
+        stored or dropped. An item may hold several leases (a copy held back by its own page,
+        then yielded by its original's)."""
         if lease_id in self.holders:
             self.holders[lease_id].add(id(item))
-            self.items[id(item)] = lease_id
+            self.items.setdefault(id(item), []).append(lease_id)
 
     def request_done(self, lease_id: str) -> None:
         """The request's callback or errback is done (or a replacement was queued)."""
@@ -59,8 +69,7 @@ class Leases:
 
     def item_done(self, item: object) -> None:
         """Signal handler: an item was stored, dropped or failed."""
-        lease_id = self.items.pop(id(item), None)
-        if lease_id is not None:
+        for lease_id in self.items.pop(id(item), []):
             self.release(lease_id, id(item))
 
     def release(self, lease_id: str, holder: object) -> None:

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import redis
 
 from tests.crawling import FAST, REPO_ROOT, export, log_size, requests_since
@@ -98,14 +99,16 @@ class HeldPages(http.server.BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def held_site(*held_paths: str, robots_down: bool = False
-              ) -> Iterator[tuple[str, type[HeldPages]]]:
-    """A news site on loopback: "/" links SLUGS' articles; each of HELD_PATHS waits for its
-    release event; an article asked for by User-Agent "b" sets agents["b"]. ROBOTS_DOWN:
-    robots.txt answers 503 until robots_answer is set, then allows everything (else 404)."""
-    pages = {"/": "<html><body>" + "".join(f"<a href='/news/{s}.html'>{s}</a>" for s in SLUGS)
-                  + "</body></html>"}
-    pages.update({f"/news/{slug}.html": generated_article(slug) for slug in SLUGS})
+def held_site(*held_paths: str, robots_down: bool = False, pages: dict[str, str] | None = None,
+              host: str = "127.0.0.1") -> Iterator[tuple[str, type[HeldPages]]]:
+    """A news site on HOST (loopback): "/" links SLUGS' articles, or PAGES; each of HELD_PATHS
+    waits for its release event; an article asked for by User-Agent "b" sets agents["b"].
+    ROBOTS_DOWN: robots.txt answers 503 until robots_answer is set, then allows everything
+    (else 404)."""
+    if pages is None:
+        pages = {"/": "<html><body>" + "".join(f"<a href='/news/{s}.html'>{s}</a>"
+                                               for s in SLUGS) + "</body></html>"}
+        pages.update({f"/news/{slug}.html": generated_article(slug) for slug in SLUGS})
     robots_answer = threading.Event()
     if robots_down:
         pages["/robots.txt"] = "User-agent: *\nDisallow:\n"
@@ -115,11 +118,11 @@ def held_site(*held_paths: str, robots_down: bool = False
         "pages": pages, "hits": [], "agents": {"b": threading.Event()},
         "robots_answer": robots_answer,
         "held": {path: (threading.Event(), threading.Event()) for path in held_paths}})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = http.server.ThreadingHTTPServer((host, 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+        yield f"http://{host}:{server.server_address[1]}", handler
     finally:
         for _, released in handler.held.values():
             released.set()
@@ -300,5 +303,75 @@ def test_requests_held_for_robots_txt_by_a_killed_process_go_back_to_the_queue(
     assert {article: hits[article] for article in articles} == dict.fromkeys(articles, 1)
     titles = Counter(s["title"] for s in export(db_url))
     assert titles == Counter(generated_title(slug) for slug in SLUGS)
+    assert client.zcard(leases) == 0
+    assert client.zcard(queue) == 0
+
+
+def stored_urls(db_url: str) -> set[str]:
+    """Every URL stored in the database (none before the crawl created the tables)."""
+    conninfo = db_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(conninfo) as conn:
+        try:
+            return {url for (url,) in conn.execute("SELECT url FROM story_urls")}
+        except psycopg.errors.UndefinedTable:
+            return set()
+
+
+def test_copies_waiting_for_their_original_in_a_killed_process_are_stored_by_another(
+    postgres_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """Two aggregator copies on one site credit one original on another host, which answers
+    only once released. A fetches both copies: one asks for the original, the other waits for
+    it in A's memory; each copy links a page of its own, stored by A once the copy's callback
+    is done. A is SIGKILLed then. The copies' pages stay leased until the copies are stored,
+    so their leases expire and B fetches them again, follows the credit itself and stores
+    the story once, at the original's URL and both copies' (before, the waiting copy's lease
+    ended with its callback: the story lacked one copy's URL)."""
+    db_url = new_postgres_database(postgres_url)
+    client = redis.Redis.from_url(redis_url)
+    queue, leases = "newsagg:credit-run:queue", "newsagg:credit-run:leases"
+    story = "district-news-story-of-the-week"
+    original = f"/news/{story}.html"
+    copies = ("/news/copy-one.html", "/news/copy-two.html")
+    markers = {copy: copy.replace("copy-", "after-copy-") for copy in copies}
+    lease = ("-s", "NEWS_REDIS_LEASE_SECONDS=2")
+    with held_site(original, pages={original: generated_article(story)},
+                   host="127.0.0.2") as (origin, origin_handler):
+        credit = origin + original
+        pages = {"/": "<html><body>" + "".join(f"<a href='{c}'>{c}</a>" for c in copies)
+                      + "</body></html>"}
+        for copy, marker in markers.items():
+            pages[copy] = generated_article(story, credit=credit).replace(
+                "</main>", f"</main><footer><a href='{marker}'>{marker}</a></footer>")
+            pages[marker] = generated_article(Path(marker).stem)
+        arrived, released = origin_handler.held[original]
+        with held_site(pages=pages) as (site, handler):
+            first = crawler(site, db_url, redis_url, "credit-run", tmp_path / "a.log", *lease)
+
+            def waiting() -> bool:
+                assert first.poll() is None, (tmp_path / "a.log").read_text()[-3000:]
+                return {site + m for m in markers.values()} <= stored_urls(db_url)
+
+            # Each marker is linked after its copy's credit: stored, its copy's callback is done.
+            wait_for(waiting, "A stored both copies' linked pages")
+            assert arrived.is_set()
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=60)
+            released.set()
+            assert not {site + c for c in copies} & stored_urls(db_url)
+            second = crawler(site, db_url, redis_url, "credit-run", tmp_path / "b.log", *lease)
+            assert second.wait(timeout=300) == 0, (tmp_path / "b.log").read_text()[-3000:]
+    stories = {s["title"]: s for s in export(db_url)}
+    urls = {u["url"] for u in stories[generated_title(story)]["urls"]}
+    assert urls == {credit, *(site + c for c in copies)}, urls
+    assert stories[generated_title(story)]["original_url"] == credit
+    assert len(stories) == 1 + len(markers)
+    hits = Counter(handler.hits)
+    # The copies were fetched but not stored by A: B fetches them again, and the original
+    # once more (once per process that follows the credit); every other page once.
+    assert {c: hits[c] for c in copies} == dict.fromkeys(copies, 2)
+    assert Counter(origin_handler.hits)[original] == 2
+    assert hits["/"] == 1
+    assert all(hits[m] == 1 for m in markers.values())
     assert client.zcard(leases) == 0
     assert client.zcard(queue) == 0

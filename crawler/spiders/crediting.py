@@ -2,7 +2,9 @@
 
 A copy's item waits (Credit.waiting) until its credited original is fetched, through
 redirects and, for an AMP, print or mobile variant, its declared canonical; the copy keeps
-the credit only when the original carries the same story (crawler/credits.py).
+the credit only when the original carries the same story (crawler/credits.py). A waiting copy
+is announced (signal item_waiting), so a Redis frontier keeps its page's lease until it is
+stored; the credit hop stays in the process where its copies wait (LOCAL_META).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from scrapy.http import HtmlResponse, Request, Response
 from crawler.credits import credit_holds, original_url, story_words, variant_canonical
 from crawler.encoding import looks_binary, page_text, utf8_page
 from crawler.incremental import ARTICLE_CANDIDATE
+from crawler.leases import LOCAL_META, item_waiting
 from crawler.middlewares import PrivateNetworkBlocked
 from crawler.pages import is_article_page, parse_html
 from pipelines.items import PageItem
@@ -30,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 CREDIT_COPY = "news_credit_copy"  # Request.meta: the first copy's (item, signature)
 CREDIT_META = ("source", "credit_key", "credited_by", "news_depth", CREDIT_COPY,
-               ARTICLE_CANDIDATE)
+               ARTICLE_CANDIDATE, LOCAL_META)
 
 
 @dataclass
@@ -97,20 +100,24 @@ class CreditingSpider(scrapy.Spider):
         """The MinHash signature of a page's story text, by the dedup stage's settings."""
         return signature(story_words(root), self.shingle_size, self.coefficients)
 
-    def _credit(self, item: PageItem, original: str, root: Any) -> Iterator[Request | PageItem]:
+    def _credit(self, response: Response, item: PageItem, original: str, root: Any
+                ) -> Iterator[Request | PageItem]:
         """Hold a copy's item until its credited original is fetched (once per original)."""
         copy = self._signature(root)
         credit = self.credits.get(original)
+        if credit is None or not credit.resolved:
+            self.crawler.signals.send_catch_log(item_waiting, item=item, response=response)
         if credit is None:
-            # The first copy travels with the request: with a shared frontier (Redis) another
-            # process may fetch the original, and releases it; later copies wait here.
+            # The first copy travels with the request (in a JOBDIR's queue too); later copies
+            # wait here. With a Redis frontier the request stays in this process.
             self.credits[original] = Credit()
             self._count("credits_followed")
             yield Request(original, callback=self.parse_credit, errback=self.on_credit_error,
                           dont_filter=True, priority=5,
                           meta={"source": item.source, "credit_key": original,
                                 "credited_by": item.url, "news_depth": 0,
-                                CREDIT_COPY: (item, copy), ARTICLE_CANDIDATE: False})
+                                CREDIT_COPY: (item, copy), ARTICLE_CANDIDATE: False,
+                                LOCAL_META: True})
         elif credit.resolved:
             yield self._judged(item, credit, copy)
         else:

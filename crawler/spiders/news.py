@@ -329,7 +329,7 @@ class NewsSpider(SpidermonReportAtDebug, CreditingSpider):
             item = self._item(response, html, original)
             follow = self.follow_credits and source.options.follow_credits
             if original and follow and host_of(original) not in source.allowed_hosts:
-                yield from self._credit(item, original, root)
+                yield from self._credit(response, item, original, root)
             else:
                 item.credit_verified = False if original else None
                 yield item
