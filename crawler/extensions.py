@@ -44,13 +44,14 @@ class RunRecordExtension:
     """Count each source's pages, outcomes and filled fields; write a crawl_runs row at close."""
 
     def __init__(self, crawler: Crawler, database_url: str, window: int, drop_ratio: float,
-                 min_runs: int, max_error_rate: float = 1.0) -> None:
+                 min_runs: int, max_error_rate: float = 1.0, min_errors: int = 1) -> None:
         self.crawler = crawler
         self.database_url = database_url
         self.window = window
         self.drop_ratio = drop_ratio
         self.min_runs = min_runs
         self.max_error_rate = max_error_rate
+        self.min_errors = min_errors
         self.started_at = dt.datetime.now(dt.UTC)
         self.filled: dict[str, Counter[str]] = {}
         self.body_chars: Counter[str] = Counter()
@@ -66,7 +67,8 @@ class RunRecordExtension:
         ext = cls(crawler, settings.get("DATABASE_URL"), settings.getint("NEWS_HEALTH_WINDOW"),
                   settings.getfloat("NEWS_HEALTH_DROP_RATIO"),
                   settings.getint("NEWS_HEALTH_MIN_RUNS"),
-                  settings.getfloat("NEWS_HEALTH_MAX_ERROR_RATE"))
+                  settings.getfloat("NEWS_HEALTH_MAX_ERROR_RATE"),
+                  settings.getint("NEWS_HEALTH_MIN_ERRORS"))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.response_received, signal=signals.response_received)
         crawler.signals.connect(ext.story_stored, signal=story_stored)
@@ -166,7 +168,8 @@ class RunRecordExtension:
                     run = record_run(session, self.run_for(source, reason, started),
                                      window=self.window,
                                      drop_ratio=self.drop_ratio, min_runs=self.min_runs,
-                                     max_error_rate=self.max_error_rate)
+                                     max_error_rate=self.max_error_rate,
+                                     min_errors=self.min_errors)
                     logger.info("Run of %s: %d pages, %d new, %d updated, %d duplicate (%s)",
                                 run.source, run.pages_fetched, run.stories_new,
                                 run.stories_updated, run.stories_duplicate,

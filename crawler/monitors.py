@@ -163,13 +163,13 @@ class DegradedMonitor(NewsMonitor):
     @monitors.name("error rate")
     def test_error_rate(self) -> None:
         """Failed pages stay under NEWS_HEALTH_MAX_ERROR_RATE of all pages (an HTTP error
-        response counts once, as a failure)."""
+        response counts once, as a failure), or fewer than NEWS_HEALTH_MIN_ERRORS failed."""
         errors = sum(counters_under(self.stats, "news/errors").values())
         answered = int(self.stats.get("response_received_count", 0)) - int(
             self.stats.get("news/errors/HttpError", 0))
         limit = self.setting("NEWS_HEALTH_MAX_ERROR_RATE")
         total = errors + max(answered, 0)
-        rate = errors / total if total else 0.0
+        rate = errors / total if errors >= self.setting("NEWS_HEALTH_MIN_ERRORS") else 0.0
         self.assertLessEqual(rate, limit,
                              f"error rate {rate:.0%} over {limit:.0%} ({errors} of {total})")
 

@@ -134,8 +134,12 @@ NEWS_HEALTH_MIN_RUNS = 3
 # Seconds between the progress lines (one per source: pages, stories, errors, pages/s); a
 # summary table per source is logged when the crawl ends. 0: neither.
 NEWS_PROGRESS_INTERVAL = 60.0
-# A run whose failed requests exceed this share of all its requests is degraded (exit 3).
+# A run whose failed requests exceed this share of all its requests is degraded (exit 3), once
+# at least NEWS_HEALTH_MIN_ERRORS requests failed: 3 failures in 4 requests (a small site, or
+# one process's share of a shared Redis frontier) say little about a source. A run that
+# fetched nothing is failed (exit 1) whatever the count.
 NEWS_HEALTH_MAX_ERROR_RATE = 0.5
+NEWS_HEALTH_MIN_ERRORS = 5
 # Spidermon judges each run at close (crawler/monitors.py): `scrapy crawl` exits 1 when the
 # run failed (did not finish, fetched nothing, every write failed, run records not written),
 # 4 when SIGTERM or SIGINT stopped it cleanly (interrupted: the next run with the same JOBDIR

@@ -79,14 +79,16 @@ def fill_rates(filled: Mapping[str, int], stored: int, body_chars: int = 0
 
 
 def health_problems(run: CrawlRun, previous: Sequence[CrawlRun], drop_ratio: float,
-                    min_runs: int, max_error_rate: float = 1.0) -> list[str]:
+                    min_runs: int, max_error_rate: float = 1.0, min_errors: int = 1
+                    ) -> list[str]:
     """Why a run looks broken (empty: fine): an error burst (more than `max_error_rate` of its
-    requests failed), or next to the median of the previous healthy runs, zero or far fewer
-    stories, a field's fill rate or the mean body length far lower."""
+    requests failed, and at least `min_errors` of them), or next to the median of the previous
+    healthy runs, zero or far fewer stories, a field's fill rate or the mean body length far
+    lower."""
     problems = []
     errors = sum((run.errors or {}).values())
     requests = max(run.pages_fetched - (run.errors or {}).get("HttpError", 0), 0) + errors
-    if requests and errors / requests > max_error_rate:
+    if errors >= max(min_errors, 1) and errors / requests > max_error_rate:
         problems.append(f"error burst: {errors} of {requests} requests failed")
     if len(previous) < min_runs:
         return problems
@@ -120,13 +122,13 @@ def previous_runs(session: Session, run: CrawlRun, window: int) -> list[CrawlRun
 
 
 def record_run(session: Session, run: CrawlRun, *, window: int, drop_ratio: float,
-               min_runs: int, max_error_rate: float = 1.0) -> CrawlRun:
+               min_runs: int, max_error_rate: float = 1.0, min_errors: int = 1) -> CrawlRun:
     """Judge a run's health against its source's history, then add it to the session.
 
     An interrupted run (stopped by a signal) is recorded as such and not judged: it stored
     only part of its source, which says nothing about the source."""
     problems = health_problems(run, previous_runs(session, run, window), drop_ratio, min_runs,
-                               max_error_rate) if judged(run) else []
+                               max_error_rate, min_errors) if judged(run) else []
     run.degraded = bool(problems)
     run.health_note = "; ".join(problems) or None
     if problems:

@@ -94,6 +94,25 @@ def test_an_error_burst_is_degraded_and_shown_by_runs(site: Site) -> None:
     site.assert_kept()
 
 
+def test_a_few_failed_pages_are_no_error_burst(site: Site) -> None:
+    """A run that fetches the home page and 3 missing pages again (3 failures of 5 requests)
+    stays under NEWS_HEALTH_MIN_ERRORS (5 failures): it is healthy; the same run with the
+    floor at 1 is degraded."""
+    index = site.site.folder / "index.html"
+    missing = "".join(f'<li><a href="/news/removed-story-{n}.html">gone</a></li>'
+                      for n in range(3))
+    index.write_text(index.read_text().replace("</ul>", missing + "</ul>"))
+    assert site.crawl().returncode == 0
+    again = site.crawl()
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert sum("removed-story-" in line and "Failed" in line
+               for line in again.stderr.splitlines()) == 3
+    strict = site.crawl("-s", "NEWS_HEALTH_MIN_ERRORS=1")
+    assert strict.returncode == 3, strict.stderr[-3000:]
+    assert "Run DEGRADED: town: error burst: 3 of 5 requests failed" in verdicts(strict.stderr)
+    site.assert_kept()
+
+
 def drop_dates(folder: Path) -> None:
     """A redesign: every article page loses its publication date (meta tag and JSON-LD)."""
     for page in (folder / "news").glob("*.html"):

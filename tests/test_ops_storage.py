@@ -122,6 +122,20 @@ def test_health_compares_with_the_median_of_previous_runs() -> None:
         "body length 900 characters against a median of 2000"]
 
 
+def test_an_error_burst_needs_enough_failures() -> None:
+    """3 failures in 4 requests (one process's share of a shared frontier) are no burst at
+    the shipped floor of 5 failures; with a floor of 1 they are, and 5 of 6 are at 5."""
+    few = run("s", 9, 0)
+    few.pages_fetched, few.errors = 4, {"HttpError": 3}
+    assert health_problems(few, [], 0.5, 3, max_error_rate=0.5, min_errors=5) == []
+    assert health_problems(few, [], 0.5, 3, max_error_rate=0.5, min_errors=1) == [
+        "error burst: 3 of 4 requests failed"]
+    many = run("s", 9, 0)
+    many.pages_fetched, many.errors = 6, {"HttpError": 5}
+    assert health_problems(many, [], 0.5, 3, max_error_rate=0.5, min_errors=5) == [
+        "error burst: 5 of 6 requests failed"]
+
+
 def test_run_records_and_degraded_runs(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade_database(engine)

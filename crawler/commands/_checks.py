@@ -128,6 +128,7 @@ CHECKS: dict[str, Check] = {
     "NEWS_HEALTH_DROP_RATIO": number(0, 1),
     "NEWS_HEALTH_MIN_RUNS": whole(0),
     "NEWS_HEALTH_MAX_ERROR_RATE": number(0, 1),
+    "NEWS_HEALTH_MIN_ERRORS": whole(1),
     "NEWS_PROGRESS_INTERVAL": number(0),
     "NEWS_ROBOTS_RETRY_SECONDS": number(0, above=True),
     "NEWS_REDIS_LEASE_SECONDS": number(0, above=True),
