@@ -107,13 +107,13 @@ def with_near_duplicate(session: Session, record: ArticleRecord, finder: NearDup
     return dataclasses.replace(record, near_duplicate_of=match[0])
 
 
-def write_record(session: Session, record: ArticleRecord, finder: NearDuplicateFinder
-                 ) -> Saved:
+def write_record(session: Session, record: ArticleRecord, finder: NearDuplicateFinder,
+                 keys_locked: bool = False) -> Saved:
     """Merge one record (its near-duplicate found first) in the session's transaction.
 
-    save_article locks the record's story keys before with_near_duplicate runs, so a
-    concurrent writer of a near-duplicate commits before this one looks for candidates, or
-    waits for this one.
+    The record's story keys are locked before with_near_duplicate runs (by save_article,
+    unless KEYS_LOCKED: write_batch locked them), so a concurrent writer of a near-duplicate
+    commits before this one looks for candidates, or waits for this one.
     """
     near: list[int | None] = [None]
 
@@ -122,7 +122,7 @@ def write_record(session: Session, record: ArticleRecord, finder: NearDuplicateF
         near[0] = record.near_duplicate_of
         return record
 
-    outcome, story_id = save_article(session, record, find_near_duplicate)
+    outcome, story_id = save_article(session, record, find_near_duplicate, keys_locked)
     return outcome, story_id, near[0]
 
 
@@ -131,10 +131,12 @@ def write_batch(session: Session, records: list[ArticleRecord], finder: NearDupl
     """Merge a batch of records in the session's transaction, their story keys locked first.
 
     All the batch's keys are locked up front, in one order (lock_story_keys), so two writers
-    whose batches hold the same stories in crossed order do not deadlock.
+    whose batches hold the same stories in crossed order do not deadlock; they are held until
+    the transaction ends, so no record locks them again (two queries a record on PostgreSQL).
     """
+    records = [storable(record) for record in records]
     lock_story_keys(session, records)
-    return [write_record(session, record, finder) for record in records]
+    return [write_record(session, record, finder, keys_locked=True) for record in records]
 
 
 class StorePipeline:

@@ -322,16 +322,19 @@ def _relation(story_url: str, record: ArticleRecord) -> UrlRelation:
 Prepare = Callable[[Session, ArticleRecord], ArticleRecord]
 
 
-def save_article(session: Session, record: ArticleRecord, prepare: Prepare | None = None
-                 ) -> tuple[SaveOutcome, int]:
+def save_article(session: Session, record: ArticleRecord, prepare: Prepare | None = None,
+                 keys_locked: bool = False) -> tuple[SaveOutcome, int]:
     """Merge an article into its story (creating it when new); returns outcome and story id.
 
     The caller owns the transaction: commit after this returns, roll back on error. The
     record is first bounded as the schema holds it (storable: UnstorableRecord if it cannot be),
     then its story keys are locked (lock_story_keys) and `prepare`, if given, completes it.
+    KEYS_LOCKED: the transaction already holds them (lock_story_keys was called with the
+    storable record, as a batch does), so they are not locked again.
     """
     record = storable(record)
-    lock_story_keys(session, [record])
+    if not keys_locked:
+        lock_story_keys(session, [record])
     if prepare is not None:
         record = prepare(session, record)
     story, seen, own_text = find_story(session, record)
