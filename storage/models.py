@@ -133,6 +133,7 @@ class Story(Base):
         Index("ix_stories_language", "language"),
         Index("ix_stories_updated_at", "updated_at"),
         Index("ix_stories_original_url", "original_url"),
+        Index("ix_stories_source_updated_at", "source", "updated_at"),
     )
 
 
