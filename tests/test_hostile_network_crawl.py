@@ -104,9 +104,9 @@ def test_other_ports_and_names_of_a_trusted_host_are_not_reached(
                 result = scrapy("crawl", "news", "-s", f"DATABASE_URL={db_url}", *FAST, *args,
                                 "-s", 'DOWNLOADER_MIDDLEWARES={"crawler.middlewares.'
                                       'PrivateNetworkGuardMiddleware": null}')
-                # Each refused connection is a failed request: 3 of the run's 5, so the run
-                # is degraded (exit 3), not failed.
-                assert result.returncode == 3, result.stderr[-3000:]
+                # Each refused connection is a failed request: 3 of the run's 5, fewer than
+                # NEWS_HEALTH_MIN_ERRORS (5), so the run is healthy (exit 0).
+                assert result.returncode == 0, result.stderr[-3000:]
     assert "/news/credits-a-private-name.html" in hits1
     assert hits2 == []
     if guard == "middleware":
