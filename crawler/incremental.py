@@ -1,17 +1,26 @@
-"""Incremental crawls: known article URLs are skipped, or revisited with a conditional GET."""
+"""Incremental crawls: known article URLs are skipped, or revisited with a conditional GET.
+
+The lookups of the article requests one callback yields are made together, in one query per
+LOOKUP_BATCH URLs (IncrementalLookahead, a spider middleware), before they reach the scheduler;
+the downloader middleware takes each request's answer from there, and looks up the rest (a
+redirect's target, a request whose answer was dropped) one by one as before.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from twisted.internet.threads import deferToThread
 
@@ -26,6 +35,10 @@ logger = logging.getLogger(__name__)
 # Request.meta keys: set by the spider on article-candidate pages; set here on revisits.
 ARTICLE_CANDIDATE = "news_article_candidate"
 REVISIT = "news_revisit"
+# Canonical URLs per lookup query (SQLite allows 32,766 bound parameters a statement).
+LOOKUP_BATCH = 500
+# Answers looked up ahead and not yet taken by their request; beyond this the oldest go.
+ANSWERS_KEPT = 20_000
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,9 @@ class IncrementalCrawlMiddleware:
         self.recrawl_interval = recrawl_interval
         self.started_at = dt.datetime.now(dt.UTC)
         self.sessions: sessionmaker[Session] | None = None
+        # canonical URL -> its stored URL (None: not known), looked up ahead by the spider
+        # middleware, taken by the request's process_request
+        self.answers: OrderedDict[str, KnownUrl | None] = OrderedDict()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IncrementalCrawlMiddleware:
@@ -96,12 +112,35 @@ class IncrementalCrawlMiddleware:
         logger.info("Incremental crawl: known URLs looked up per request, recrawl interval %s s",
                     self.recrawl_interval or "never")
 
-    def _known(self, key: str) -> KnownUrl | None:
-        """(Thread) The stored URL a request's canonical URL stands for, if any."""
+    def _known(self, keys: list[str]) -> dict[str, KnownUrl | None]:
+        """(Thread) The stored URL each canonical URL of KEYS stands for (None: not known),
+        one query per LOOKUP_BATCH keys."""
         assert self.sessions is not None
+        rows: dict[str, list[tuple[str, dt.datetime, str | None, str | None]]] = {}
         with self.sessions() as session:
-            rows = known_urls_at(session, [key], self.started_at)
-        return known_urls([row[1:] for row in rows]).get(key)
+            for start in range(0, len(keys), LOOKUP_BATCH):
+                for row in known_urls_at(session, keys[start:start + LOOKUP_BATCH],
+                                         self.started_at):
+                    rows.setdefault(row[0], []).append(row[1:])
+        return {key: known_urls(rows.get(key, ())).get(key) for key in keys}
+
+    async def look_ahead(self, urls: Iterable[str]) -> None:
+        """Look the canonical URLs of URLS up together; each request takes its answer later.
+
+        A failed query leaves them to the per-request lookups."""
+        keys = list(dict.fromkeys(key for key in map(canonical_url, urls)
+                                  if key not in self.answers))
+        if not keys or self.sessions is None:
+            return
+        try:
+            found = await maybe_deferred_to_future(deferToThread(self._known, keys))
+        except SQLAlchemyError as exc:
+            logger.debug("Known-URL lookup of %d URLs failed (%s): looked up one by one",
+                         len(keys), exc)
+            return
+        self.answers.update(found)
+        while len(self.answers) > ANSWERS_KEPT:
+            self.answers.popitem(last=False)
 
     def _count(self, key: str) -> None:
         """Increment a news/incremental/* stats counter."""
@@ -112,8 +151,12 @@ class IncrementalCrawlMiddleware:
         """Drop a known article URL, or make its revisit conditional once the interval passed."""
         if not request.meta.get(ARTICLE_CANDIDATE) or REVISIT in request.meta:
             return
-        known = await maybe_deferred_to_future(
-            deferToThread(self._known, canonical_url(request.url)))
+        key = canonical_url(request.url)
+        if key in self.answers:
+            known = self.answers.pop(key)
+            self._count("answered_ahead")
+        else:
+            known = (await maybe_deferred_to_future(deferToThread(self._known, [key])))[key]
         if known is None:
             return
         age = (dt.datetime.now(dt.UTC) - known.last_seen).total_seconds()
@@ -145,3 +188,51 @@ class IncrementalCrawlMiddleware:
         assert self.sessions is not None
         with self.sessions.begin() as session:
             touch_url(session, url, dt.datetime.now(dt.UTC), etag, last_modified)
+
+
+def is_lookup_candidate(entry: object) -> bool:
+    """Whether ENTRY is a request IncrementalCrawlMiddleware looks up (an article candidate)."""
+    return (isinstance(entry, Request) and bool(entry.meta.get(ARTICLE_CANDIDATE))
+            and REVISIT not in entry.meta)
+
+
+class IncrementalLookahead:
+    """Spider middleware: the article requests a callback yields are looked up together.
+
+    Its other output passes at once; the article requests follow it, in their order, once
+    their lookup is done (the spider yields them last anyway). Placed last on the output's
+    way (a low order), it sees only the requests the other spider middlewares kept.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> IncrementalLookahead:
+        """Build the middleware where IncrementalCrawlMiddleware is on."""
+        settings = crawler.settings
+        if not settings.getbool("NEWS_INCREMENTAL") or not settings.get("DATABASE_URL"):
+            raise NotConfigured("no incremental crawl")
+        return cls(crawler)
+
+    def lookups(self) -> IncrementalCrawlMiddleware | None:
+        """The crawl's IncrementalCrawlMiddleware, if its downloader has one."""
+        engine = self.crawler.engine
+        middlewares = engine.downloader.middleware.middlewares if engine is not None else ()
+        return next((m for m in middlewares if isinstance(m, IncrementalCrawlMiddleware)),
+                    None)
+
+    async def process_spider_output(self, response: Response, result: AsyncIterator[Any]
+                                    ) -> AsyncIterator[Any]:
+        """Pass the output on; the article requests after one lookup of them all."""
+        held: list[Request] = []
+        async for entry in result:
+            if is_lookup_candidate(entry):
+                held.append(entry)
+            else:
+                yield entry
+        lookups = self.lookups()
+        if held and lookups is not None:
+            await lookups.look_ahead(request.url for request in held)
+        for request in held:
+            yield request

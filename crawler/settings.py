@@ -167,6 +167,8 @@ NEWS_REDIS_IDLE_SECONDS = 5.0
 # a private address to the connection of an origin no source configures, unless
 # ALLOW_PRIVATE_NETWORKS is True (crawler/resolver.py).
 TWISTED_DNS_RESOLVER = "crawler.resolver.GuardedResolver"
+# Last on the spider output's way: the article requests of one callback looked up together.
+SPIDER_MIDDLEWARES = {"crawler.incremental.IncrementalLookahead": 10}
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.robots.SharedRobotsTxtMiddleware": 100,

@@ -108,6 +108,7 @@ def test_second_crawl_fetches_no_known_article(
                      ("gazette", "/atom.xml"), ("gazette", "/"), ("mirror", "/")]:
         assert expected in fetched, expected
     assert "'news/incremental/skipped'" in result.stderr
+    assert "'news/incremental/answered_ahead'" in result.stderr  # looked up per callback
     assert len(second) < len(crawled.requests)
     assert export(crawled.db_url) == crawled.stories
     print(f"requests: first crawl {len(crawled.requests)}, second crawl {len(second)}")
