@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
@@ -39,6 +40,8 @@ REVISIT = "news_revisit"
 LOOKUP_BATCH = 500
 # Answers looked up ahead and not yet taken by their request; beyond this the oldest go.
 ANSWERS_KEPT = 20_000
+# Per crawl: its IncrementalCrawlMiddleware, whose answers IncrementalLookahead fills ahead.
+CRAWL_LOOKUPS: WeakKeyDictionary[Crawler, IncrementalCrawlMiddleware] = WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ class IncrementalCrawlMiddleware:
         middleware = cls(crawler, settings.get("DATABASE_URL"),
                          settings.getfloat("NEWS_RECRAWL_INTERVAL"))
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        CRAWL_LOOKUPS[crawler] = middleware
         return middleware
 
     def spider_opened(self) -> None:
@@ -217,10 +221,7 @@ class IncrementalLookahead:
 
     def lookups(self) -> IncrementalCrawlMiddleware | None:
         """The crawl's IncrementalCrawlMiddleware, if its downloader has one."""
-        engine = self.crawler.engine
-        middlewares = engine.downloader.middleware.middlewares if engine is not None else ()
-        return next((m for m in middlewares if isinstance(m, IncrementalCrawlMiddleware)),
-                    None)
+        return CRAWL_LOOKUPS.get(self.crawler)
 
     async def process_spider_output(self, response: Response, result: AsyncIterator[Any]
                                     ) -> AsyncIterator[Any]:
