@@ -91,8 +91,8 @@ class IncrementalCrawlMiddleware:
         self.recrawl_interval = recrawl_interval
         self.started_at = dt.datetime.now(dt.UTC)
         self.sessions: sessionmaker[Session] | None = None
-        # canonical URL -> its stored URL (None: not known), looked up ahead by the spider
-        # middleware, taken by the request's process_request
+        # request URL -> the stored URL its canonical URL stands for (None: not known),
+        # looked up ahead by the spider middleware, taken by the request's process_request
         self.answers: OrderedDict[str, KnownUrl | None] = OrderedDict()
 
     @classmethod
@@ -129,20 +129,21 @@ class IncrementalCrawlMiddleware:
         return {key: known_urls(rows.get(key, ())).get(key) for key in keys}
 
     async def look_ahead(self, urls: Iterable[str]) -> None:
-        """Look the canonical URLs of URLS up together; each request takes its answer later.
+        """Look the canonical URLs of URLS up together; each request takes its answer later,
+        by its URL.
 
         A failed query leaves them to the per-request lookups."""
-        keys = list(dict.fromkeys(key for key in map(canonical_url, urls)
-                                  if key not in self.answers))
+        keys = {url: canonical_url(url) for url in urls if url not in self.answers}
         if not keys or self.sessions is None:
             return
         try:
-            found = await maybe_deferred_to_future(deferToThread(self._known, keys))
+            found = await maybe_deferred_to_future(
+                deferToThread(self._known, list(dict.fromkeys(keys.values()))))
         except SQLAlchemyError as exc:
             logger.debug("Known-URL lookup of %d URLs failed (%s): looked up one by one",
                          len(keys), exc)
             return
-        self.answers.update(found)
+        self.answers.update((url, found[key]) for url, key in keys.items())
         while len(self.answers) > ANSWERS_KEPT:
             self.answers.popitem(last=False)
 
@@ -153,13 +154,13 @@ class IncrementalCrawlMiddleware:
 
     async def process_request(self, request: Request) -> None:
         """Drop a known article URL, or make its revisit conditional once the interval passed."""
-        if not request.meta.get(ARTICLE_CANDIDATE) or REVISIT in request.meta:
+        if not is_lookup_candidate(request):
             return
-        key = canonical_url(request.url)
-        if key in self.answers:
-            known = self.answers.pop(key)
+        if request.url in self.answers:
+            known = self.answers.pop(request.url)
             self._count("answered_ahead")
         else:
+            key = canonical_url(request.url)
             known = (await maybe_deferred_to_future(deferToThread(self._known, [key])))[key]
         if known is None:
             return

@@ -20,7 +20,7 @@ from spidermon.core.actions import Action
 
 from pipelines.pool import PAGES_LOST
 from pipelines.store import UNWRITABLE_KEY
-from storage.runs import SHUTDOWN
+from storage.runs import SHUTDOWN, error_burst
 
 logger = logging.getLogger(__name__)
 
@@ -169,9 +169,9 @@ class DegradedMonitor(NewsMonitor):
             self.stats.get("news/errors/HttpError", 0))
         limit = self.setting("NEWS_HEALTH_MAX_ERROR_RATE")
         total = errors + max(answered, 0)
-        rate = errors / total if errors >= self.setting("NEWS_HEALTH_MIN_ERRORS") else 0.0
-        self.assertLessEqual(rate, limit,
-                             f"error rate {rate:.0%} over {limit:.0%} ({errors} of {total})")
+        self.assertFalse(
+            error_burst(errors, total, limit, int(self.setting("NEWS_HEALTH_MIN_ERRORS"))),
+            f"error rate {errors / max(total, 1):.0%} over {limit:.0%} ({errors} of {total})")
 
     @monitors.name("dropped pages")
     def test_dropped(self) -> None:

@@ -108,12 +108,13 @@ def with_near_duplicate(session: Session, record: ArticleRecord, finder: NearDup
 
 
 def write_record(session: Session, record: ArticleRecord, finder: NearDuplicateFinder,
-                 keys_locked: bool = False) -> Saved:
+                 batched: bool = False) -> Saved:
     """Merge one record (its near-duplicate found first) in the session's transaction.
 
     The record's story keys are locked before with_near_duplicate runs (by save_article,
-    unless KEYS_LOCKED: write_batch locked them), so a concurrent writer of a near-duplicate
-    commits before this one looks for candidates, or waits for this one.
+    unless BATCHED: write_batch made its records storable and locked their keys), so a
+    concurrent writer of a near-duplicate commits before this one looks for candidates, or
+    waits for this one.
     """
     near: list[int | None] = [None]
 
@@ -122,7 +123,7 @@ def write_record(session: Session, record: ArticleRecord, finder: NearDuplicateF
         near[0] = record.near_duplicate_of
         return record
 
-    outcome, story_id = save_article(session, record, find_near_duplicate, keys_locked)
+    outcome, story_id = save_article(session, record, find_near_duplicate, batched)
     return outcome, story_id, near[0]
 
 
@@ -136,7 +137,7 @@ def write_batch(session: Session, records: list[ArticleRecord], finder: NearDupl
     """
     records = [storable(record) for record in records]
     lock_story_keys(session, records)
-    return [write_record(session, record, finder, keys_locked=True) for record in records]
+    return [write_record(session, record, finder, batched=True) for record in records]
 
 
 class StorePipeline:

@@ -78,6 +78,12 @@ def fill_rates(filled: Mapping[str, int], stored: int, body_chars: int = 0
     return {**rates, BODY_CHARS: round(body_chars / stored)}
 
 
+def error_burst(errors: int, requests: int, max_error_rate: float, min_errors: int) -> bool:
+    """More than MAX_ERROR_RATE of REQUESTS failed, and at least MIN_ERRORS of them (fewer
+    failures say little about a source)."""
+    return errors >= max(min_errors, 1) and errors / requests > max_error_rate
+
+
 def health_problems(run: CrawlRun, previous: Sequence[CrawlRun], drop_ratio: float,
                     min_runs: int, max_error_rate: float = 1.0, min_errors: int = 1
                     ) -> list[str]:
@@ -88,7 +94,7 @@ def health_problems(run: CrawlRun, previous: Sequence[CrawlRun], drop_ratio: flo
     problems = []
     errors = sum((run.errors or {}).values())
     requests = max(run.pages_fetched - (run.errors or {}).get("HttpError", 0), 0) + errors
-    if errors >= max(min_errors, 1) and errors / requests > max_error_rate:
+    if error_burst(errors, requests, max_error_rate, min_errors):
         problems.append(f"error burst: {errors} of {requests} requests failed")
     if len(previous) < min_runs:
         return problems

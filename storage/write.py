@@ -323,17 +323,16 @@ Prepare = Callable[[Session, ArticleRecord], ArticleRecord]
 
 
 def save_article(session: Session, record: ArticleRecord, prepare: Prepare | None = None,
-                 keys_locked: bool = False) -> tuple[SaveOutcome, int]:
+                 batched: bool = False) -> tuple[SaveOutcome, int]:
     """Merge an article into its story (creating it when new); returns outcome and story id.
 
     The caller owns the transaction: commit after this returns, roll back on error. The
     record is first bounded as the schema holds it (storable: UnstorableRecord if it cannot be),
     then its story keys are locked (lock_story_keys) and `prepare`, if given, completes it.
-    KEYS_LOCKED: the transaction already holds them (lock_story_keys was called with the
-    storable record, as a batch does), so they are not locked again.
+    BATCHED: the caller did both for its whole batch (write_batch), so neither is done again.
     """
-    record = storable(record)
-    if not keys_locked:
+    if not batched:
+        record = storable(record)
         lock_story_keys(session, [record])
     if prepare is not None:
         record = prepare(session, record)
