@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 IN_FLIGHT_PER_WORKER = 8
 START_TIMEOUT_S = 120.0
+TEARDOWN_TIMEOUT_S = 30.0
+REBUILD_ATTEMPTS = 3
 MAX_BREAKS_PER_JOB = 2
 # Stats key: pages dropped because their worker died under them even when run alone (the
 # run is degraded when it is above 0).
@@ -94,23 +96,22 @@ class WorkerPool:
         self.ready: Future[None] | None = None
         self.slots = asyncio.Semaphore(max(1, workers) * IN_FLIGHT_PER_WORKER)
         self.alone = asyncio.Lock()
+        self.rebuilding = asyncio.Lock()
         self.alone_executor: ProcessPoolExecutor | None = None
 
-    def _new_executor(self) -> tuple[ProcessPoolExecutor, list[Future[int]]]:
-        """A process pool whose workers run init_worker first, all started now.
+    def _new_executor(self) -> ProcessPoolExecutor:
+        """A process pool whose workers run init_worker first."""
+        return ProcessPoolExecutor(self.workers, mp_context=_context(),
+                                   initializer=init_worker, initargs=self.initargs)
 
-        The pool starts a worker for each of its first jobs (a pid query each, returned)
-        until it has them all: no later submit starts one. A submit that starts a worker
-        races the pool's own handling of a dead worker (it may find the pool's pipes closed,
-        and a worker started then is never ended by the pool): here it cannot.
+    def _start_workers(self, executor: ProcessPoolExecutor) -> list[Future[int]]:
+        """Start all the pool's workers now: one for each of its first jobs (a pid query each,
+        returned), until it has them all, so that no later submit starts one.
+
+        A submit that starts a worker races the pool's own handling of a dead worker (it may
+        find the pool's pipes closed, and a worker started then is never ended by the pool).
         """
-        executor = ProcessPoolExecutor(self.workers, mp_context=_context(),
-                                       initializer=init_worker, initargs=self.initargs)
-        try:
-            return executor, [executor.submit(os.getpid) for _ in range(self.workers)]
-        except BaseException:
-            executor.shutdown(wait=False, cancel_futures=True)
-            raise
+        return [executor.submit(os.getpid) for _ in range(self.workers)]
 
     def start(self) -> None:
         """Start every worker now (blocking), or fall back to in-process work."""
@@ -119,8 +120,8 @@ class WorkerPool:
             return
         executor: ProcessPoolExecutor | None = None
         try:
-            executor, futures = self._new_executor()
-            for future in futures:
+            executor = self._new_executor()
+            for future in self._start_workers(executor):
                 future.result(timeout=START_TIMEOUT_S)
         except Exception as exc:  # any failure to start means: work here
             if executor is not None:
@@ -148,25 +149,52 @@ class WorkerPool:
             await asyncio.wrap_future(self.ready)
         self.ready.result()  # what the start raised, to every caller
 
-    def _replace(self, broken: Executor, exc: BaseException) -> None:
-        """Rebuild a broken pool, or fall back to in-process work after too many rebuilds."""
-        if broken is not self.executor:
-            return
-        broken.shutdown(wait=False)
-        self.restarts += 1
-        if self.restarts > self.max_restarts:
+    async def _replace(self, broken: Executor, exc: BaseException) -> None:
+        """Rebuild a broken pool (REBUILD_ATTEMPTS tries), or fall back to in-process work.
+
+        The broken pool's teardown is waited for first: its threads close its pipes as they
+        end, and a close after the new pool reused those descriptor numbers broke the new one
+        (`Bad file descriptor`). Jobs that saw the same break wait here, then find the new pool.
+        """
+        async with self.rebuilding:
+            if broken is not self.executor:
+                return
+            await self._shut(broken)
+            self.restarts += 1
+            if self.restarts > self.max_restarts:
+                self.executor = None
+                logger.warning("Worker pool broke %d times (%s): processing pages in-process",
+                               self.restarts, type(exc).__name__)
+                return
+            logger.warning("Worker pool broke (%s: %s): restarting it and resubmitting its "
+                           "pages", type(exc).__name__, exc)
+            for attempt in range(1, REBUILD_ATTEMPTS + 1):
+                executor: ProcessPoolExecutor | None = None
+                try:
+                    executor = self._new_executor()
+                    self._start_workers(executor)
+                except Exception as error:  # a worker killed at birth, a dead forkserver: again
+                    if executor is not None:
+                        await self._shut(executor)
+                    logger.warning("Worker pool could not restart (%s: %s), attempt %d of %d",
+                                   type(error).__name__, error, attempt, REBUILD_ATTEMPTS)
+                    continue
+                self.executor = executor
+                return
             self.executor = None
-            logger.warning("Worker pool broke %d times (%s): processing pages in-process",
-                           self.restarts, type(exc).__name__)
-            return
-        logger.warning("Worker pool broke (%s: %s): restarting it and resubmitting its pages",
-                       type(exc).__name__, exc)
+            logger.warning("Worker pool could not be rebuilt: processing pages in-process")
+
+    @staticmethod
+    async def _shut(executor: Executor) -> None:
+        """Shut a pool down, its pending jobs cancelled, and wait (in a thread, at most
+        TEARDOWN_TIMEOUT_S) until its processes and threads are gone."""
         try:
-            self.executor, _ = self._new_executor()
-        except Exception as error:  # a pool that cannot be rebuilt: work here
-            self.executor = None
-            logger.warning("Worker pool could not restart (%s: %s): processing pages "
-                           "in-process", type(error).__name__, error)
+            await asyncio.wait_for(
+                asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True),
+                TEARDOWN_TIMEOUT_S)
+        except TimeoutError:
+            logger.warning("A worker pool did not end within %.0f s: going on",
+                           TEARDOWN_TIMEOUT_S)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """fn(*args) in a worker, or here when the pool is down; waits while the pool is full.
@@ -182,12 +210,12 @@ class WorkerPool:
                 try:
                     future = executor.submit(fn, *args)
                 except Exception as exc:  # the pool broke under the submit (pipes, forkserver)
-                    self._replace(executor, exc)
+                    await self._replace(executor, exc)
                     continue
                 try:
                     return await asyncio.wrap_future(future)
                 except BrokenProcessPool as exc:
-                    self._replace(executor, exc)
+                    await self._replace(executor, exc)
                     breaks += 1
                     if breaks >= MAX_BREAKS_PER_JOB:
                         return await self.run_alone(fn, *args)
@@ -207,19 +235,20 @@ class WorkerPool:
             except Exception as exc:  # no worker could be started for it
                 logger.warning("No worker for a page that broke its pool (%s): processing it "
                                "in-process", type(exc).__name__)
-                self._close_alone()
+                await self._close_alone()
                 return fn(*args)
             try:
                 return await asyncio.wrap_future(future)
             except BrokenProcessPool as exc:
-                self._close_alone()
+                await self._close_alone()
                 raise CrashedWorker(str(exc)) from exc
 
-    def _close_alone(self) -> None:
-        """Let the one-worker pool of run_alone go (it is made again when next needed)."""
+    async def _close_alone(self) -> None:
+        """Let the one-worker pool of run_alone go, once ended (it is made again when next
+        needed)."""
         executor, self.alone_executor = self.alone_executor, None
         if executor is not None:
-            executor.shutdown(wait=False)
+            await self._shut(executor)
 
     def close(self) -> None:
         """Let the workers finish their jobs and exit, then end any stray worker.
