@@ -95,8 +95,9 @@ def crawl_with_killer(tmp_path: Path, articles: int, kills: int, alone: bool
 
 # What a surviving worker of a broken pool may print (multiprocessing's "Process-N:" report) when
 # the pool's queues are closed under it before it is terminated, and what multiprocessing's
-# forkserver prints when a pool's handshake with it is cut by a kill (its main loop's
-# EOFError; the crawl then works in-process): the crawl process goes on.
+# forkserver prints when a pool's handshake with it is cut (its main loop's EOFError: a worker
+# killed while its pool starts the next one; the rebuild is tried again, with a new
+# forkserver): the crawl process goes on.
 TORN_QUEUE_ERRORS = ("EOFError", "BrokenPipeError", "ConnectionResetError", "OSError")
 FORKSERVER_MAIN = re.compile(r'multiprocessing/forkserver\.py", line \d+, in main\n')
 
