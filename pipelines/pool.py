@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 IN_FLIGHT_PER_WORKER = 8
 START_TIMEOUT_S = 120.0
-TEARDOWN_TIMEOUT_S = 30.0
+TEARDOWN_TIMEOUT_S = 10.0
 REBUILD_ATTEMPTS = 3
 MAX_BREAKS_PER_JOB = 2
 # Stats key: pages dropped because their worker died under them even when run alone (the
