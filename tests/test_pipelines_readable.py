@@ -33,7 +33,7 @@ def page_tree(html: str) -> etree._Element:
 
 @pytest.mark.parametrize("page", FIXTURE_PAGES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_readability_leaves_the_tree_alone(page: Path) -> None:
-    """Readability reads the page as text: the tree the other candidates read is unchanged."""
+    """Readability reads a copy of the page: the tree the other candidates read is unchanged."""
     tree = page_tree(page.read_text(encoding="utf-8"))
     before = etree.tostring(tree)
     readability_html(tree)
