@@ -212,8 +212,9 @@ def merge(precise: Candidate, readable: Candidate, aside: str, links: Container[
             continue
         seen[joined] += 1
         lines.append(line)
+        # a caption restating the text is not agreement (its words are the text's words)
         agreed.append(joined in in_precise or (
-            len(line.tokens) >= COVERED_LINE_MIN_TOKENS
+            joined not in aside and len(line.tokens) >= COVERED_LINE_MIN_TOKENS
             and sum(token in precise_set for token in line.tokens)
             >= CONTAINED_SHARE * len(line.tokens)
         ))
