@@ -10,7 +10,7 @@ import pytest
 from lxml.html import document_fromstring
 
 from pipelines.authors import normalize_authors, split_byline
-from pipelines.body import merge_candidates
+from pipelines.body import arbitrated, candidate, merge, merge_candidates
 from pipelines.extract import (
     Article,
     decode_html,
@@ -296,6 +296,30 @@ def test_merge_skips_enclosed_link_teasers() -> None:
     links = frozenset({token_string("Read our other story")})
     assert "Read our other story" not in merge_candidates(precise, readable, " ", links)
     assert "Read our other story" in merge_candidates(precise, readable, " ", frozenset())
+
+
+def test_a_caption_restating_the_text_is_not_agreement() -> None:
+    """A long caption whose words the text holds is an aside, not an agreed line."""
+    story = ("The new helicopter is much heavier than the old model and would damage the lawn "
+             "in front of the house, the engineers said on Monday.")
+    caption = "The engineers said the new helicopter would damage the lawn in front of the house"
+    precise = f"Alpha line one of the story.\n{story}\nOmega line."
+    readable = f"Alpha line one of the story.\n{story}\n{caption}\nOmega line."
+    merged = merge_candidates(precise, readable, token_string(caption))
+    assert caption not in merged.splitlines()
+    assert caption in merge_candidates(precise, readable).splitlines()
+
+
+def test_disjoint_candidates_are_settled_by_the_full_pass() -> None:
+    """When no readability line agrees, the candidate the full pass shares words with wins."""
+    precise = candidate("Sign up for our newsletter and thanks for subscribing.")
+    readable = candidate("The council approved the budget.\nThe vote was close.")
+    asked = merge(precise, readable, " ", frozenset(), lambda: "settled")
+    assert asked == "settled"
+    assert merge(precise, candidate(precise.text), " ", frozenset(), lambda: "x") != "x"
+    full = candidate("The council approved the budget. The vote was close, members said.")
+    assert arbitrated(precise, readable, full) == readable.text
+    assert arbitrated(precise, readable, candidate(precise.text)) == precise.text
 
 
 def test_unparsable_canonical_url_is_skipped() -> None:
