@@ -21,7 +21,7 @@ from pipelines.extract import (
 from pipelines.line_cleaning import clean_lines
 from pipelines.markers import load_markers
 from pipelines.metadata import declared_language, meta_tags, page_title
-from pipelines.readability_candidate import aside_tokens
+from pipelines.readability_candidate import aside_tokens, readability_text
 from pipelines.tokens import token_string
 
 PAGES_DIR = Path(__file__).parent / "fixtures" / "pages"
@@ -308,6 +308,12 @@ def test_a_caption_restating_the_text_is_not_agreement() -> None:
     merged = merge_candidates(precise, readable, token_string(caption))
     assert caption not in merged.splitlines()
     assert caption in merge_candidates(precise, readable).splitlines()
+
+
+def test_readability_text_has_no_soft_hyphens() -> None:
+    """A soft hyphen is a hyphenation hint: the candidate's words come out whole."""
+    root = document_fromstring("<div><p>Die Kiess\xadling-For\xadschung</p></div>")
+    assert readability_text(root) == "Die Kiessling-Forschung"
 
 
 def test_disjoint_candidates_are_settled_by_the_full_pass() -> None:
