@@ -14,6 +14,7 @@ from lxml.html import HtmlElement
 from trafilatura.settings import Extractor
 
 from pipelines.readability_candidate import aside_tokens, readability_html, readability_text
+from pipelines.standfirst import SENTENCE_END
 from pipelines.tokens import joined_tokens, token_string, tokens
 
 logger = logging.getLogger(__name__)
@@ -232,24 +233,32 @@ def merge(
                if not is_covered]
     merged_size = sum(len(line.tokens) for line in merged)
     if sum(len(line.tokens) for line in missing) < APPEND_MIN_SHARE * merged_size:
-        lead = leading_lines(precise_lines, covered, aside, links)
+        lead = leading_lines(precise_lines, merged, aside, links)
         return "\n".join(line.text for line in lead + merged)
     return "\n".join(line.text for line in merged + missing)
 
 
 def leading_lines(
-    precise_lines: list[Line], covered: list[bool], aside: str, links: Container[str]
+    precise_lines: list[Line], merged: list[Line], aside: str, links: Container[str]
 ) -> list[Line]:
-    """The precise lines before its first covered one: a lead that readability's block misses.
+    """The precise lines before the first one MERGED holds: a lead readability's block misses.
 
-    Links, captions and datelines among them stay out, and so do short lines (labels).
+    "Holds" is contiguous: a lead paragraph shares most of its words with the article after
+    it, so a word-bag test would count it as present. Links, captions and datelines among
+    them stay out, and so do short lines (labels) and lines that end no sentence.
     """
-    if True not in covered:
+    merged_tokens = [token for line in merged for token in line.tokens]
+    whole = joined_tokens(merged_tokens)
+    held = [line.joined in whole for line in precise_lines]
+    if True not in held:
         return []
     return [
-        line for line in precise_lines[: covered.index(True)]
+        line for line in precise_lines[: held.index(True)]
         if len(line.tokens) >= LEAD_MIN_TOKENS and line.joined not in links
         and line.joined not in aside
+        and SENTENCE_END.search(line.text) is not None  # a headline or dateline is no lead
+        # nor is a layout row that holds the article itself
+        and coverage(merged_tokens, Counter(line.tokens)) < APPEND_MIN_SHARE
     ]
 
 

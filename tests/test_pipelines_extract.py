@@ -316,6 +316,18 @@ def test_readability_text_has_no_soft_hyphens() -> None:
     assert readability_text(root) == "Die Kiessling-Forschung"
 
 
+def test_a_lead_sharing_the_article_words_is_kept_a_headline_is_not() -> None:
+    """A precise-only lead paragraph stays although the text after it holds its words."""
+    body = ("The council approved the city budget on Monday after a long debate about the "
+            "costs of the new school and the bridge.\nThe vote was close, members said, and "
+            "the mayor thanked the council for the budget and the school.\n") * 3
+    lead = "The council approved the budget for the new school and the bridge on Monday."
+    headline = "Council approves the budget for the new school and the bridge"
+    merged = merge_candidates(f"{headline}\n{lead}\n{body}", body).splitlines()
+    assert lead in merged
+    assert headline not in merged
+
+
 def test_disjoint_candidates_are_settled_by_the_full_pass() -> None:
     """When no readability line agrees, the candidate the full pass shares words with wins."""
     precise = candidate("Sign up for our newsletter and thanks for subscribing.")
