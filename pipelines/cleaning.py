@@ -229,8 +229,28 @@ def remove_marker_blocks(tree: HtmlElement, headings: frozenset[str]) -> int:
     return removed
 
 
+HIDDEN_XPATH = etree.XPath(
+    "descendant::*[@hidden or contains(translate(@style, ' ', ''), 'display:none')"
+    " or contains(concat(' ', normalize-space(@class), ' '), ' hidden ')]"
+)
+
+
+def remove_hidden(tree: HtmlElement) -> int:
+    """Drop the elements the page declares hidden (hidden attribute, display:none, class
+    "hidden"): sign-in walls, paywall notes and templates no reader sees; return how many.
+
+    A hidden element that holds the page's heading, main block or article body stays: a
+    script shows it.
+    """
+    doomed = [element for element in HIDDEN_XPATH(tree) if not is_stop_block(element)]
+    for element in reversed(doomed):
+        drop_element(element)
+    return len(doomed)
+
+
 def clean_tree(tree: HtmlElement, markers: Markers) -> HtmlElement:
     """Remove breadcrumbs, menus, share bars, boxes and marker-headed blocks, in place."""
+    remove_hidden(tree)
     breadcrumbs, share_bars = chrome_candidates(tree)
     remove_breadcrumbs(breadcrumbs)
     remove_link_menus(tree)

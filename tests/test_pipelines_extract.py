@@ -328,6 +328,25 @@ def test_a_lead_sharing_the_article_words_is_kept_a_headline_is_not() -> None:
     assert headline not in merged
 
 
+@pytest.mark.parametrize("hiding", ["hidden", "style='display: none'", "class='box hidden'"])
+def test_hidden_sign_in_walls_are_not_text(hiding: str) -> None:
+    """A block the page declares hidden is no reader's text; a hidden article body stays."""
+    wall = (f"<div {hiding}><p>This content is reserved for subscribers. Create an account or"
+            " sign in to continue with your reading experience today.</p></div>")
+    paragraphs = BODY.split("</p>")
+    body = "</p>".join(paragraphs[:2]) + "</p>" + wall + "</p>".join(paragraphs[2:])
+    html = ("<html><head><title>Reservoir at lowest level</title></head><body><div class='main'>"
+            f"<h1>Reservoir at lowest level in twenty years</h1>{body}</div></body></html>")
+    article = extract_article(html, "https://example.org/reservoir")
+    assert article is not None
+    assert "reservoir had reached" in article.text
+    assert "reserved for subscribers" not in article.text
+    shown = extract_article(html.replace("<div class='main'>", f"<div class='main' {hiding}>"),
+                            "https://example.org/reservoir")
+    assert shown is not None
+    assert "reservoir had reached" in shown.text
+
+
 def test_disjoint_candidates_are_settled_by_the_full_pass() -> None:
     """When no readability line agrees, the candidate the full pass shares words with wins."""
     precise = candidate("Sign up for our newsletter and thanks for subscribing.")
