@@ -248,9 +248,24 @@ def remove_hidden(tree: HtmlElement) -> int:
     return len(doomed)
 
 
+def remove_asides(tree: HtmlElement) -> int:
+    """Drop buttons (control labels: "expand box", "skip past newsletter") and asides, the
+    content HTML declares tangential (sign-up and teaser boxes), unless an aside is long
+    (over BLOCK_STOP_CHARS: some pages wrap their text in one) or holds the main block.
+    """
+    doomed = [
+        element for element in tree.iter("button", "aside")
+        if not is_stop_block(element) and len(text_of(element)) <= BLOCK_STOP_CHARS
+    ]
+    for element in reversed(doomed):
+        drop_element(element)
+    return len(doomed)
+
+
 def clean_tree(tree: HtmlElement, markers: Markers) -> HtmlElement:
     """Remove breadcrumbs, menus, share bars, boxes and marker-headed blocks, in place."""
     remove_hidden(tree)
+    remove_asides(tree)
     breadcrumbs, share_bars = chrome_candidates(tree)
     remove_breadcrumbs(breadcrumbs)
     remove_link_menus(tree)

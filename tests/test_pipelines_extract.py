@@ -11,6 +11,7 @@ from lxml.html import document_fromstring
 
 from pipelines.authors import normalize_authors, split_byline
 from pipelines.body import arbitrated, candidate, merge, merge_candidates
+from pipelines.cleaning import remove_asides
 from pipelines.extract import (
     Article,
     decode_html,
@@ -345,6 +346,19 @@ def test_hidden_sign_in_walls_are_not_text(hiding: str) -> None:
                             "https://example.org/reservoir")
     assert shown is not None
     assert "reservoir had reached" in shown.text
+
+
+def test_buttons_and_short_asides_are_not_text() -> None:
+    """A sign-up aside and a button label go; an aside that wraps the whole text stays."""
+    tree = document_fromstring(
+        f"<html><body><div>{BODY}<figure><aside><p>Sign up to This Week</p></aside></figure>"
+        f"<button>Expand box</button></div><aside class='wrap'>{BODY * 4}</aside></body></html>"
+    )
+    assert remove_asides(tree) == 2
+    text = " ".join(tree.itertext())
+    assert "Sign up" not in text
+    assert "Expand box" not in text
+    assert text.count("reservoir had reached") == 5
 
 
 def test_disjoint_candidates_are_settled_by_the_full_pass() -> None:
