@@ -114,17 +114,29 @@ def lines_of(text: str) -> list[Line]:
     ]
 
 
+def is_lead_line(line: Line, aside: str, links: Container[str]) -> bool:
+    """Tell whether LINE reads as lead prose: a sentence of LEAD_MIN_TOKENS or more, not a
+    caption, credit or link text."""
+    return (
+        len(line.tokens) >= LEAD_MIN_TOKENS and SENTENCE_END.search(line.text) is not None
+        and line.joined not in aside and line.joined not in links
+    )
+
+
 def keep_agreed_span(
     lines: list[Line], agreed: list[bool], aside: str, links: Container[str]
 ) -> list[Line]:
-    """Keep the agreed lines and the non-aside, non-link lines enclosed between agreed ones."""
+    """Keep the agreed lines and the non-aside, non-link lines enclosed between agreed ones,
+    and the lead prose lines that run into the first agreed one (a standfirst)."""
     if True not in agreed:
         return []
     first, last = agreed.index(True), len(agreed) - 1 - agreed[::-1].index(True)
+    while first > 0 and is_lead_line(lines[first - 1], aside, links):
+        first -= 1
     return [
         line for index, line in enumerate(lines)
         if agreed[index] or (
-            first < index < last and line.joined not in aside and line.joined not in links
+            first <= index < last and line.joined not in aside and line.joined not in links
         )
     ]
 

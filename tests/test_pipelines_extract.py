@@ -361,6 +361,15 @@ def test_buttons_and_short_asides_are_not_text() -> None:
     assert text.count("reservoir had reached") == 5
 
 
+def test_a_readability_standfirst_before_the_agreed_lines_is_kept() -> None:
+    """Lead prose readability has just before the agreed text stays; a label there does not."""
+    body = "\n".join(f"Line {word} of the story, as both candidates read it." for word in
+                     ("one", "two", "three", "four", "five", "six", "seven", "eight"))
+    lead = "Within its first year the coalition achieved more than the one before it did."
+    merged = merge_candidates(body, f"Share this\n{lead}\n{body}").splitlines()
+    assert merged == [lead, *body.splitlines()]
+
+
 def test_disjoint_candidates_are_settled_by_the_full_pass() -> None:
     """When no readability line agrees, the candidate the full pass shares words with wins."""
     precise = candidate("Sign up for our newsletter and thanks for subscribing.")
