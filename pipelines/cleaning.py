@@ -231,13 +231,16 @@ def remove_marker_blocks(tree: HtmlElement, headings: frozenset[str]) -> int:
 
 HIDDEN_XPATH = etree.XPath(
     "descendant::*[@hidden or contains(translate(@style, ' ', ''), 'display:none')"
-    " or contains(concat(' ', normalize-space(@class), ' '), ' hidden ')]"
+    " or contains(concat(' ', normalize-space(@class), ' '), ' hidden ')"
+    " or contains(@class, 'sr-only') or contains(@class, 'visually-hidden')"
+    " or contains(@class, 'screen-reader') or contains(@class, 'offscreen')]"
 )
 
 
 def remove_hidden(tree: HtmlElement) -> int:
     """Drop the elements the page declares hidden (hidden attribute, display:none, class
-    "hidden"): sign-in walls, paywall notes and templates no reader sees; return how many.
+    "hidden") or for screen readers only (sr-only, visually-hidden, offscreen classes): sign-in
+    walls, paywall notes, "expand box" labels no reader sees; return how many.
 
     A hidden element that holds the page's heading, main block or article body stays: a
     script shows it.

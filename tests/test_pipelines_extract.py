@@ -329,7 +329,8 @@ def test_a_lead_sharing_the_article_words_is_kept_a_headline_is_not() -> None:
     assert headline not in merged
 
 
-@pytest.mark.parametrize("hiding", ["hidden", "style='display: none'", "class='box hidden'"])
+@pytest.mark.parametrize("hiding", ["hidden", "style='display: none'", "class='box hidden'",
+                                    "class='h-offscreen'", "class='visually-hidden'"])
 def test_hidden_sign_in_walls_are_not_text(hiding: str) -> None:
     """A block the page declares hidden is no reader's text; a hidden article body stays."""
     wall = (f"<div {hiding}><p>This content is reserved for subscribers. Create an account or"
