@@ -6,7 +6,7 @@ import copy
 import functools
 import logging
 from collections import Counter
-from collections.abc import Container
+from collections.abc import Callable, Container
 from typing import NamedTuple
 
 import trafilatura
@@ -14,6 +14,7 @@ from lxml.html import HtmlElement
 from trafilatura.settings import Extractor
 
 from pipelines.readability_candidate import aside_tokens, readability_html, readability_text
+from pipelines.standfirst import SENTENCE_END
 from pipelines.tokens import joined_tokens, token_string, tokens
 
 logger = logging.getLogger(__name__)
@@ -113,17 +114,29 @@ def lines_of(text: str) -> list[Line]:
     ]
 
 
+def is_lead_line(line: Line, aside: str, links: Container[str]) -> bool:
+    """Tell whether LINE reads as lead prose: a sentence of LEAD_MIN_TOKENS or more, not a
+    caption, credit or link text."""
+    return (
+        len(line.tokens) >= LEAD_MIN_TOKENS and SENTENCE_END.search(line.text) is not None
+        and line.joined not in aside and line.joined not in links
+    )
+
+
 def keep_agreed_span(
     lines: list[Line], agreed: list[bool], aside: str, links: Container[str]
 ) -> list[Line]:
-    """Keep the agreed lines and the non-aside, non-link lines enclosed between agreed ones."""
+    """Keep the agreed lines and the non-aside, non-link lines enclosed between agreed ones,
+    and the lead prose lines that run into the first agreed one (a standfirst)."""
     if True not in agreed:
         return []
     first, last = agreed.index(True), len(agreed) - 1 - agreed[::-1].index(True)
+    while first > 0 and is_lead_line(lines[first - 1], aside, links):
+        first -= 1
     return [
         line for index, line in enumerate(lines)
         if agreed[index] or (
-            first < index < last and line.joined not in aside and line.joined not in links
+            first <= index < last and line.joined not in aside and line.joined not in links
         )
     ]
 
@@ -188,8 +201,11 @@ def merge_candidates(
     return merge(candidate(precise), candidate(readable), aside, links)
 
 
-def merge(precise: Candidate, readable: Candidate, aside: str, links: Container[str]) -> str:
-    """merge_candidates on tokenized candidates."""
+def merge(
+    precise: Candidate, readable: Candidate, aside: str, links: Container[str],
+    disjoint: Callable[[], str] | None = None,
+) -> str:
+    """merge_candidates on tokenized candidates; DISJOINT decides when no line agrees."""
     precise_lines, readable_lines = precise.lines, readable.lines
     precise_tokens, readable_tokens = precise.tokens, readable.tokens
     if not precise_tokens or not readable_tokens:
@@ -212,11 +228,14 @@ def merge(precise: Candidate, readable: Candidate, aside: str, links: Container[
             continue
         seen[joined] += 1
         lines.append(line)
+        # a caption restating the text is not agreement (its words are the text's words)
         agreed.append(joined in in_precise or (
-            len(line.tokens) >= COVERED_LINE_MIN_TOKENS
+            joined not in aside and len(line.tokens) >= COVERED_LINE_MIN_TOKENS
             and sum(token in precise_set for token in line.tokens)
             >= CONTAINED_SHARE * len(line.tokens)
         ))
+    if disjoint is not None and True not in agreed:
+        return disjoint()
     kept = keep_agreed_span(lines, agreed, aside, links)
     covered = covered_lines(precise_lines, kept)
     merged = insert_enclosed(kept, precise_lines, covered, links)
@@ -226,25 +245,48 @@ def merge(precise: Candidate, readable: Candidate, aside: str, links: Container[
                if not is_covered]
     merged_size = sum(len(line.tokens) for line in merged)
     if sum(len(line.tokens) for line in missing) < APPEND_MIN_SHARE * merged_size:
-        lead = leading_lines(precise_lines, covered, aside, links)
+        lead = leading_lines(precise_lines, merged, aside, links)
         return "\n".join(line.text for line in lead + merged)
     return "\n".join(line.text for line in merged + missing)
 
 
 def leading_lines(
-    precise_lines: list[Line], covered: list[bool], aside: str, links: Container[str]
+    precise_lines: list[Line], merged: list[Line], aside: str, links: Container[str]
 ) -> list[Line]:
-    """The precise lines before its first covered one: a lead that readability's block misses.
+    """The precise lines before the first one MERGED holds: a lead readability's block misses.
 
-    Links, captions and datelines among them stay out, and so do short lines (labels).
+    "Holds" is contiguous: a lead paragraph shares most of its words with the article after
+    it, so a word-bag test would count it as present. Links, captions and datelines among
+    them stay out, and so do short lines (labels) and lines that end no sentence.
     """
-    if True not in covered:
+    merged_tokens = [token for line in merged for token in line.tokens]
+    whole = joined_tokens(merged_tokens)
+    held = [line.joined in whole for line in precise_lines]
+    if True not in held:
         return []
     return [
-        line for line in precise_lines[: covered.index(True)]
+        line for line in precise_lines[: held.index(True)]
         if len(line.tokens) >= LEAD_MIN_TOKENS and line.joined not in links
         and line.joined not in aside
+        and SENTENCE_END.search(line.text) is not None  # a headline or dateline is no lead
+        # nor is a layout row that holds the article itself
+        and coverage(merged_tokens, Counter(line.tokens)) < APPEND_MIN_SHARE
     ]
+
+
+def arbitrated(precise: Candidate, readable: Candidate, full: Candidate) -> str:
+    """The candidate that trafilatura's full pass (its own fallbacks on) agrees with more.
+
+    Asked only when no readability line agrees with the precise text: the two found
+    different blocks (a teaser or a sign-up box against the article), and neither length nor
+    either pass alone tells which is the article (about 5% of peer pages).
+    """
+    counts = Counter(full.tokens)
+    if coverage(readable.tokens, counts) > coverage(precise.tokens, counts):
+        logger.debug("disjoint candidates: the full pass sides with readability's")
+        return readable.text
+    logger.debug("disjoint candidates: the full pass sides with the precise one")
+    return precise.text
 
 
 def body_text(tree: HtmlElement, url: str) -> str:
@@ -258,4 +300,5 @@ def body_text(tree: HtmlElement, url: str) -> str:
         if coverage(readable.tokens, Counter(tokens(recall))) >= CONTAINED_SHARE:
             logger.debug("precise candidate is degenerate; readability and recall agree")
             return readable.text
-    return merge(precise, readable, aside, LinkTexts(tree))
+    return merge(precise, readable, aside, LinkTexts(tree),
+                 lambda: arbitrated(precise, readable, candidate(full_text(tree, url))))

@@ -229,8 +229,46 @@ def remove_marker_blocks(tree: HtmlElement, headings: frozenset[str]) -> int:
     return removed
 
 
+HIDDEN_XPATH = etree.XPath(
+    "descendant::*[@hidden or contains(translate(@style, ' ', ''), 'display:none')"
+    " or contains(concat(' ', normalize-space(@class), ' '), ' hidden ')"
+    " or contains(@class, 'sr-only') or contains(@class, 'visually-hidden')"
+    " or contains(@class, 'screen-reader') or contains(@class, 'offscreen')]"
+)
+
+
+def remove_hidden(tree: HtmlElement) -> int:
+    """Drop the elements the page declares hidden (hidden attribute, display:none, class
+    "hidden") or for screen readers only (sr-only, visually-hidden, offscreen classes): sign-in
+    walls, paywall notes, "expand box" labels no reader sees; return how many.
+
+    A hidden element that holds the page's heading, main block or article body stays: a
+    script shows it.
+    """
+    doomed = [element for element in HIDDEN_XPATH(tree) if not is_stop_block(element)]
+    for element in reversed(doomed):
+        drop_element(element)
+    return len(doomed)
+
+
+def remove_asides(tree: HtmlElement) -> int:
+    """Drop buttons (control labels: "expand box", "skip past newsletter") and asides, the
+    content HTML declares tangential (sign-up and teaser boxes), unless an aside is long
+    (over BLOCK_STOP_CHARS: some pages wrap their text in one) or holds the main block.
+    """
+    doomed = [
+        element for element in tree.iter("button", "aside")
+        if not is_stop_block(element) and len(text_of(element)) <= BLOCK_STOP_CHARS
+    ]
+    for element in reversed(doomed):
+        drop_element(element)
+    return len(doomed)
+
+
 def clean_tree(tree: HtmlElement, markers: Markers) -> HtmlElement:
     """Remove breadcrumbs, menus, share bars, boxes and marker-headed blocks, in place."""
+    remove_hidden(tree)
+    remove_asides(tree)
     breadcrumbs, share_bars = chrome_candidates(tree)
     remove_breadcrumbs(breadcrumbs)
     remove_link_menus(tree)

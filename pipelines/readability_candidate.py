@@ -22,6 +22,8 @@ ASIDE_MAX_CHARS = 1000
 # readability's cleaner drops these elements before it scores anything, and it reads no link
 UNREAD_TAGS = ("script", "link", "style")
 UNREAD_ATTRIBUTES = ("href",)
+# a hyphenation hint, not text: it splits words (trafilatura's text has none)
+SOFT_HYPHEN = "\xad"
 
 
 def readability_input(tree: HtmlElement) -> HtmlElement:
@@ -63,12 +65,13 @@ def readability_html(tree: HtmlElement) -> HtmlElement | None:
 
 
 def readability_text(root: HtmlElement | None) -> str:
-    """Readability's main-content block as plain text, one block per line."""
+    """Readability's main-content block as plain text, one block per line, no soft hyphens."""
     if root is None:
         return ""
     for element in root.iter(*READABILITY_BLOCKS):
         element.tail = "\n" + (element.tail or "")
-    lines = (" ".join(line.split()) for line in "".join(root.itertext()).split("\n"))
+    text = "".join(root.itertext()).replace(SOFT_HYPHEN, "")
+    lines = (" ".join(line.split()) for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
 

@@ -10,7 +10,8 @@ import pytest
 from lxml.html import document_fromstring
 
 from pipelines.authors import normalize_authors, split_byline
-from pipelines.body import merge_candidates
+from pipelines.body import arbitrated, candidate, merge, merge_candidates
+from pipelines.cleaning import remove_asides
 from pipelines.extract import (
     Article,
     decode_html,
@@ -21,7 +22,7 @@ from pipelines.extract import (
 from pipelines.line_cleaning import clean_lines
 from pipelines.markers import load_markers
 from pipelines.metadata import declared_language, meta_tags, page_title
-from pipelines.readability_candidate import aside_tokens
+from pipelines.readability_candidate import aside_tokens, readability_text
 from pipelines.tokens import token_string
 
 PAGES_DIR = Path(__file__).parent / "fixtures" / "pages"
@@ -296,6 +297,90 @@ def test_merge_skips_enclosed_link_teasers() -> None:
     links = frozenset({token_string("Read our other story")})
     assert "Read our other story" not in merge_candidates(precise, readable, " ", links)
     assert "Read our other story" in merge_candidates(precise, readable, " ", frozenset())
+
+
+def test_a_caption_restating_the_text_is_not_agreement() -> None:
+    """A long caption whose words the text holds is an aside, not an agreed line."""
+    story = ("The new helicopter is much heavier than the old model and would damage the lawn "
+             "in front of the house, the engineers said on Monday.")
+    caption = "The engineers said the new helicopter would damage the lawn in front of the house"
+    precise = f"Alpha line one of the story.\n{story}\nOmega line."
+    readable = f"Alpha line one of the story.\n{story}\n{caption}\nOmega line."
+    merged = merge_candidates(precise, readable, token_string(caption))
+    assert caption not in merged.splitlines()
+    assert caption in merge_candidates(precise, readable).splitlines()
+
+
+def test_readability_text_has_no_soft_hyphens() -> None:
+    """A soft hyphen is a hyphenation hint: the candidate's words come out whole."""
+    root = document_fromstring("<div><p>Die Kiess\xadling-For\xadschung</p></div>")
+    assert readability_text(root) == "Die Kiessling-Forschung"
+
+
+def test_a_lead_sharing_the_article_words_is_kept_a_headline_is_not() -> None:
+    """A precise-only lead paragraph stays although the text after it holds its words."""
+    body = ("The council approved the city budget on Monday after a long debate about the "
+            "costs of the new school and the bridge.\nThe vote was close, members said, and "
+            "the mayor thanked the council for the budget and the school.\n") * 3
+    lead = "The council approved the budget for the new school and the bridge on Monday."
+    headline = "Council approves the budget for the new school and the bridge"
+    merged = merge_candidates(f"{headline}\n{lead}\n{body}", body).splitlines()
+    assert lead in merged
+    assert headline not in merged
+
+
+@pytest.mark.parametrize("hiding", ["hidden", "style='display: none'", "class='box hidden'",
+                                    "class='h-offscreen'", "class='visually-hidden'"])
+def test_hidden_sign_in_walls_are_not_text(hiding: str) -> None:
+    """A block the page declares hidden is no reader's text; a hidden article body stays."""
+    wall = (f"<div {hiding}><p>This content is reserved for subscribers. Create an account or"
+            " sign in to continue with your reading experience today.</p></div>")
+    paragraphs = BODY.split("</p>")
+    body = "</p>".join(paragraphs[:2]) + "</p>" + wall + "</p>".join(paragraphs[2:])
+    html = ("<html><head><title>Reservoir at lowest level</title></head><body><div class='main'>"
+            f"<h1>Reservoir at lowest level in twenty years</h1>{body}</div></body></html>")
+    article = extract_article(html, "https://example.org/reservoir")
+    assert article is not None
+    assert "reservoir had reached" in article.text
+    assert "reserved for subscribers" not in article.text
+    shown = extract_article(html.replace("<div class='main'>", f"<div class='main' {hiding}>"),
+                            "https://example.org/reservoir")
+    assert shown is not None
+    assert "reservoir had reached" in shown.text
+
+
+def test_buttons_and_short_asides_are_not_text() -> None:
+    """A sign-up aside and a button label go; an aside that wraps the whole text stays."""
+    tree = document_fromstring(
+        f"<html><body><div>{BODY}<figure><aside><p>Sign up to This Week</p></aside></figure>"
+        f"<button>Expand box</button></div><aside class='wrap'>{BODY * 4}</aside></body></html>"
+    )
+    assert remove_asides(tree) == 2
+    text = " ".join(tree.itertext())
+    assert "Sign up" not in text
+    assert "Expand box" not in text
+    assert text.count("reservoir had reached") == 5
+
+
+def test_a_readability_standfirst_before_the_agreed_lines_is_kept() -> None:
+    """Lead prose readability has just before the agreed text stays; a label there does not."""
+    body = "\n".join(f"Line {word} of the story, as both candidates read it." for word in
+                     ("one", "two", "three", "four", "five", "six", "seven", "eight"))
+    lead = "Within its first year the coalition achieved more than the one before it did."
+    merged = merge_candidates(body, f"Share this\n{lead}\n{body}").splitlines()
+    assert merged == [lead, *body.splitlines()]
+
+
+def test_disjoint_candidates_are_settled_by_the_full_pass() -> None:
+    """When no readability line agrees, the candidate the full pass shares words with wins."""
+    precise = candidate("Sign up for our newsletter and thanks for subscribing.")
+    readable = candidate("The council approved the budget.\nThe vote was close.")
+    asked = merge(precise, readable, " ", frozenset(), lambda: "settled")
+    assert asked == "settled"
+    assert merge(precise, candidate(precise.text), " ", frozenset(), lambda: "x") != "x"
+    full = candidate("The council approved the budget. The vote was close, members said.")
+    assert arbitrated(precise, readable, full) == readable.text
+    assert arbitrated(precise, readable, candidate(precise.text)) == precise.text
 
 
 def test_unparsable_canonical_url_is_skipped() -> None:
