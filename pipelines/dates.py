@@ -21,9 +21,13 @@ DATE_NAMES = ("date", "time", "publish", "posted", "byline", "meta", "datum", "d
 DATE_TEXT_MAX_CHARS = 80
 YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 MAX_DATE_TEXTS = 4
-# a date is read only whole: dateparser would fill a missing day or month from today's
+WORD_NUMBER = re.compile(r"\b\d")  # "21" in "berg2012 am 21. Jan. 2015", not "2012"
+DATE_STARTS = 2
+# a date is read only whole: dateparser would fill a missing day or month from today's; and
+# never relative to today ("2020 21 minutes": 21 minutes ago) nor a digit run ("2022": 2020-02-02)
 DATEPARSER_SETTINGS: dict[str, object] = {
     "PREFER_DATES_FROM": "past", "REQUIRE_PARTS": ["day", "month", "year"],
+    "PARSERS": ["timestamp", "custom-formats", "absolute-time"],
 }
 
 
@@ -51,7 +55,7 @@ def date_texts(tree: HtmlElement) -> list[str]:
         names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
         if element.tag != "time" and not any(name in names for name in DATE_NAMES):
             continue
-        text = " ".join("".join(element.itertext()).split())
+        text = " ".join(" ".join(element.itertext()).split())  # "28.09.19<b>12:44": two words
         if len(text) <= DATE_TEXT_MAX_CHARS and YEAR.search(text) and text not in found:
             found.append(text)
             if len(found) == MAX_DATE_TEXTS:
@@ -62,28 +66,48 @@ def date_texts(tree: HtmlElement) -> list[str]:
 def date_in_words(text: str, language: str | None) -> datetime | None:
     """Parse a date written in words or numbers ("Publié le 7 mars 2024 à 10h10") by dateparser.
 
-    Words before the first number ("Publié le", "ngày") are left out (but one, which may be
-    a month's name), and the text is tried whole, then up to two words after its year (a
-    time, a zone), then up to the year: at most six dateparser calls, in the page's declared
-    LANGUAGE only (none declared: None).
+    A date starts at a number that begins a word and ends at (or two words after) the next
+    year; the words before it ("Publié le", "ngày") are left out (but one, which may be a
+    month's name). It is tried whole, then up to two words after its year (a time, a zone),
+    then up to the year; when that fails, once more from the first number after that year
+    ("Ausgabejahr 2022 Datum 25.01.2022"): at most twelve dateparser calls, in the page's
+    declared LANGUAGE only (none declared: None).
     """
-    start = next((i for i, ch in enumerate(text) if ch.isdigit()), None)
-    year = YEAR.search(text)
-    if start is None or year is None or not language:
+    if not language:
         return None  # without a declared language dateparser tries every locale: ~1 s
+    start = WORD_NUMBER.search(text)
+    for _ in range(DATE_STARTS):
+        year = YEAR.search(text, start.start()) if start else None
+        if start is None or year is None:
+            return None
+        parsed = date_from(text, start.start(), year, language)
+        if parsed:
+            return parsed
+        start = WORD_NUMBER.search(text, year.end())
+    return None
+
+
+def date_from(text: str, start: int, year: re.Match[str], language: str) -> datetime | None:
+    """The date TEXT writes from START to YEAR, with the time of up to two words after it.
+
+    The day is read up to the year first: words after it ("2020 21 minutes") may be no time,
+    and are kept only when they leave that day as it is.
+    """
     head = text[:start].split()
     before = [head[-1]] if head else []
     rest, after = text[start : year.end()].split(), text[year.end() :].split()
-    ends = dict.fromkeys((len(after), min(len(after), 2), 0))
-    languages = [language]
-    for end in ends:
+    day: datetime | None = None
+    for end in dict.fromkeys((0, len(after), min(len(after), 2))):
         for words in (rest, before + rest) if before else (rest,):
-            candidate = " ".join(words + after[:end])
-            parsed = dateparser.parse(candidate, languages=languages,
+            parsed = dateparser.parse(" ".join(words + after[:end]), languages=[language],
                                       settings=DATEPARSER_SETTINGS)
-            if parsed:
-                return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None
+            if parsed and (day is None or parsed.date() == day.date()):
+                parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+                if day is not None or not after:
+                    return parsed
+                day = parsed
+                break
+    return day
 
 
 @dataclass(frozen=True)

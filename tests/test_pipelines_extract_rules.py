@@ -89,9 +89,14 @@ def test_newsletter_and_consent_boxes_are_dropped() -> None:
     ("Thứ năm, ngày 7/3/2024 - 10:10 (GMT+7)", "vi",
      datetime(2024, 3, 7, 10, 10, tzinfo=timezone(timedelta(hours=7)))),
     ("Veröffentlicht am 7. März 2024, 10:10 Uhr", "de", datetime(2024, 3, 7, 10, 10, tzinfo=UTC)),
+    ("By Jane Roe - January 10, 2024 21 minutes - 4312 words", "en", datetime(2024, 1, 10, tzinfo=UTC)),
+    ("Ausgabejahr 2024 Datum 07.03.2024", "de", datetime(2024, 3, 7, tzinfo=UTC)),
+    ("geschrieben von leser2012 am 7. März 2024, 10:10", "de",
+     datetime(2024, 3, 7, 10, 10, tzinfo=UTC)),
 ])
 def test_dates_in_words(text: str, language: str, expected: datetime) -> None:
-    """Dates written in words or numbers, in several languages, with a stated zone kept."""
+    """Dates written in words or numbers, in several languages, with a stated zone kept; never
+    relative to today ("21 minutes"), nor from a year that is no date's ("Ausgabejahr 2024")."""
     assert date_in_words(text, language) == expected
 
 
