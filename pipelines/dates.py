@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta, timezone
 
 import dateparser
 from htmldate import find_date
@@ -23,6 +23,10 @@ YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 MAX_DATE_TEXTS = 4
 WORD_NUMBER = re.compile(r"\b\d")  # "21" in "berg2012 am 21. Jan. 2015", not "2012"
 DATE_STARTS = 2
+CLOCK = re.compile(r"(?<!\d)\d{1,2}\s?[:h]\s?(\d\d)(?!\d)")  # "11:37", "10h10"
+ZONE_STEP = timedelta(minutes=30)  # zones are whole or half hours from UTC
+MAX_ZONE_OFFSET = timedelta(hours=14)
+SHOWN_SLACK = timedelta(minutes=1)  # a shown time drops the seconds: 23:37 for 23:37:37
 # a date is read only whole: dateparser would fill a missing day or month from today's; and
 # never relative to today ("2020 21 minutes": 21 minutes ago) nor a digit run ("2022": 2020-02-02)
 DATEPARSER_SETTINGS: dict[str, object] = {
@@ -64,7 +68,13 @@ def date_texts(tree: HtmlElement) -> list[str]:
 
 
 def date_in_words(text: str, language: str | None) -> datetime | None:
-    """Parse a date written in words or numbers ("Publié le 7 mars 2024 à 10h10") by dateparser.
+    """Parse a date written in words or numbers ("Publié le 7 mars 2024 à 10h10"); naive: UTC."""
+    written = date_as_written(text, language)
+    return written.replace(tzinfo=UTC) if written and not written.tzinfo else written
+
+
+def date_as_written(text: str, language: str | None) -> datetime | None:
+    """Parse a date written in words or numbers by dateparser; naive unless TEXT names a zone.
 
     A date starts at a number that begins a word and ends at (or two words after) the next
     year; the words before it ("Publié le", "ngày") are left out (but one, which may be a
@@ -87,6 +97,32 @@ def date_in_words(text: str, language: str | None) -> datetime | None:
     return None
 
 
+def shown_zone(instant: datetime, texts: list[str], language: str | None) -> timezone | None:
+    """The zone whose wall clock a date text shows INSTANT in ("3 May 2022, 11:37 pm" for
+    2022-05-04T03:37:37Z: UTC-4), to the minute (seconds dropped) and a whole or half hour
+    from UTC; None when no date text with a time of day shows it.
+    """
+    utc = instant.astimezone(UTC).replace(tzinfo=None)
+    minutes = {f"{utc.minute:02d}", f"{(utc.minute + 30) % 60:02d}"}  # of a whole or half hour
+    for text in texts:
+        if not any(clock.group(1) in minutes for clock in CLOCK.finditer(text)):
+            continue
+        try:
+            shown = date_as_written(text, language)
+        except (ValueError, OverflowError, LookupError):
+            continue
+        if shown is None or shown.time() == time(0):  # no time read: "6:00 h" may be missed
+            continue
+        if shown.tzinfo:
+            offset = shown.utcoffset() or timedelta(0)
+            shown = shown.replace(tzinfo=None)
+        else:
+            offset = ZONE_STEP * round((shown - utc) / ZONE_STEP)
+        if abs(offset) <= MAX_ZONE_OFFSET and -SHOWN_SLACK < shown - utc - offset <= timedelta(0):
+            return timezone(offset)
+    return None
+
+
 def date_from(text: str, start: int, year: re.Match[str], language: str) -> datetime | None:
     """The date TEXT writes from START to YEAR, with the time of up to two words after it.
 
@@ -102,7 +138,6 @@ def date_from(text: str, start: int, year: re.Match[str], language: str) -> date
             parsed = dateparser.parse(" ".join(words + after[:end]), languages=[language],
                                       settings=DATEPARSER_SETTINGS)
             if parsed and (day is None or parsed.date() == day.date()):
-                parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
                 if day is not None or not after:
                     return parsed
                 day = parsed
@@ -125,19 +160,20 @@ class DateEvidence:
 
 def date_evidence(tree: HtmlElement, article_ld: dict | None, metas: dict[str, str]
                   ) -> DateEvidence:
-    """The page's machine-readable date, else its date texts (looked for only then)."""
-    structured = structured_date(tree, article_ld, metas)
-    return DateEvidence(structured, [] if structured else date_texts(tree))
+    """The page's machine-readable date and the date texts it shows."""
+    return DateEvidence(structured_date(tree, article_ld, metas), date_texts(tree))
 
 
 def published_at(tree: HtmlElement, evidence: DateEvidence, url: str,
                  language: str | None = None) -> datetime | None:
     """Return the publication time: machine-readable, then in words, then htmldate's search.
 
-    dateparser and htmldate run only when the page states no machine-readable date.
+    A machine-readable time is given in the zone whose wall clock the page shows it in (its
+    day is the publisher's day, not UTC's). htmldate runs only when the page states no date.
     """
     if evidence.structured:
-        return evidence.structured
+        zone = shown_zone(evidence.structured, evidence.texts, language)
+        return evidence.structured.astimezone(zone) if zone else evidence.structured
     for text in evidence.texts:
         try:
             worded = date_in_words(text, language)

@@ -89,7 +89,8 @@ def test_newsletter_and_consent_boxes_are_dropped() -> None:
     ("Thứ năm, ngày 7/3/2024 - 10:10 (GMT+7)", "vi",
      datetime(2024, 3, 7, 10, 10, tzinfo=timezone(timedelta(hours=7)))),
     ("Veröffentlicht am 7. März 2024, 10:10 Uhr", "de", datetime(2024, 3, 7, 10, 10, tzinfo=UTC)),
-    ("By Jane Roe - January 10, 2024 21 minutes - 4312 words", "en", datetime(2024, 1, 10, tzinfo=UTC)),
+    ("By Jane Roe - January 10, 2024 21 minutes - 4312 words", "en",
+     datetime(2024, 1, 10, tzinfo=UTC)),
     ("Ausgabejahr 2024 Datum 07.03.2024", "de", datetime(2024, 3, 7, tzinfo=UTC)),
     ("geschrieben von leser2012 am 7. März 2024, 10:10", "de",
      datetime(2024, 3, 7, 10, 10, tzinfo=UTC)),
@@ -98,6 +99,24 @@ def test_dates_in_words(text: str, language: str, expected: datetime) -> None:
     """Dates written in words or numbers, in several languages, with a stated zone kept; never
     relative to today ("21 minutes"), nor from a year that is no date's ("Ausgabejahr 2024")."""
     assert date_in_words(text, language) == expected
+
+
+@pytest.mark.parametrize(("shown", "expected"), [
+    ("March 7, 2024 at 10:37 p.m.", "2024-03-07T22:37:37-05:00"),  # the publisher's day
+    ("March 8, 2024 at 3:37 a.m.", "2024-03-08T03:37:37+00:00"),  # shown in UTC
+    ("March 7, 2024 at 10:12 p.m.", "2024-03-08T03:37:37+00:00"),  # another time: kept
+    ("March 7, 2024", "2024-03-08T03:37:37+00:00"),  # no time of day: kept
+])
+def test_a_stated_time_takes_the_zone_the_page_shows_it_in(shown: str, expected: str) -> None:
+    """A UTC time in JSON-LD is given in the zone whose wall clock the page's byline shows."""
+    ld = json.dumps({"@type": "NewsArticle", "headline": TITLE,
+                     "datePublished": "2024-03-08T03:37:37Z"})
+    html = page(f"<p class='byline'>By Jane Roe</p><time>{shown}</time>" + paragraphs(*PARAGRAPHS),
+                head=f"<script type='application/ld+json'>{ld}</script>")
+    article = extract_article(html.replace("<html>", "<html lang='en'>"), URL)
+    assert article is not None
+    assert article.published_at is not None
+    assert article.published_at.isoformat() == expected
 
 
 @pytest.mark.parametrize(
