@@ -38,13 +38,16 @@ DATEPARSER_SETTINGS: dict[str, object] = {
 def structured_date(
     tree: HtmlElement, article_ld: dict | None, metas: dict[str, str]
 ) -> datetime | None:
-    """The publication time the page states in machine form: JSON-LD, meta tags, <time>."""
+    """The publication time the page states in machine form: JSON-LD datePublished, meta tags,
+    <time>, else the JSON-LD dateCreated (stated by pages that leave datePublished out)."""
     candidates: list[str] = []
     if article_ld:
         candidates += [v for v in (article_ld.get("datePublished"),) if isinstance(v, str)]
     meta = meta_value(metas, *DATE_META_KEYS)
     candidates += [meta] if meta else []
     candidates += [str(v) for v in TIME_XPATH(tree)[:1]]
+    if article_ld:
+        candidates += [v for v in (article_ld.get("dateCreated"),) if isinstance(v, str)]
     for candidate in candidates:
         parsed = parse_datetime(candidate)
         if parsed:

@@ -119,6 +119,19 @@ def test_a_stated_time_takes_the_zone_the_page_shows_it_in(shown: str, expected:
     assert article.published_at.isoformat() == expected
 
 
+def test_json_ld_date_created_stands_in_for_date_published() -> None:
+    """A page whose JSON-LD states only dateCreated is dated by it, not by the site's header
+    date of the day it was fetched."""
+    ld = json.dumps({"@type": "NewsArticle", "headline": TITLE,
+                     "dateCreated": "2024-03-07T17:58:19+01:00"})
+    html = page("<span class='header-date'>Mittwoch, 8. Juli 2026</span>" + paragraphs(*PARAGRAPHS),
+                head=f"<script type='application/ld+json'>{ld}</script>")
+    article = extract_article(html.replace("<html>", "<html lang='de'>"), URL)
+    assert article is not None
+    assert article.published_at == datetime(2024, 3, 7, 17, 58, 19,
+                                            tzinfo=timezone(timedelta(hours=1)))
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
