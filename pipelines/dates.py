@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import dateparser
 from htmldate import find_date
@@ -24,6 +25,8 @@ MAX_DATE_TEXTS = 4
 WORD_NUMBER = re.compile(r"\b\d")  # "21" in "berg2012 am 21. Jan. 2015", not "2012"
 DATE_STARTS = 2
 CLOCK = re.compile(r"(?<!\d)\d{1,2}\s?[:h]\s?(\d\d)(?!\d)")  # "11:37", "10h10"
+URL_DAY = re.compile(r"/((?:19|20)\d\d)/(\d\d?)/(\d\d?)/")  # "/2019/01/01/"
+HOUR = timedelta(hours=1)
 ZONE_STEP = timedelta(minutes=30)  # zones are whole or half hours from UTC
 MAX_ZONE_OFFSET = timedelta(hours=14)
 SHOWN_SLACK = timedelta(minutes=1)  # a shown time drops the seconds: 23:37 for 23:37:37
@@ -126,6 +129,27 @@ def shown_zone(instant: datetime, texts: list[str], language: str | None) -> tim
     return None
 
 
+def url_day_zone(instant: datetime, url: str) -> timezone | None:
+    """For a UTC INSTANT a day before or after the day URL's path names ("/2019/01/01/" for
+    2018-12-31T23:11:59Z), the whole-hour zone nearest UTC that puts it on that day. A date
+    without a time (midnight) is a day, not an instant: it is left as it is."""
+    match = URL_DAY.search(url)
+    if match is None or instant.utcoffset() != timedelta(0) or instant.time() == time(0):
+        return None
+    try:
+        named = date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None
+    midnight = datetime.combine(instant.date(), time(0), UTC)
+    if named == instant.date() + timedelta(days=1):
+        offset = timedelta(hours=math.ceil((midnight + timedelta(days=1) - instant) / HOUR))
+    elif named == instant.date() - timedelta(days=1):
+        offset = -timedelta(hours=math.floor((instant - midnight) / HOUR) + 1)
+    else:
+        return None
+    return timezone(offset) if -MAX_ZONE_OFFSET <= offset <= MAX_ZONE_OFFSET else None
+
+
 def date_from(text: str, start: int, year: re.Match[str], language: str) -> datetime | None:
     """The date TEXT writes from START to YEAR, with the time of up to two words after it.
 
@@ -171,11 +195,13 @@ def published_at(tree: HtmlElement, evidence: DateEvidence, url: str,
                  language: str | None = None) -> datetime | None:
     """Return the publication time: machine-readable, then in words, then htmldate's search.
 
-    A machine-readable time is given in the zone whose wall clock the page shows it in (its
-    day is the publisher's day, not UTC's). htmldate runs only when the page states no date.
+    A machine-readable time is given in the zone whose wall clock the page shows it in, else,
+    when it is stated in UTC, in the nearest zone that puts it on the day its URL names: its
+    day is the publisher's, not UTC's. htmldate runs only when the page states no date.
     """
     if evidence.structured:
-        zone = shown_zone(evidence.structured, evidence.texts, language)
+        zone = shown_zone(evidence.structured, evidence.texts, language) or url_day_zone(
+            evidence.structured, url)
         return evidence.structured.astimezone(zone) if zone else evidence.structured
     for text in evidence.texts:
         try:

@@ -113,7 +113,26 @@ def test_a_stated_time_takes_the_zone_the_page_shows_it_in(shown: str, expected:
                      "datePublished": "2024-03-08T03:37:37Z"})
     html = page(f"<p class='byline'>By Jane Roe</p><time>{shown}</time>" + paragraphs(*PARAGRAPHS),
                 head=f"<script type='application/ld+json'>{ld}</script>")
-    article = extract_article(html.replace("<html>", "<html lang='en'>"), URL)
+    undated_url = URL.replace("/2024/03/07/", "/news/")  # no day in the URL to go by
+    article = extract_article(html.replace("<html>", "<html lang='en'>"), undated_url)
+    assert article is not None
+    assert article.published_at is not None
+    assert article.published_at.isoformat() == expected
+
+
+@pytest.mark.parametrize(("stated", "expected"), [
+    ("2024-03-06T23:11:59Z", "2024-03-07T00:11:59+01:00"),  # the URL's day, nearest zone
+    ("2024-03-08T02:25:54Z", "2024-03-07T23:25:54-03:00"),
+    ("2024-03-08T00:00:00Z", "2024-03-08T00:00:00+00:00"),  # a day, not an instant: kept
+    ("2024-03-08T02:25:54+01:00", "2024-03-08T02:25:54+01:00"),  # a zone stated: kept
+    ("2024-03-09T02:25:54Z", "2024-03-09T02:25:54+00:00"),  # two days off: kept
+])
+def test_a_utc_time_is_given_on_the_day_its_url_names(stated: str, expected: str) -> None:
+    """A UTC time a day off the /yyyy/mm/dd/ day of its URL is given in the nearest zone that
+    puts it on that day (the page shows no time of day to take the zone from)."""
+    ld = json.dumps({"@type": "NewsArticle", "headline": TITLE, "datePublished": stated})
+    html = page(paragraphs(*PARAGRAPHS), head=f"<script type='application/ld+json'>{ld}</script>")
+    article = extract_article(html, URL)
     assert article is not None
     assert article.published_at is not None
     assert article.published_at.isoformat() == expected
