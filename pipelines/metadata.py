@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -164,6 +165,13 @@ def shares_words(text: str, other: str | None) -> bool:
 
 
 def page_title(tree: HtmlElement, article_ld: dict | None, metas: dict[str, str]) -> str | None:
+    """Return the headline, its HTML entities read ("&#8216;", "&quot;" a CMS escaped twice)."""
+    title = declared_title(tree, article_ld, metas)
+    return " ".join(html.unescape(title).split()) if title else None
+
+
+def declared_title(tree: HtmlElement, article_ld: dict | None, metas: dict[str, str]
+                   ) -> str | None:
     """Return the headline: JSON-LD, the h1 that <title>/og:title confirm, og:title, <title>."""
     headline = article_ld.get("headline") if article_ld else None
     if isinstance(headline, str) and headline.strip():
