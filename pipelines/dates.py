@@ -174,7 +174,7 @@ def date_from(text: str, start: int, year: re.Match[str], language: str) -> date
 
 @dataclass(frozen=True)
 class DateEvidence:
-    """What a page states about its date: a machine-readable time, else short date texts."""
+    """What a page states about its date: a machine-readable time, and short date texts."""
 
     structured: datetime | None
     texts: list[str]
