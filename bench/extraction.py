@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from html import unescape
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -131,6 +132,7 @@ def page_metadata_truth(html: str) -> dict[str, Any]:
     article_ld = metadata.find_article_ld(metadata.iter_json_ld(tree)) or {}
     metas = metadata.meta_tags(tree)
     title = article_ld.get("headline") or metadata.meta_value(metas, "og:title")
+    title = unescape(title) if isinstance(title, str) else title  # "&#8216;" is "‘"
     names = metadata.ld_name(article_ld.get("author")) or authors.markup_authors(tree, metas)
     date = article_ld.get("datePublished") or metadata.meta_value(
         metas, *metadata.DATE_META_KEYS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -39,6 +40,7 @@ WORDS = re.compile(r"\w+")
 TITLE_SEPARATORS = re.compile(r"\s+[|–—-]\s+|\s+[:»|]\s+")
 SUFFIX_SEPARATOR = re.compile(r"\s+[|–—:·»-]\s+|\s*[|·»]\s*")
 NOT_ALNUM = re.compile(r"\W+")
+KICKER_SEPARATORS = " \t\n\r\xa0-–—:|/"
 DAY_FIRST = re.compile(r"\s*\d{1,2}[.-]\d{1,2}[.-]\d{4}(?!\d)")  # "10.12.2022": day, month
 
 
@@ -164,6 +166,43 @@ def shares_words(text: str, other: str | None) -> bool:
 
 
 def page_title(tree: HtmlElement, article_ld: dict | None, metas: dict[str, str]) -> str | None:
+    """Return the headline, its HTML entities read ("&#8216;", "&quot;" a CMS escaped twice),
+    without a kicker the h1 shows above it that no other title of the page carries."""
+    title = declared_title(tree, article_ld, metas)
+    if not title:
+        return None
+    title = " ".join(html.unescape(title).split())
+    headline = article_ld.get("headline") if article_ld else None
+    others = [headline, *TITLE_XPATH(tree), meta_value(metas, "og:title", "twitter:title")]
+    for h1 in H1_XPATH(tree):
+        parts = h1_kicker(h1)
+        if parts and title.endswith(parts[1]) and title != parts[1] and not any(
+            isinstance(other, str) and starts_with_words(other, parts[0]) for other in others
+        ):
+            return parts[1]
+    return title
+
+
+def h1_kicker(h1: HtmlElement) -> tuple[str, str] | None:
+    """(kicker, headline) of an h1 led by a kicker element: "<span>Overline</span> Headline"."""
+    children = [child for child in h1 if isinstance(child.tag, str)]
+    if not children or (h1.text or "").strip():
+        return None
+    kicker = "".join(children[0].itertext())
+    full = "".join(h1.itertext())
+    rest = full[full.index(kicker) + len(kicker):].strip(KICKER_SEPARATORS)
+    kicker, rest = " ".join(kicker.split()), " ".join(rest.split())
+    return (kicker, rest) if kicker and len(rest.split()) > 1 else None
+
+
+def starts_with_words(text: str, start: str) -> bool:
+    """Tell whether TEXT's words begin with START's words (case and punctuation aside)."""
+    words = WORDS.findall(start.lower())
+    return bool(words) and WORDS.findall(text.lower())[: len(words)] == words
+
+
+def declared_title(tree: HtmlElement, article_ld: dict | None, metas: dict[str, str]
+                   ) -> str | None:
     """Return the headline: JSON-LD, the h1 that <title>/og:title confirm, og:title, <title>."""
     headline = article_ld.get("headline") if article_ld else None
     if isinstance(headline, str) and headline.strip():

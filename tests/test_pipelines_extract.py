@@ -205,6 +205,30 @@ def test_page_title_prefers_the_confirmed_h1(head: str, expected: str) -> None:
     assert page_title(tree, None, meta_tags(tree)) == expected
 
 
+@pytest.mark.parametrize(("og_title", "expected"), [
+    ("Storm closes the coast road", "Storm closes the coast road"),
+    ("Winter storms: Storm closes the coast road", "Winter storms: Storm closes the coast road"),
+])
+def test_page_title_leaves_out_a_kicker_no_other_title_carries(og_title: str,
+                                                               expected: str) -> None:
+    """An h1's kicker ("<span>Winter storms</span>") stays only when another title has it."""
+    html = (f"<html><head><meta property='og:title' content='{og_title}'></head><body>"
+            "<h1><span class='kicker'>Winter storms</span><span class='hidden'>: </span>"
+            "<span>Storm closes the coast road</span></h1></body></html>")
+    tree = parse_page(html)
+    assert tree is not None
+    assert page_title(tree, None, meta_tags(tree)) == expected
+
+
+def test_page_title_reads_entities_escaped_twice() -> None:
+    """A headline whose HTML entities a CMS escaped twice reads as the text they stand for."""
+    tree = parse_page("<html><head><title>Storm</title></head><body><h1>Storm</h1></body></html>")
+    assert tree is not None
+    ld = {"@type": "NewsArticle",
+          "headline": "Storm closes the &#8216;coast&#8217; road: &quot;R&uuml;ckbau&quot;"}
+    assert page_title(tree, ld, meta_tags(tree)) == "Storm closes the ‘coast’ road: \"Rückbau\""
+
+
 def test_split_byline_takes_author_and_publisher_lines() -> None:
     """A trailing name and publisher line leave the body as authors and publisher."""
     lines = ["First paragraph of the story.", "Second paragraph.", "Tuệ Phương", "Báo Đại đoàn kết"]

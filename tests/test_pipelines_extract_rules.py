@@ -89,10 +89,66 @@ def test_newsletter_and_consent_boxes_are_dropped() -> None:
     ("Thứ năm, ngày 7/3/2024 - 10:10 (GMT+7)", "vi",
      datetime(2024, 3, 7, 10, 10, tzinfo=timezone(timedelta(hours=7)))),
     ("Veröffentlicht am 7. März 2024, 10:10 Uhr", "de", datetime(2024, 3, 7, 10, 10, tzinfo=UTC)),
+    ("By Jane Roe - January 10, 2024 21 minutes - 4312 words", "en",
+     datetime(2024, 1, 10, tzinfo=UTC)),
+    ("Ausgabejahr 2024 Datum 07.03.2024", "de", datetime(2024, 3, 7, tzinfo=UTC)),
+    ("geschrieben von leser2012 am 7. März 2024, 10:10", "de",
+     datetime(2024, 3, 7, 10, 10, tzinfo=UTC)),
 ])
 def test_dates_in_words(text: str, language: str, expected: datetime) -> None:
-    """Dates written in words or numbers, in several languages, with a stated zone kept."""
+    """Dates written in words or numbers, in several languages, with a stated zone kept; never
+    relative to today ("21 minutes"), nor from a year that is no date's ("Ausgabejahr 2024")."""
     assert date_in_words(text, language) == expected
+
+
+@pytest.mark.parametrize(("shown", "expected"), [
+    ("March 7, 2024 at 10:37 p.m.", "2024-03-07T22:37:37-05:00"),  # the publisher's day
+    ("March 8, 2024 at 3:37 a.m.", "2024-03-08T03:37:37+00:00"),  # shown in UTC
+    ("March 7, 2024 at 10:12 p.m.", "2024-03-08T03:37:37+00:00"),  # another time: kept
+    ("March 7, 2024", "2024-03-08T03:37:37+00:00"),  # no time of day: kept
+])
+def test_a_stated_time_takes_the_zone_the_page_shows_it_in(shown: str, expected: str) -> None:
+    """A UTC time in JSON-LD is given in the zone whose wall clock the page's byline shows."""
+    ld = json.dumps({"@type": "NewsArticle", "headline": TITLE,
+                     "datePublished": "2024-03-08T03:37:37Z"})
+    html = page(f"<p class='byline'>By Jane Roe</p><time>{shown}</time>" + paragraphs(*PARAGRAPHS),
+                head=f"<script type='application/ld+json'>{ld}</script>")
+    undated_url = URL.replace("/2024/03/07/", "/news/")  # no day in the URL to go by
+    article = extract_article(html.replace("<html>", "<html lang='en'>"), undated_url)
+    assert article is not None
+    assert article.published_at is not None
+    assert article.published_at.isoformat() == expected
+
+
+@pytest.mark.parametrize(("stated", "expected"), [
+    ("2024-03-06T23:11:59Z", "2024-03-07T00:11:59+01:00"),  # the URL's day, nearest zone
+    ("2024-03-08T02:25:54Z", "2024-03-07T23:25:54-03:00"),
+    ("2024-03-08T00:00:00Z", "2024-03-08T00:00:00+00:00"),  # a day, not an instant: kept
+    ("2024-03-08T02:25:54+01:00", "2024-03-08T02:25:54+01:00"),  # a zone stated: kept
+    ("2024-03-09T02:25:54Z", "2024-03-09T02:25:54+00:00"),  # two days off: kept
+])
+def test_a_utc_time_is_given_on_the_day_its_url_names(stated: str, expected: str) -> None:
+    """A UTC time a day off the /yyyy/mm/dd/ day of its URL is given in the nearest zone that
+    puts it on that day (the page shows no time of day to take the zone from)."""
+    ld = json.dumps({"@type": "NewsArticle", "headline": TITLE, "datePublished": stated})
+    html = page(paragraphs(*PARAGRAPHS), head=f"<script type='application/ld+json'>{ld}</script>")
+    article = extract_article(html, URL)
+    assert article is not None
+    assert article.published_at is not None
+    assert article.published_at.isoformat() == expected
+
+
+def test_json_ld_date_created_stands_in_for_date_published() -> None:
+    """A page whose JSON-LD states only dateCreated is dated by it, not by the site's header
+    date of the day it was fetched."""
+    ld = json.dumps({"@type": "NewsArticle", "headline": TITLE,
+                     "dateCreated": "2024-03-07T17:58:19+01:00"})
+    html = page("<span class='header-date'>Mittwoch, 8. Juli 2026</span>" + paragraphs(*PARAGRAPHS),
+                head=f"<script type='application/ld+json'>{ld}</script>")
+    article = extract_article(html.replace("<html>", "<html lang='de'>"), URL)
+    assert article is not None
+    assert article.published_at == datetime(2024, 3, 7, 17, 58, 19,
+                                            tzinfo=timezone(timedelta(hours=1)))
 
 
 @pytest.mark.parametrize(
