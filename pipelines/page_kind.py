@@ -10,6 +10,7 @@ articles, in any language config/boilerplate.yaml lists words for.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -72,11 +73,31 @@ class KindWords:
     fillers: frozenset[str]
 
     def names_page(self, parts: list[str]) -> bool:
-        """Tell whether PARTS (a slug's or title's words) only name a non-article page."""
+        """Tell whether PARTS (a slug's or title's words) only name a non-article page.
+
+        Every part is one of WORDS or FILLERS, or belongs to a run of parts that spells one of
+        the WORDS written in several ("chính sách", "chinh-sach" in "chinh-sach-cookie"),
+        and at least one is a WORD.
+        """
         parts = [part for part in parts if part]
-        return any(part in self.words for part in parts) and all(
-            part in self.words or part in self.fillers for part in parts
-        )
+        phrases = phrases_of(self.words)
+        named, at = False, 0
+        while at < len(parts):
+            size = next((size for size in range(len(parts) - at, 1, -1)
+                         if tuple(parts[at:at + size]) in phrases), 1)
+            if size > 1 or parts[at] in self.words:
+                named = True
+            elif parts[at] not in self.fillers:
+                return False
+            at += size
+        return named
+
+
+@functools.lru_cache(maxsize=4)
+def phrases_of(words: frozenset[str]) -> frozenset[tuple[str, ...]]:
+    """The WORDS written in several words or slug parts, each as its tuple of parts."""
+    split = (tuple(part for part in re.split(r"[\s-]+", word) if part) for word in words)
+    return frozenset(parts for parts in split if len(parts) > 1)
 
 
 def url_evidence(url: str, words: KindWords) -> int:

@@ -248,6 +248,30 @@ def test_non_article_pages(path: str) -> None:
     assert extract_article(html, f"https://news.example.org{path}") is None
 
 
+@pytest.mark.parametrize(("title", "path"), [
+    ("Chính sách cookie | Báo Làng", "/chinh-sach-cookie.html"),
+    ("Liên hệ | Báo Làng", "/lien-he-quang-cao.html"),
+    ("Politique de confidentialité | Le Quotidien", "/politique-de-confidentialite"),
+])
+def test_pages_named_in_words_of_several_parts_are_not_articles(title: str, path: str) -> None:
+    """A page kind's name written in several words or slug parts ("chính sách", "chinh-sach")
+    counts as that name in titles and URLs, as one-word names do."""
+    body = paragraphs(
+        "Trang web này sử dụng cookie để ghi nhớ lựa chọn của bạn, đếm lượt truy cập và cải "
+        "thiện trải nghiệm đọc. Cookie là những tệp nhỏ được lưu trên thiết bị của bạn.",
+        "Bạn có thể tắt cookie trong phần cài đặt của trình duyệt. Khi đó, một số chức năng "
+        "của trang như ghi nhớ cỡ chữ hoặc bình chọn có thể không hoạt động như mong muốn.",
+        "Chúng tôi không bán hay chia sẻ dữ liệu thu thập qua cookie cho bên thứ ba.")
+    assert extract_article(page(body, title=title), f"https://bao.example.org{path}") is None
+
+
+def test_a_headline_that_starts_with_a_page_kind_phrase_is_an_article() -> None:
+    """Words of a page kind's name inside a headline do not make it that page."""
+    html = page(paragraphs(*PARAGRAPHS), title="Chính sách mới về nước sinh hoạt | Báo Làng")
+    assert extract_article(html, "https://bao.example.org/chinh-sach-moi-ve-nuoc-sinh-hoat-"
+                                 "20240307.html") is not None
+
+
 def test_collection_page_holding_an_article_is_an_article() -> None:
     """A JSON-LD CollectionPage that also declares a NewsArticle is an article."""
     ld = {"@graph": [{"@type": "CollectionPage", "name": "News"},
