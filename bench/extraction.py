@@ -17,6 +17,7 @@ import gzip
 import importlib.util
 import json
 import logging
+import re
 import subprocess
 import sys
 import time
@@ -38,6 +39,7 @@ from pipelines.extract import extract_article, parse_page  # noqa: E402
 from tests.sites.server import render  # noqa: E402
 
 SAMPLE_SITES = REPO_ROOT / "tests" / "sites"
+AMP_HTML = re.compile(r"<html[^>]*\s(?:amp|⚡)[\s>=]", re.IGNORECASE)
 
 DEFAULT_DATASET = REPO_ROOT.parent / "shared" / "bench" / "extraction" / "dev"
 DEFAULT_OUT = REPO_ROOT / "bench" / "out" / "extraction"
@@ -186,14 +188,16 @@ def sample_article_pages() -> tuple[dict[str, str], dict[str, str]]:
 
 
 def sample_site_kinds() -> list[tuple[str, bool, str, str]]:
-    """(key, is article, html, url) for every sample-site page; articles declare og:type."""
+    """(key, is article, html, url) for every sample-site page; articles declare og:type, and
+    an AMP page (`<html amp>`, declaring nothing) is its article's copy."""
     hosts = {d.name: f"http://{d.name}.example" for d in SAMPLE_SITES.iterdir() if d.is_dir()}
     labelled = []
     for path in sorted(SAMPLE_SITES.rglob("*.html")):
         html = render(path.read_text(encoding="utf-8"), hosts)
         site, *rest = path.relative_to(SAMPLE_SITES).parts
         labelled.append((f"sites/{site}/{'/'.join(rest)}",
-                         'property="og:type" content="article"' in html, html,
+                         'property="og:type" content="article"' in html
+                         or AMP_HTML.search(html) is not None, html,
                          f"{hosts[site]}/{'/'.join(rest)}"))
     return labelled
 
