@@ -14,6 +14,9 @@ BOX_MAX_CHARS = 600
 READ_ALSO_MAX_CHARS = 300
 READ_ALSO_LINK_SHARE = 0.3
 TEASER_TAGS = ("p", "li", "div", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "aside")
+LABEL_MAX_WORDS = 4
+LABEL_ENDS = (":", "|", "»", "›", ">", "→", "-", "–", "—")
+TEASER_LINK_MIN_WORDS = 3
 
 
 @functools.cache
@@ -59,13 +62,33 @@ def is_read_also(element: HtmlElement, prefixes: tuple[str, ...]) -> bool:
     ) and link_density(element, len(text)) >= READ_ALSO_LINK_SHARE
 
 
+def is_labelled_teaser(element: HtmlElement) -> bool:
+    """Tell whether a paragraph or item is a short label and a link to another page, in any
+    language: "Read also: <a>title</a>", "<b>Topic:</b> <a>title</a>", "LABEL | <a>title</a>".
+
+    The link (three words or more) ends the block; the label before it has at most
+    LABEL_MAX_WORDS words and ends with a separator.
+    """
+    links = list(element.iter("a"))
+    if len(links) != 1 or (links[0].get("href") or "#").strip().startswith("#"):
+        return False
+    link = text_of(links[0])
+    text = text_of(element)
+    if len(link.split()) < TEASER_LINK_MIN_WORDS or not text.endswith(link):
+        return False
+    label = text[: len(text) - len(link)].strip()
+    words = len(label.rstrip("".join(LABEL_ENDS) + " ").split())
+    return 0 < words <= LABEL_MAX_WORDS and label.endswith(LABEL_ENDS)
+
+
 def remove_boxes(tree: HtmlElement, markers: Markers) -> int:
-    """Drop newsletter, consent and paywall boxes and "read also" lines; return how many."""
+    """Drop newsletter, consent and paywall boxes, "read also" lines and labelled teaser
+    links; return how many."""
     doomed = [
         element for element in tree.iter(*TEASER_TAGS, "section", "form")
         if is_box(element, markers) or (
             element.tag in TEASER_TAGS and is_read_also(element, markers.read_also_prefixes)
-        )
+        ) or (element.tag in ("p", "li") and is_labelled_teaser(element))
     ]
     for element in doomed:
         drop_element(element)

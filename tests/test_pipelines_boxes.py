@@ -1,0 +1,50 @@
+"""Unit tests for pipelines.boxes: labelled teaser links leave the body, in any language."""
+
+from __future__ import annotations
+
+import pytest
+from lxml.html import fragment_fromstring
+
+from pipelines.boxes import is_labelled_teaser
+from pipelines.extract import extract_article
+
+PROSE = (
+    "<p>The council met on Monday evening to vote on the new budget for the coming year, which "
+    "sets aside more money for schools, roads and the harbour than any budget before it.</p>"
+    "<p>Members argued for three hours about the harbour plan before a narrow majority passed "
+    "it, and the mayor said the works would begin in the spring if the weather allows.</p>"
+)
+
+
+@pytest.mark.parametrize("block", [
+    '<p><b>Les også: <a href="/a/1">Ny bro åpner for trafikk i neste uke</a></b></p>',
+    '<p><strong>FUNDA OLUNYE UDABA LAPHA |</strong> <a href="/a/2">Kuboshwe abahlanu besolwa '
+    "ngokugwaza umfundi</a></p>",
+    '<li><strong>Verkehr:</strong> <a href="/a/3">Neue Brücke wird im Mai eröffnet</a></li>',
+])
+def test_a_short_label_and_a_link_to_another_page_is_a_teaser(block: str) -> None:
+    assert is_labelled_teaser(fragment_fromstring(block))
+
+
+@pytest.mark.parametrize("block", [
+    '<p>The report <a href="/r">was published on Monday by the council</a></p>',
+    '<p><b>Note:</b> <a href="#fn1">see the footnote below this text</a></p>',
+    '<p><b>Read:</b> <a href="/a/1">budget</a></p>',
+    '<p><b>Also:</b> <a href="/a/1">the harbour plan passed</a> and the schools got more.</p>',
+    '<p>Five words of a label here: <a href="/a/1">a link to another page</a></p>',
+])
+def test_running_text_with_a_link_is_no_teaser(block: str) -> None:
+    assert not is_labelled_teaser(fragment_fromstring(block))
+
+
+def test_labelled_teasers_leave_the_article_body() -> None:
+    html = (
+        "<html><head><title>Council passes the budget</title></head><body><article>"
+        f"<h1>Council passes the budget</h1>{PROSE}"
+        '<p><b>Lue myös: <a href="/a/9">Satama avataan uudelleen ensi kesänä</a></b></p>'
+        f"{PROSE.replace('Monday', 'Tuesday')}</article></body></html>"
+    )
+    article = extract_article(html, "https://news.example/budget")
+    assert article is not None
+    assert "Satama" not in article.text
+    assert "narrow majority" in article.text
