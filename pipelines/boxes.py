@@ -81,14 +81,33 @@ def is_labelled_teaser(element: HtmlElement) -> bool:
     return 0 < words <= LABEL_MAX_WORDS and label.endswith(LABEL_ENDS)
 
 
+def is_teaser_list(element: HtmlElement) -> bool:
+    """Tell whether a list's items (two or more) are each wholly links to other pages: teasers,
+    however long their titles and summaries."""
+    items = [child for child in element if child.tag == "li"]
+    if len(items) < 2 or len(items) != len(element):
+        return False
+    for item in items:
+        text = text_of(item)
+        links = list(item.iter("a"))
+        if not text or not links or any(
+            (link.get("href") or "#").strip().startswith("#") for link in links
+        ):
+            return False
+        if sum(len(text_of(link)) for link in links) < len(text) - len(links):
+            return False
+    return True
+
+
 def remove_boxes(tree: HtmlElement, markers: Markers) -> int:
     """Drop newsletter, consent and paywall boxes, "read also" lines and labelled teaser
     links; return how many."""
     doomed = [
-        element for element in tree.iter(*TEASER_TAGS, "section", "form")
+        element for element in tree.iter(*TEASER_TAGS, "section", "form", "ul", "ol")
         if is_box(element, markers) or (
             element.tag in TEASER_TAGS and is_read_also(element, markers.read_also_prefixes)
         ) or (element.tag in ("p", "li") and is_labelled_teaser(element))
+        or (element.tag in ("ul", "ol") and is_teaser_list(element))
     ]
     for element in doomed:
         drop_element(element)

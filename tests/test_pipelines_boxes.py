@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from lxml.html import fragment_fromstring
 
-from pipelines.boxes import is_labelled_teaser
+from pipelines.boxes import is_labelled_teaser, is_teaser_list
 from pipelines.extract import extract_article
 
 PROSE = (
@@ -47,4 +47,39 @@ def test_labelled_teasers_leave_the_article_body() -> None:
     article = extract_article(html, "https://news.example/budget")
     assert article is not None
     assert "Satama" not in article.text
+    assert "narrow majority" in article.text
+
+
+TEASER_ITEM = (
+    '<li><a href="/a/{0}"><div><h3>Harbour works begin</h3><p>2024-10-14</p><p>LATE START: '
+    "The works on the harbour wall were due in March but the storms held them back for six "
+    "weeks, the council said.</p></div></a></li>"
+)
+
+
+def test_a_list_of_whole_links_is_teasers_however_long_their_summaries() -> None:
+    items = "".join(TEASER_ITEM.format(n) for n in range(3))
+    assert is_teaser_list(fragment_fromstring(f"<ul>{items}</ul>"))
+
+
+@pytest.mark.parametrize("items", [
+    TEASER_ITEM.format(1),  # one item
+    TEASER_ITEM.format(1) + "<li>Plain text item of the article's own list</li>",
+    TEASER_ITEM.format(1) + '<li><a href="/b">Harbour report</a>, published in May 2024</li>',
+    TEASER_ITEM.format(1) + '<li><a href="#part-2">Part two of this story</a></li>',
+])
+def test_a_list_with_text_of_its_own_is_no_teaser_list(items: str) -> None:
+    assert not is_teaser_list(fragment_fromstring(f"<ul>{items}</ul>"))
+
+
+def test_teaser_lists_leave_the_article_body() -> None:
+    items = "".join(TEASER_ITEM.format(n) for n in range(3))
+    html = (
+        "<html><head><title>Council passes the budget</title></head><body><article>"
+        f"<h1>Council passes the budget</h1>{PROSE}<ul>{items}</ul>"
+        f"{PROSE.replace('Monday', 'Tuesday')}</article></body></html>"
+    )
+    article = extract_article(html, "https://news.example/budget")
+    assert article is not None
+    assert "storms held them back" not in article.text
     assert "narrow majority" in article.text
