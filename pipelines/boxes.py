@@ -99,6 +99,19 @@ def is_teaser_list(element: HtmlElement) -> bool:
     return True
 
 
+def with_title(element: HtmlElement) -> HtmlElement:
+    """ELEMENT, or the blocks around it that add only a short title to it ("More on this")."""
+    words = len(text_of(element).split())
+    block, parent = element, element.getparent()
+    while (
+        parent is not None and parent.tag not in ("html", "body", "main", "article")
+        and not is_stop_block(parent)
+        and len(text_of(parent).split()) - words <= LABEL_MAX_WORDS
+    ):
+        block, parent = parent, parent.getparent()
+    return block
+
+
 def remove_boxes(tree: HtmlElement, markers: Markers) -> int:
     """Drop newsletter, consent and paywall boxes, "read also" lines and labelled teaser
     links; return how many."""
@@ -109,6 +122,7 @@ def remove_boxes(tree: HtmlElement, markers: Markers) -> int:
         ) or (element.tag in ("p", "li") and is_labelled_teaser(element))
         or (element.tag in ("ul", "ol") and is_teaser_list(element))
     ]
+    doomed = [with_title(element) if element.tag in ("ul", "ol") else element for element in doomed]
     for element in doomed:
         drop_element(element)
     return len(doomed)

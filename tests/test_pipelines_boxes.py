@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from lxml.html import fragment_fromstring
 
-from pipelines.boxes import is_labelled_teaser, is_teaser_list
+from pipelines.boxes import is_labelled_teaser, is_teaser_list, with_title
 from pipelines.extract import extract_article
 
 PROSE = (
@@ -83,3 +83,14 @@ def test_teaser_lists_leave_the_article_body() -> None:
     assert article is not None
     assert "storms held them back" not in article.text
     assert "narrow majority" in article.text
+
+
+def test_a_teaser_list_takes_its_short_title_along() -> None:
+    items = "".join(TEASER_ITEM.format(n) for n in range(2))
+    box = fragment_fromstring(
+        f"<div><p>{'word ' * 30}</p><section><div>More from the harbour</div><ol>{items}</ol>"
+        "</section></div>"
+    )
+    teasers = box.find(".//ol")
+    assert with_title(teasers).tag == "section"
+    assert with_title(box.find(".//section")).tag == "section"  # the prose around stops it
