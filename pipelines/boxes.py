@@ -99,6 +99,21 @@ def is_teaser_list(element: HtmlElement) -> bool:
     return True
 
 
+def is_link_cluster(element: HtmlElement) -> bool:
+    """Tell whether an inline element holds only links, two or more of them titles (3+ words)
+    of other pages: a hover card of teasers inside a paragraph."""
+    links = list(element.iter("a"))
+    titles = [
+        link for link in links
+        if not (link.get("href") or "#").strip().startswith("#")
+        and len(text_of(link).split()) >= TEASER_LINK_MIN_WORDS
+    ]
+    if len(titles) < 2:
+        return False
+    text = text_of(element)
+    return sum(len(text_of(link)) for link in links) >= len(text) - len(links)
+
+
 def with_title(element: HtmlElement) -> HtmlElement:
     """ELEMENT, or the blocks around it that add only a short title to it ("More on this")."""
     words = len(text_of(element).split())
@@ -113,8 +128,8 @@ def with_title(element: HtmlElement) -> HtmlElement:
 
 
 def remove_boxes(tree: HtmlElement, markers: Markers) -> int:
-    """Drop newsletter, consent and paywall boxes, "read also" lines and labelled teaser
-    links; return how many."""
+    """Drop newsletter, consent and paywall boxes, "read also" lines, labelled teaser links,
+    teaser lists and hover cards of teaser links; return how many."""
     doomed = [
         element for element in tree.iter(*TEASER_TAGS, "section", "form", "ul", "ol")
         if is_box(element, markers) or (
@@ -123,6 +138,12 @@ def remove_boxes(tree: HtmlElement, markers: Markers) -> int:
         or (element.tag in ("ul", "ol") and is_teaser_list(element))
     ]
     doomed = [with_title(element) if element.tag in ("ul", "ol") else element for element in doomed]
+    clusters = [span for span in tree.iter("span") if is_link_cluster(span)]
+    clustered = set(clusters)
+    doomed += [  # the innermost: the hover card, not the name in the sentence around it
+        span for span in clusters
+        if not any(inner in clustered for inner in span.iterdescendants("span"))
+    ]
     for element in doomed:
         drop_element(element)
     return len(doomed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from lxml.html import fragment_fromstring
 
-from pipelines.boxes import is_labelled_teaser, is_teaser_list, with_title
+from pipelines.boxes import is_labelled_teaser, is_link_cluster, is_teaser_list, with_title
 from pipelines.extract import extract_article
 
 PROSE = (
@@ -94,3 +94,23 @@ def test_a_teaser_list_takes_its_short_title_along() -> None:
     teasers = box.find(".//ol")
     assert with_title(teasers).tag == "section"
     assert with_title(box.find(".//section")).tag == "section"  # the prose around stops it
+
+
+def test_a_hover_card_of_teaser_links_leaves_the_sentence_around_it() -> None:
+    card = (
+        '<span class="card"><a href="/people/ana">Ana Lima</a><span><a href="/a/1">Council '
+        'passes the harbour budget after a long night</a> <a href="/a/2">Ana Lima asks for a new '
+        'ferry line to the islands</a> <a href="/people/ana">MORE</a></span></span>'
+    )
+    html = (
+        "<html><head><title>Council passes the budget</title></head><body><article>"
+        f"<h1>Council passes the budget</h1><p>The motion by {card} passed on Monday evening "
+        "after members argued for three hours about the harbour plan and the schools.</p>"
+        f"{PROSE}</article></body></html>"
+    )
+    assert is_link_cluster(fragment_fromstring(card).find("span"))
+    assert not is_link_cluster(fragment_fromstring('<span><a href="/p">Ana Lima</a></span>'))
+    article = extract_article(html, "https://news.example/budget")
+    assert article is not None
+    assert "The motion by Ana Lima passed on Monday" in article.text
+    assert "ferry line" not in article.text
