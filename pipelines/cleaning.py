@@ -10,6 +10,7 @@ from lxml.html import HtmlElement
 
 from pipelines.boxes import remove_boxes
 from pipelines.markers import Markers, normalize_label
+from pipelines.pull_quotes import remove_pull_quotes
 from pipelines.tokens import token_string
 from pipelines.tree_text import drop_element, is_stop_block, link_density, text_of
 
@@ -273,6 +274,7 @@ def clean_tree(tree: HtmlElement, markers: Markers) -> HtmlElement:
     remove_breadcrumbs(breadcrumbs)
     remove_link_menus(tree)
     remove_share_bars(share_bars)
+    remove_pull_quotes(tree)
     normalize_quotes(tree)
     boxes = remove_boxes(tree, markers)
     count = remove_marker_blocks(tree, markers.block_headings)
