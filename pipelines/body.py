@@ -266,10 +266,8 @@ def leading_lines(
         return []
     return [
         line for line in precise_lines[: held.index(True)]
-        if len(line.tokens) >= LEAD_MIN_TOKENS and line.joined not in links
-        and line.joined not in aside
-        and SENTENCE_END.search(line.text) is not None  # a headline or dateline is no lead
-        # nor is a layout row that holds the article itself
+        if is_lead_line(line, aside, links)  # no headline, dateline, caption or link
+        # nor a layout row that holds the article itself
         and coverage(merged_tokens, Counter(line.tokens)) < APPEND_MIN_SHARE
     ]
 

@@ -62,6 +62,16 @@ def is_read_also(element: HtmlElement, prefixes: tuple[str, ...]) -> bool:
     ) and link_density(element, len(text)) >= READ_ALSO_LINK_SHARE
 
 
+def is_page_link(link: HtmlElement) -> bool:
+    """Tell whether LINK goes to another page (not to an anchor of this one, not nowhere)."""
+    return not (link.get("href") or "#").strip().startswith("#")
+
+
+def wholly_links(text: str, links: list[HtmlElement]) -> bool:
+    """Tell whether TEXT (a block's) is made of its LINKS' texts and their separators."""
+    return sum(len(text_of(link)) for link in links) >= len(text) - len(links)
+
+
 def is_labelled_teaser(element: HtmlElement) -> bool:
     """Tell whether a paragraph or item is a short label and a link to another page, in any
     language: "Read also: <a>title</a>", "<b>Topic:</b> <a>title</a>", "LABEL | <a>title</a>".
@@ -70,7 +80,7 @@ def is_labelled_teaser(element: HtmlElement) -> bool:
     LABEL_MAX_WORDS words and ends with a separator.
     """
     links = list(element.iter("a"))
-    if len(links) != 1 or (links[0].get("href") or "#").strip().startswith("#"):
+    if len(links) != 1 or not is_page_link(links[0]):
         return False
     link = text_of(links[0])
     text = text_of(element)
@@ -90,11 +100,9 @@ def is_teaser_list(element: HtmlElement) -> bool:
     for item in items:
         text = text_of(item)
         links = list(item.iter("a"))
-        if not text or not links or any(
-            (link.get("href") or "#").strip().startswith("#") for link in links
-        ):
+        if not text or not links or not all(is_page_link(link) for link in links):
             return False
-        if sum(len(text_of(link)) for link in links) < len(text) - len(links):
+        if not wholly_links(text, links):
             return False
     return True
 
@@ -105,13 +113,9 @@ def is_link_cluster(element: HtmlElement) -> bool:
     links = list(element.iter("a"))
     titles = [
         link for link in links
-        if not (link.get("href") or "#").strip().startswith("#")
-        and len(text_of(link).split()) >= TEASER_LINK_MIN_WORDS
+        if is_page_link(link) and len(text_of(link).split()) >= TEASER_LINK_MIN_WORDS
     ]
-    if len(titles) < 2:
-        return False
-    text = text_of(element)
-    return sum(len(text_of(link)) for link in links) >= len(text) - len(links)
+    return len(titles) >= 2 and wholly_links(text_of(element), links)
 
 
 def with_title(element: HtmlElement) -> HtmlElement:
