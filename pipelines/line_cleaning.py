@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Container
 
@@ -19,6 +20,12 @@ LIST_MIN_ITEMS = 4
 LIST_ITEM_MAX_WORDS = 5
 READ_ALSO_MAX_WORDS = 30
 TEASER_MAX_WORDS = 25
+CREDIT_MAX_WORDS = 40
+COPYRIGHT_SIGN = "©"
+CREDIT_OPENERS = r"(?:^|[(\[|/•·–—-]\s*|[.!?]\s*)"
+LABEL_LINE_MAX_WORDS = 12
+ADVERT_SEPARATORS = (".", ":", "-", "–", "—", "|", "*", "]", ")")
+SPACED_COLON = re.compile(r"\s+:")
 
 
 def has_phrase(text: str, phrases: tuple[str, ...]) -> bool:
@@ -109,6 +116,65 @@ def is_trailer(line: str, phrases: tuple[str, ...]) -> bool:
     return bool(EMAIL.search(lowered)) or any(phrase in lowered for phrase in phrases)
 
 
+@functools.cache
+def credit_pattern(labels: tuple[str, ...]) -> re.Pattern[str]:
+    """A search for a picture-credit label before ":" or "©", opening a line, a bracket, a
+    pipe or slash part, or a sentence ("... Foto: dpa", "(Credit: X)"), built once per list."""
+    alternatives = "|".join(map(re.escape, labels)) or "(?!)"
+    return re.compile(rf"{CREDIT_OPENERS}(?:{alternatives})\s*\d*\s*[:{COPYRIGHT_SIGN}]",
+                      re.IGNORECASE)
+
+
+def is_picture_credit(line: str, labels: tuple[str, ...]) -> bool:
+    """Tell whether LINE is a caption's credit or a copyright notice: a short line holding a
+    "©" or a credit label (LABELS) before a colon."""
+    if len(line.split()) > CREDIT_MAX_WORDS:
+        return False
+    return COPYRIGHT_SIGN in line or bool(credit_pattern(labels).search(line))
+
+
+def is_advert_label(line: str, labels: tuple[str, ...]) -> bool:
+    """Tell whether LINE opens with an advertising label (LABELS) and punctuation
+    ("ANZEIGE - ...", "*Werbung. ...", "[Sponsored]"), or is one."""
+    lowered = line.lower().lstrip("*•·[( ")
+    for label in labels:
+        if lowered.startswith(label):
+            rest = lowered[len(label) :]
+            if not rest or (not rest[0].isalnum() and rest.lstrip()[:1] in ADVERT_SEPARATORS):
+                return True
+    return False
+
+
+def is_taxonomy_line(line: str, prefixes: tuple[str, ...]) -> bool:
+    """Tell whether LINE is a post's taxonomy line ("Filed under ...", "Category: ...").
+
+    A prefix ending in ":" matches only before a colon; the others before any non-letter.
+    """
+    if len(line.split()) > TRAILER_MAX_WORDS:
+        return False
+    lowered = SPACED_COLON.sub(":", " ".join(line.lower().split()))
+    return any(
+        lowered.startswith(prefix)
+        and (prefix.endswith(":") or len(lowered) == len(prefix)
+             or not lowered[len(prefix)].isalnum())
+        for prefix in prefixes
+    )
+
+
+def is_furniture_line(line: str, markers: Markers) -> bool:
+    """A picture credit or copyright notice, an advertising label or a taxonomy line."""
+    return (
+        is_picture_credit(line, markers.picture_credit_labels)
+        or is_advert_label(line, markers.advert_labels)
+        or is_taxonomy_line(line, markers.taxonomy_prefixes)
+    )
+
+
+def is_dangling_label(line: str) -> bool:
+    """Tell whether LINE, the body's last, is a short label ending in ":" that heads nothing."""
+    return line.endswith(":") and len(line.split()) <= LABEL_LINE_MAX_WORDS
+
+
 def credit_rest(line: str, prefixes: tuple[str, ...]) -> str | None:
     """Return what follows a credit prefix on a short LINE, or None if not a credit line."""
     words = line.split()
@@ -126,7 +192,8 @@ def credit_rest(line: str, prefixes: tuple[str, ...]) -> str | None:
 def clean_lines(
     lines: list[str], title: str, markers: Markers, links: Container[str] = frozenset()
 ) -> list[str]:
-    """Drop stray tokens, image labels, a repeated title, teasers, marker blocks and trailers.
+    """Drop stray tokens, image labels, a repeated title, teasers, picture credits, adverts,
+    taxonomy lines, marker blocks, and the trailers and dangling labels that end the body.
 
     LINKS holds the token strings (body.token_string) of the page's paragraph-sized links.
     """
@@ -136,12 +203,14 @@ def clean_lines(
             continue
         if is_image_label(line, title, markers.image_words):
             continue
-        if is_teaser_line(line, links, markers):
+        if is_teaser_line(line, links, markers) or is_furniture_line(line, markers):
             continue
         kept.append(line)
     if kept and title and normalize_label(kept[0]) == normalize_label(title):
         kept = kept[1:]
     kept = drop_marker_blocks(kept, markers.block_headings, links)
-    while len(kept) > 1 and is_trailer(kept[-1], markers.trailer_phrases):
+    while len(kept) > 1 and (
+        is_trailer(kept[-1], markers.trailer_phrases) or is_dangling_label(kept[-1])
+    ):
         kept.pop()
     return kept

@@ -26,6 +26,9 @@ class Markers:
     publisher_prefixes: tuple[str, ...]
     stray_tokens: frozenset[str]
     image_words: tuple[str, ...]
+    picture_credit_labels: tuple[str, ...]
+    advert_labels: tuple[str, ...]
+    taxonomy_prefixes: tuple[str, ...]
     byline_prefixes: tuple[str, ...]
     trailer_phrases: tuple[str, ...]
     read_also_prefixes: tuple[str, ...]
@@ -60,6 +63,9 @@ def load_markers(path: Path = BOILERPLATE_PATH) -> Markers:
         publisher_prefixes=tuple(longest_first(_strings(data, "publisher_prefixes"))),
         stray_tokens=frozenset(_strings(data, "stray_tokens")),
         image_words=tuple(_strings(data, "image_words")),
+        picture_credit_labels=tuple(longest_first(_strings(data, "picture_credit_labels"))),
+        advert_labels=tuple(longest_first(_strings(data, "advert_labels"))),
+        taxonomy_prefixes=tuple(longest_first(_strings(data, "taxonomy_prefixes"))),
         byline_prefixes=tuple(longest_first(_strings(data, "byline_prefixes"))),
         trailer_phrases=tuple(_strings(data, "trailer_phrases")),
         read_also_prefixes=tuple(longest_first(_strings(data, "read_also_prefixes"))),

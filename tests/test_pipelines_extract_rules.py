@@ -83,6 +83,48 @@ def test_newsletter_and_consent_boxes_are_dropped() -> None:
     assert article.text.split("\n\n") == PARAGRAPHS
 
 
+@pytest.mark.parametrize("line", [
+    "Der Minister am Freitag in Berlin. Foto: Anna Muster/Agentur",
+    "Le ministre au Sénat (Crédits photos : Agence Exemple)",
+    "Abbildung 3: Aufbau der Messstation",
+    "(Credit: Jane Doe / Example Images)",
+    "© 2024 Example Media Ltd. All rights reserved.",
+    "Ảnh: Minh Hoàng",
+    "*Werbung. Dieser Beitrag enthält Werbung für eine Marke.",
+    "ANZEIGE - Heute mal ausgehen?",
+    "Filed under",
+    "Category : Press Releases",
+])
+def test_captions_credits_adverts_and_taxonomy_lines_are_dropped(line: str) -> None:
+    """A picture credit, a copyright notice, an advertising label or a taxonomy line is not text."""
+    html = page(paragraphs(PARAGRAPHS[0], line, *PARAGRAPHS[1:]))
+    article = extract_article(html, URL)
+    assert article is not None
+    assert article.text.split("\n\n") == PARAGRAPHS
+
+
+@pytest.mark.parametrize("line", [
+    "The picture: a reservoir at its lowest level, with the old village church showing again.",
+    "Werbung ist für die Wasserwerke kein Thema, sagte die Sprecherin des Verbands dazu.",
+    "Categories of users will be treated differently, the board said after the meeting.",
+])
+def test_prose_that_starts_like_a_label_stays(line: str) -> None:
+    """A sentence holding a label word without its punctuation is article text."""
+    html = page(paragraphs(PARAGRAPHS[0], line, *PARAGRAPHS[1:]))
+    article = extract_article(html, URL)
+    assert article is not None
+    assert line in article.text.split("\n\n")
+
+
+@pytest.mark.parametrize("labels", [["Mehr Themen:"], ["Weitere Informationen:", "Kontakt:"]])
+def test_labels_that_end_the_body_head_nothing(labels: list[str]) -> None:
+    """A short "label:" line left at the end of the body, with nothing after it, is dropped."""
+    html = page(paragraphs(*PARAGRAPHS, *labels))
+    article = extract_article(html, URL)
+    assert article is not None
+    assert article.text.split("\n\n") == PARAGRAPHS
+
+
 @pytest.mark.parametrize(("text", "language", "expected"), [
     ("Publié le 7 mars 2024 à 10h10", "fr", datetime(2024, 3, 7, 10, 10, tzinfo=UTC)),
     ("7 marzo 2024", "it", datetime(2024, 3, 7, tzinfo=UTC)),
