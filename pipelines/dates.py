@@ -30,6 +30,9 @@ HOUR = timedelta(hours=1)
 ZONE_STEP = timedelta(minutes=30)  # zones are whole or half hours from UTC
 MAX_ZONE_OFFSET = timedelta(hours=14)
 SHOWN_SLACK = timedelta(minutes=1)  # a shown time drops the seconds: 23:37 for 23:37:37
+# a CMS's date of the page record (often its last change), not of the article: a weak witness
+PAGE_DATE_KEYS = ("date", "dc.date")
+ARTICLE_DATE_KEYS = tuple(key for key in DATE_META_KEYS if key not in PAGE_DATE_KEYS)
 # a date is read only whole: dateparser would fill a missing day or month from today's; and
 # never relative to today ("2020 21 minutes": 21 minutes ago) nor a digit run ("2022": 2020-02-02)
 DATEPARSER_SETTINGS: dict[str, object] = {
@@ -172,12 +175,39 @@ def date_from(text: str, start: int, year: re.Match[str], language: str) -> date
     return day
 
 
+def is_page_level(article_ld: dict | None, metas: dict[str, str]) -> bool:
+    """Tell whether the page's machine-readable time can only be its page-level meta date
+    (PAGE_DATE_KEYS): no JSON-LD datePublished, no article date meta tag."""
+    if article_ld and isinstance(article_ld.get("datePublished"), str):
+        return False
+    page_date = meta_value(metas, *PAGE_DATE_KEYS)
+    return meta_value(metas, *ARTICLE_DATE_KEYS) is None and bool(
+        page_date and parse_datetime(page_date))
+
+
+def sole_shown_date(texts: list[str], language: str | None) -> datetime | None:
+    """The date TEXTS show when they show one day only (a list of event dates shows several)."""
+    shown: dict[date, datetime] = {}
+    for text in texts:
+        try:
+            worded = date_in_words(text, language)
+        except (ValueError, OverflowError, LookupError):
+            worded = None
+        if worded:
+            shown.setdefault(worded.date(), worded)
+    return next(iter(shown.values())) if len(shown) == 1 else None
+
+
 @dataclass(frozen=True)
 class DateEvidence:
-    """What a page states about its date: a machine-readable time, and short date texts."""
+    """What a page states about its date: a machine-readable time, and short date texts.
+
+    PAGE_LEVEL: the machine-readable time is only a page-level meta date (is_page_level).
+    """
 
     structured: datetime | None
     texts: list[str]
+    page_level: bool = False
 
     @property
     def stated(self) -> int:
@@ -188,7 +218,9 @@ class DateEvidence:
 def date_evidence(tree: HtmlElement, article_ld: dict | None, metas: dict[str, str]
                   ) -> DateEvidence:
     """The page's machine-readable date and the date texts it shows."""
-    return DateEvidence(structured_date(tree, article_ld, metas), date_texts(tree))
+    structured = structured_date(tree, article_ld, metas)
+    return DateEvidence(structured, date_texts(tree),
+                        structured is not None and is_page_level(article_ld, metas))
 
 
 def published_at(tree: HtmlElement, evidence: DateEvidence, url: str,
@@ -197,8 +229,13 @@ def published_at(tree: HtmlElement, evidence: DateEvidence, url: str,
 
     A machine-readable time is given in the zone whose wall clock the page shows it in, else,
     when it is stated in UTC, in the nearest zone that puts it on the day its URL names: its
-    day is the publisher's, not UTC's. htmldate runs only when the page states no date.
+    day is the publisher's, not UTC's. A page-level meta date yields to the one day the page
+    shows in its date elements. htmldate runs only when the page states no date.
     """
+    if evidence.page_level:
+        shown = sole_shown_date(evidence.texts, language)
+        if shown and evidence.structured and shown.date() != evidence.structured.date():
+            return shown
     if evidence.structured:
         zone = shown_zone(evidence.structured, evidence.texts, language) or url_day_zone(
             evidence.structured, url)
