@@ -26,6 +26,11 @@ CREDIT_OPENERS = r"(?:^|[(\[|/•·–—-]\s*|[.!?]\s*)"
 LABEL_LINE_MAX_WORDS = 12
 ADVERT_SEPARATORS = (".", ":", "-", "–", "—", "|", "*", "]", ")")
 SPACED_COLON = re.compile(r"\s+:")
+DATE_LINE = re.compile(  # "23.10.2018", "06.11.2023, 13.47 Uhr", "2022-05-04"
+    r"\d{1,2}[./-]\d{1,2}[./-](?:19|20)?\d\d(?:\s*,?\s*\d{1,2}[:.]\d\d(?:\s*(?:uhr|h))?)?"
+    r"|(?:19|20)\d\d-\d\d-\d\d",
+    re.IGNORECASE,
+)
 
 
 def has_phrase(text: str, phrases: tuple[str, ...]) -> bool:
@@ -162,9 +167,11 @@ def is_taxonomy_line(line: str, prefixes: tuple[str, ...]) -> bool:
 
 
 def is_furniture_line(line: str, markers: Markers) -> bool:
-    """A picture credit or copyright notice, an advertising label or a taxonomy line."""
+    """A picture credit or copyright notice, an advertising label, a taxonomy line, or a line
+    that is only a date in numbers (the page's date stamp, not text)."""
     return (
-        is_picture_credit(line, markers.picture_credit_labels)
+        DATE_LINE.fullmatch(line.strip()) is not None
+        or is_picture_credit(line, markers.picture_credit_labels)
         or is_advert_label(line, markers.advert_labels)
         or is_taxonomy_line(line, markers.taxonomy_prefixes)
     )

@@ -41,7 +41,8 @@ def paragraphs(*texts: str) -> str:
     return "".join(f"<p>{text}</p>" for text in texts)
 
 
-@pytest.mark.parametrize("heading", ["READ MORE:", "Lesen Sie auch", "Leggi anche", "Xem thêm"])
+@pytest.mark.parametrize("heading", ["READ MORE:", "Lesen Sie auch", "Leggi anche", "Xem thêm",
+                                     "Weitere Informationen", "About the author"])
 def test_a_marker_removes_its_block_never_the_text_after_it(heading: str) -> None:
     """The teasers a marker heads go; the article's paragraphs after them stay."""
     html = page(
@@ -94,9 +95,11 @@ def test_newsletter_and_consent_boxes_are_dropped() -> None:
     "ANZEIGE - Heute mal ausgehen?",
     "Filed under",
     "Category : Press Releases",
+    "23.10.2018",
 ])
 def test_captions_credits_adverts_and_taxonomy_lines_are_dropped(line: str) -> None:
-    """A picture credit, a copyright notice, an advertising label or a taxonomy line is not text."""
+    """A picture credit, a copyright notice, an advertising label, a taxonomy line or a bare
+    date is not text."""
     html = page(paragraphs(PARAGRAPHS[0], line, *PARAGRAPHS[1:]))
     article = extract_article(html, URL)
     assert article is not None
