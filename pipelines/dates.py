@@ -33,6 +33,7 @@ SHOWN_SLACK = timedelta(minutes=1)  # a shown time drops the seconds: 23:37 for 
 # a CMS's date of the page record (often its last change), not of the article: a weak witness
 PAGE_DATE_KEYS = ("date", "dc.date")
 ARTICLE_DATE_KEYS = tuple(key for key in DATE_META_KEYS if key not in PAGE_DATE_KEYS)
+ZONE_DAY_SLACK = timedelta(days=1)  # a day apart may be one instant in two zones
 # a date is read only whole: dateparser would fill a missing day or month from today's; and
 # never relative to today ("2020 21 minutes": 21 minutes ago) nor a digit run ("2022": 2020-02-02)
 DATEPARSER_SETTINGS: dict[str, object] = {
@@ -230,11 +231,12 @@ def published_at(tree: HtmlElement, evidence: DateEvidence, url: str,
     A machine-readable time is given in the zone whose wall clock the page shows it in, else,
     when it is stated in UTC, in the nearest zone that puts it on the day its URL names: its
     day is the publisher's, not UTC's. A page-level meta date yields to the one day the page
-    shows in its date elements. htmldate runs only when the page states no date.
+    shows in its date elements when the two are more than a day apart (a day apart may be the
+    same instant seen in two zones). htmldate runs only when the page states no date.
     """
-    if evidence.page_level:
+    if evidence.page_level and evidence.structured:
         shown = sole_shown_date(evidence.texts, language)
-        if shown and evidence.structured and shown.date() != evidence.structured.date():
+        if shown and abs(shown.date() - evidence.structured.date()) > ZONE_DAY_SLACK:
             return shown
     if evidence.structured:
         zone = shown_zone(evidence.structured, evidence.texts, language) or url_day_zone(

@@ -199,12 +199,13 @@ def test_json_ld_date_created_stands_in_for_date_published() -> None:
 @pytest.mark.parametrize(("shown", "expected"), [
     (["05.02.2020 - Redaktion: Jana Keller"], datetime(2020, 2, 5, tzinfo=UTC)),
     (["29.02.2020 18:00 Uhr", "04.04.2020 18:00 Uhr"], datetime(2020, 2, 12, tzinfo=UTC)),
+    (["11.02.2020 22:10 Uhr"], datetime(2020, 2, 12, tzinfo=UTC)),
 ])
 def test_a_page_level_meta_date_yields_to_the_one_day_the_page_shows(
     shown: list[str], expected: datetime
 ) -> None:
     """A CMS's <meta name="date"> dates the page record; the article's shown date wins, unless
-    the page shows several days (a list of event dates)."""
+    the page shows several days (a list of event dates) or one a day apart (another zone)."""
     dates_shown = "".join(f"<div class='news-date'>{text}</div>" for text in shown)
     html = page(dates_shown + paragraphs(*PARAGRAPHS),
                 head="<meta name='date' content='2020-02-12'>")
