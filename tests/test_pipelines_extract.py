@@ -429,6 +429,13 @@ def test_readability_is_confirmed_by_the_first_pass_that_holds_it() -> None:
     assert not confirmed(readable, (run("recall", box), run("full", box)))
 
 
+def test_readability_text_is_composed_as_trafilatura_text_is() -> None:
+    """A page that writes "ü" as "u" and a combining diaeresis gives one composed word."""
+    root = document_fromstring("<html><body><p>Sitze gepru\u0308ft</p></body></html>")
+    assert readability_text(root) == "Sitze gepr\u00fcft"
+    assert token_string(readability_text(root)) == " sitze geprüft "
+
+
 def test_unparsable_canonical_url_is_skipped() -> None:
     """A broken rel=canonical (bad IPv6 host) leaves the URL unset, the article intact."""
     html = page_with_block("Related").replace(
