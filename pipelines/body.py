@@ -6,7 +6,7 @@ import copy
 import functools
 import logging
 from collections import Counter
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterable
 from typing import NamedTuple
 
 import trafilatura
@@ -287,16 +287,26 @@ def arbitrated(precise: Candidate, readable: Candidate, full: Candidate) -> str:
     return precise.text
 
 
+def confirmed(readable: Candidate, passes: Iterable[Callable[[], Candidate]]) -> bool:
+    """Tell whether one of the other PASSES, run in turn until one does, holds readability's
+    candidate (CONTAINED_SHARE of its tokens): the fast recall pass, then the full one, which
+    also finds the article when a sign-up box misleads both fast passes."""
+    return any(
+        coverage(readable.tokens, Counter(run().tokens)) >= CONTAINED_SHARE for run in passes
+    )
+
+
 def body_text(tree: HtmlElement, url: str) -> str:
     """The body text of a cleaned tree, from trafilatura and readability candidates."""
     precise = candidate(trafilatura_text(tree, url, precision=True))
     root = readability_html(tree)
     aside = aside_tokens(root)
     readable = candidate(readability_text(root))
-    if readable.tokens and is_degenerate(precise.tokens, readable.tokens):
-        recall = trafilatura_text(tree, url, precision=False)
-        if coverage(readable.tokens, Counter(tokens(recall))) >= CONTAINED_SHARE:
-            logger.debug("precise candidate is degenerate; readability and recall agree")
-            return readable.text
+    full = functools.cache(lambda: candidate(full_text(tree, url)))
+    if readable.tokens and is_degenerate(precise.tokens, readable.tokens) and confirmed(
+        readable, (lambda: candidate(trafilatura_text(tree, url, precision=False)), full)
+    ):
+        logger.debug("precise candidate is degenerate; a wider pass agrees with readability")
+        return readable.text
     return merge(precise, readable, aside, LinkTexts(tree),
-                 lambda: arbitrated(precise, readable, candidate(full_text(tree, url))))
+                 lambda: arbitrated(precise, readable, full()))

@@ -139,8 +139,23 @@ def parse_xml_safe(data: bytes) -> HtmlElement | None:
         return None
     dropped = [element for element in tree.iter(*DROP_TAGS) if not is_data_script(element)]
     for element in reversed(dropped):
-        element.drop_tree()
+        if element.tag != "noscript":
+            element.drop_tree()
+    for element in reversed(dropped):
+        if element.tag == "noscript":
+            if holds_the_page(element, tree):
+                element.drop_tag()
+            else:
+                element.drop_tree()
     return tree
+
+
+def holds_the_page(noscript: HtmlElement, tree: HtmlElement) -> bool:
+    """Tell whether a <noscript> (its scripts and styles already gone) holds more text than
+    the rest of the page: the article a script would render, or the rest of the page that an
+    unclosed tag inside the noscript took in. Its text is then the page's, not a notice."""
+    inner = len(text_of(noscript))
+    return inner >= MIN_BODY_CHARS and inner > len(text_of(tree)) - inner
 
 
 def body_lines(tree: HtmlElement, url: str) -> list[str]:

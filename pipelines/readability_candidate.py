@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import unicodedata
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -65,12 +66,14 @@ def readability_html(tree: HtmlElement) -> HtmlElement | None:
 
 
 def readability_text(root: HtmlElement | None) -> str:
-    """Readability's main-content block as plain text, one block per line, no soft hyphens."""
+    """Readability's main-content block as plain text, one block per line, no soft hyphens,
+    in Unicode's composed form (NFC), as trafilatura gives its text: a page that writes "ü"
+    as "u" and a combining mark would otherwise split words and agree with no other pass."""
     if root is None:
         return ""
     for element in root.iter(*READABILITY_BLOCKS):
         element.tail = "\n" + (element.tail or "")
-    text = "".join(root.itertext()).replace(SOFT_HYPHEN, "")
+    text = unicodedata.normalize("NFC", "".join(root.itertext()).replace(SOFT_HYPHEN, ""))
     lines = (" ".join(line.split()) for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from lxml.html import document_fromstring
 
 from pipelines.authors import normalize_authors, split_byline
-from pipelines.body import arbitrated, candidate, merge, merge_candidates
+from pipelines.body import Candidate, arbitrated, candidate, confirmed, merge, merge_candidates
 from pipelines.cleaning import remove_asides
 from pipelines.extract import (
     Article,
@@ -405,6 +406,34 @@ def test_disjoint_candidates_are_settled_by_the_full_pass() -> None:
     full = candidate("The council approved the budget. The vote was close, members said.")
     assert arbitrated(precise, readable, full) == readable.text
     assert arbitrated(precise, readable, candidate(precise.text)) == precise.text
+
+
+def test_readability_is_confirmed_by_the_first_pass_that_holds_it() -> None:
+    """A degenerate precise text gives way when the recall pass, or else the full pass, holds
+    readability's text; the full pass runs only when the recall pass does not."""
+    readable = candidate("The council approved the budget.\nThe vote was close.")
+    box = candidate("Sign up for our newsletter.")
+    runs: list[str] = []
+
+    def run(name: str, found: Candidate) -> Callable[[], Candidate]:
+        def passed() -> Candidate:
+            runs.append(name)
+            return found
+        return passed
+
+    assert confirmed(readable, (run("recall", box), run("full", readable)))
+    assert runs == ["recall", "full"]
+    runs.clear()
+    assert confirmed(readable, (run("recall", readable), run("full", box)))
+    assert runs == ["recall"]
+    assert not confirmed(readable, (run("recall", box), run("full", box)))
+
+
+def test_readability_text_is_composed_as_trafilatura_text_is() -> None:
+    """A page that writes "ü" as "u" and a combining diaeresis gives one composed word."""
+    root = document_fromstring("<html><body><p>Sitze gepru\u0308ft</p></body></html>")
+    assert readability_text(root) == "Sitze gepr\u00fcft"
+    assert token_string(readability_text(root)) == " sitze geprüft "
 
 
 def test_unparsable_canonical_url_is_skipped() -> None:

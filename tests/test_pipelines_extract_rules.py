@@ -72,6 +72,22 @@ def test_read_also_lines_and_teaser_links_are_dropped(line: str) -> None:
     assert article.text.split("\n\n") == PARAGRAPHS
 
 
+@pytest.mark.parametrize("script", [
+    "<script type='text/template'>&lt;p&gt;rendered by a script&lt;/p&gt;</script>", "",
+])
+def test_a_noscript_holding_the_article_is_read_a_notice_is_not(script: str) -> None:
+    """A <noscript> with more text than the rest of the page is the page's text (what a script
+    would render); a "please enable JavaScript" notice beside an article stays out."""
+    notice = "<noscript>Please enable JavaScript to read the comments below.</noscript>"
+    html = page(f"{script}<noscript>{paragraphs(*PARAGRAPHS)}</noscript>")
+    article = extract_article(html, URL)
+    assert article is not None
+    assert article.text.split("\n\n") == PARAGRAPHS
+    article = extract_article(page(paragraphs(*PARAGRAPHS) + notice), URL)
+    assert article is not None
+    assert "JavaScript" not in article.text
+
+
 def test_newsletter_and_consent_boxes_are_dropped() -> None:
     """A sign-up box by its name and a consent placeholder by its phrase leave the body."""
     html = page(paragraphs(PARAGRAPHS[0])
