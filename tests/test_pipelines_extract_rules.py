@@ -41,6 +41,13 @@ def paragraphs(*texts: str) -> str:
     return "".join(f"<p>{text}</p>" for text in texts)
 
 
+def text_around(line: str) -> list[str]:
+    """The extracted paragraphs of a page holding LINE between the first two PARAGRAPHS."""
+    article = extract_article(page(paragraphs(PARAGRAPHS[0], line, *PARAGRAPHS[1:])), URL)
+    assert article is not None
+    return article.text.split("\n\n")
+
+
 @pytest.mark.parametrize("heading", ["READ MORE:", "Lesen Sie auch", "Leggi anche", "Xem thêm",
                                      "Weitere Informationen", "About the author"])
 def test_a_marker_removes_its_block_never_the_text_after_it(heading: str) -> None:
@@ -66,10 +73,7 @@ def test_a_marker_removes_its_block_never_the_text_after_it(heading: str) -> Non
 ])
 def test_read_also_lines_and_teaser_links_are_dropped(line: str) -> None:
     """A "read also" line or a paragraph that is wholly a link to another article is a teaser."""
-    html = page(paragraphs(PARAGRAPHS[0], line, *PARAGRAPHS[1:]))
-    article = extract_article(html, URL)
-    assert article is not None
-    assert article.text.split("\n\n") == PARAGRAPHS
+    assert text_around(line) == PARAGRAPHS
 
 
 @pytest.mark.parametrize("script", [
@@ -116,10 +120,7 @@ def test_newsletter_and_consent_boxes_are_dropped() -> None:
 def test_captions_credits_adverts_and_taxonomy_lines_are_dropped(line: str) -> None:
     """A picture credit, a copyright notice, an advertising label, a taxonomy line or a bare
     date is not text."""
-    html = page(paragraphs(PARAGRAPHS[0], line, *PARAGRAPHS[1:]))
-    article = extract_article(html, URL)
-    assert article is not None
-    assert article.text.split("\n\n") == PARAGRAPHS
+    assert text_around(line) == PARAGRAPHS
 
 
 @pytest.mark.parametrize("line", [
@@ -129,10 +130,7 @@ def test_captions_credits_adverts_and_taxonomy_lines_are_dropped(line: str) -> N
 ])
 def test_prose_that_starts_like_a_label_stays(line: str) -> None:
     """A sentence holding a label word without its punctuation is article text."""
-    html = page(paragraphs(PARAGRAPHS[0], line, *PARAGRAPHS[1:]))
-    article = extract_article(html, URL)
-    assert article is not None
-    assert line in article.text.split("\n\n")
+    assert line in text_around(line)
 
 
 @pytest.mark.parametrize("labels", [["Mehr Themen:"], ["Weitere Informationen:", "Kontakt:"]])
