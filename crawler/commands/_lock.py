@@ -102,13 +102,21 @@ class RunLocks:
         self.connection.commit()
 
     def release(self) -> None:
-        """Unlock every file and close the database connection (its locks go with it)."""
+        """Unlock every file, unlock the database locks and close their connection.
+
+        The locks are unlocked before the close: a closed session's locks go only when its
+        server process has ended, after the close returns, so a run started right after this
+        one could still be refused.
+        """
         for handle in self.files:
             with contextlib.suppress(OSError):
                 fcntl.flock(handle, fcntl.LOCK_UN)
             handle.close()
         self.files = []
         if self.connection is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self.connection.execute(text("SELECT pg_advisory_unlock_all()"))
+                self.connection.commit()
             with contextlib.suppress(SQLAlchemyError):
                 self.connection.close()
             self.connection = None
