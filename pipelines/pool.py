@@ -26,7 +26,11 @@ T = TypeVar("T")
 IN_FLIGHT_PER_WORKER = 8
 START_TIMEOUT_S = 120.0
 TEARDOWN_TIMEOUT_S = 10.0
-REBUILD_ATTEMPTS = 3
+REBUILD_ATTEMPTS = 4
+# Pause before the next rebuild attempt, doubled each time (0.25, 0.5, 1 s): a forkserver that
+# died as a rebuild failed is restarted only once its process has ended, and until then a new
+# pool's connection to it is refused.
+REBUILD_BACKOFF_S = 0.25
 MAX_BREAKS_PER_JOB = 2
 # Stats key: pages dropped because their worker died under them even when run alone (the
 # run is degraded when it is above 0).
@@ -154,7 +158,9 @@ class WorkerPool:
 
         The broken pool's teardown is waited for first: its threads close its pipes as they
         end, and a close after the new pool reused those descriptor numbers broke the new one
-        (`Bad file descriptor`). Jobs that saw the same break wait here, then find the new pool.
+        (`Bad file descriptor`). A failed attempt is tried again after a pause
+        (REBUILD_BACKOFF_S, doubled each time). Jobs that saw the same break wait here, then
+        find the new pool.
         """
         async with self.rebuilding:
             if broken is not self.executor:
@@ -178,6 +184,8 @@ class WorkerPool:
                         await self._shut(executor)
                     logger.warning("Worker pool could not restart (%s: %s), attempt %d of %d",
                                    type(error).__name__, error, attempt, REBUILD_ATTEMPTS)
+                    if attempt < REBUILD_ATTEMPTS:
+                        await asyncio.sleep(REBUILD_BACKOFF_S * 2 ** (attempt - 1))
                     continue
                 self.executor = executor
                 return

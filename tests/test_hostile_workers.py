@@ -100,6 +100,8 @@ def crawl_with_killer(tmp_path: Path, articles: int, kills: int, alone: bool
 # forkserver): the crawl process goes on.
 TORN_QUEUE_ERRORS = ("EOFError", "BrokenPipeError", "ConnectionResetError", "OSError")
 FORKSERVER_MAIN = re.compile(r'multiprocessing/forkserver\.py", line \d+, in main\n')
+# A log record of the crawl process, written between the lines of another process's traceback.
+LOG_RECORD = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[")
 
 
 def unexpected_tracebacks(log: str) -> list[str]:
@@ -107,7 +109,8 @@ def unexpected_tracebacks(log: str) -> list[str]:
     found = []
     for block in re.split(r"(?m)^(?=Traceback \(most recent call last\):$)", log)[1:]:
         lines = block.splitlines()
-        error = next((line for line in lines[1:] if not line.startswith((" ", "Traceback"))), "")
+        error = next((line for line in lines[1:] if not line.startswith((" ", "Traceback"))
+                      and not LOG_RECORD.match(line)), "")
         start = log.index(block)
         from_worker = re.search(r"Process-\d+:\n$", log[max(0, start - 40):start]) is not None
         from_forkserver = FORKSERVER_MAIN.search(block) is not None and error == "EOFError"
