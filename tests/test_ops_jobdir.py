@@ -65,8 +65,10 @@ class Job:
                                     stdout=subprocess.DEVNULL,
                                     stderr=log)
             try:
+                # a guard, not a pace: on a loaded 2-core machine a crawl process once took
+                # 54 s to open its spider, past the default 60 s guard
                 wait_for(lambda: len(self.stored_titles()) >= before + 2
-                         or proc.poll() is not None, "two more stored stories")
+                         or proc.poll() is not None, "two more stored stories", timeout=180)
                 assert proc.poll() is None, "the run ended before it could be interrupted"
                 os.kill(proc.pid, signum)
             finally:
