@@ -138,15 +138,12 @@ def parse_xml_safe(data: bytes) -> HtmlElement | None:
     except (etree.ParserError, ValueError):
         return None
     dropped = [element for element in tree.iter(*DROP_TAGS) if not is_data_script(element)]
+    noscripts = [element for element in dropped if element.tag == "noscript"]
     for element in reversed(dropped):
         if element.tag != "noscript":
             element.drop_tree()
-    for element in reversed(dropped):
-        if element.tag == "noscript":
-            if holds_the_page(element, tree):
-                element.drop_tag()
-            else:
-                element.drop_tree()
+    for element in reversed(noscripts):  # judged once the scripts and styles are gone
+        (element.drop_tag if holds_the_page(element, tree) else element.drop_tree)()
     return tree
 
 
